@@ -1,0 +1,90 @@
+//! `baack serve`: the store over HTTP, with a log line per request and a graceful stop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use baack::Error;
+use baack::clock::SystemClock;
+use baack::server::{self, Options, RateLimit};
+use baack::service::Service;
+use clap::Args;
+
+use super::output::{Failure, Printer};
+use super::{Global, open_store};
+
+/// `baack serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port)
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// Requests allowed per token: N/SECONDS, or off
+    #[arg(long, default_value = "100/10", value_name = "N/SECS|off")]
+    pub rate_limit: String,
+}
+
+fn parse_rate_limit(s: &str) -> Result<Option<RateLimit>, Error> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    s.parse::<RateLimit>()
+        .map(Some)
+        .map_err(|why| Error::invalid("--rate-limit", why))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+/// Runs the server until a signal stops it.
+pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
+    let rate_limit = parse_rate_limit(&a.rate_limit)?;
+    let store = open_store(g, out)?;
+    let svc = Arc::new(Service::new(store, Arc::new(SystemClock)));
+    let log: server::LogFn = Arc::new(|line: &str| eprintln!("{line}"));
+    let app = server::router(
+        svc,
+        Options {
+            rate_limit,
+            log: Some(log),
+        },
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(async move {
+        let listener =
+            tokio::net::TcpListener::bind(a.listen)
+                .await
+                .map_err(|e| Error::Unreachable {
+                    url: format!("http://{}", a.listen),
+                    reason: format!("cannot listen: {e}"),
+                })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        out.note(&format!("listening on http://{addr}"));
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| Error::Internal(format!("the server failed: {e}")))?;
+        out.note("stopped");
+        Ok::<(), Failure>(())
+    })
+}

@@ -1,0 +1,116 @@
+//! "Now" as a parameter, and the two timestamp spellings of the wire contract.
+//!
+//! Expiry and revocation read the time only through [`Clock`], so tests can move time
+//! instead of sleeping.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type Millis = i64;
+
+/// A source of the current time.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// The current time in milliseconds since the Unix epoch.
+    fn now(&self) -> Millis;
+}
+
+/// The system clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Millis {
+        Utc::now().timestamp_millis()
+    }
+}
+
+/// A clock that only moves when told to, for tests.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock standing at `now`.
+    pub fn new(now: Millis) -> Arc<Self> {
+        Arc::new(ManualClock(AtomicI64::new(now)))
+    }
+    /// Move the clock forward by `ms` milliseconds.
+    pub fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Millis {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn to_datetime(ms: Millis) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// Baack's spelling: ISO 8601, no zone, UTC, milliseconds (`2026-07-04T14:34:19.610`).
+pub fn format_baack(ms: Millis) -> String {
+    to_datetime(ms)
+        .naive_utc()
+        .format("%Y-%m-%dT%H:%M:%S%.3f")
+        .to_string()
+}
+
+/// SailPoint's spelling: RFC 3339 with milliseconds and `Z` (`2017-07-11T18:45:37.098Z`).
+pub fn format_rfc3339(ms: Millis) -> String {
+    to_datetime(ms).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Parses Baack's zone-less form (0 to 9 fractional digits, optional `Z`) or any RFC 3339
+/// timestamp with an offset. Returns `None` when it is neither.
+pub fn parse_timestamp(s: &str) -> Option<Millis> {
+    let s = s.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(dt.timestamp_millis());
+    }
+    let naive = s.strip_suffix('Z').unwrap_or(s);
+    // `%.f` accepts an absent fraction as well as 1 to 9 digits.
+    NaiveDateTime::parse_from_str(naive, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|n| n.and_utc().timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baack_format_round_trips_with_milliseconds() {
+        let ms = parse_timestamp("2026-07-04T14:34:19.610").unwrap();
+        assert_eq!(format_baack(ms), "2026-07-04T14:34:19.610");
+        assert_eq!(format_rfc3339(ms), "2026-07-04T14:34:19.610Z");
+    }
+
+    #[test]
+    fn accepts_every_fraction_length_and_zone() {
+        for s in [
+            "2026-07-04T14:34:19",
+            "2026-07-04T14:34:19.6",
+            "2026-07-04T14:34:19.610123456",
+            "2026-07-04T14:34:19.610Z",
+            "2026-07-04T16:34:19.610+02:00",
+        ] {
+            let ms = parse_timestamp(s).unwrap_or_else(|| panic!("{s} should parse"));
+            assert_eq!(format_baack(ms)[..19], *"2026-07-04T14:34:19");
+        }
+        assert_eq!(parse_timestamp("yesterday"), None);
+        assert_eq!(parse_timestamp("2026-13-04T14:34:19"), None);
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let c = ManualClock::new(1000);
+        assert_eq!(c.now(), 1000);
+        c.advance(500);
+        assert_eq!(c.now(), 1500);
+    }
+}

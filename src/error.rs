@@ -1,0 +1,155 @@
+//! The library's one error type: every failure carries a kind that picks the HTTP status,
+//! the API error body and the CLI exit code in exactly one place each.
+
+use std::path::PathBuf;
+
+/// What went wrong, as the caller needs to react to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad input: a missing or invalid field, a malformed body or query (HTTP 400, exit 5).
+    Invalid,
+    /// No such object, or the caller may not see it (HTTP 404, exit 3).
+    NotFound,
+    /// No valid credentials (HTTP 401, exit 4).
+    Unauthorized,
+    /// Valid credentials without the permission (HTTP 403 on the OAuth API, exit 4).
+    Forbidden,
+    /// The object changed since it was read (HTTP 412, exit 1).
+    Conflict,
+    /// Too many requests (HTTP 429, exit 6).
+    RateLimited,
+    /// The store or server cannot be reached or opened (exit 7).
+    Unavailable,
+    /// Anything unexpected (HTTP 500, exit 1).
+    Internal,
+}
+
+/// An error from any part of the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A required field is absent or null (`REPRESENTATION_MISSING_REQUIRED_FIELD`).
+    #[error("missing required field `{0}`")]
+    MissingField(String),
+    /// A field breaks a rule (`INVALID_REPRESENTATION`, OAuth `400.1 Bad Request Content`).
+    #[error("invalid `{field}`: {reason}")]
+    Invalid { field: String, reason: String },
+    /// Several OAuth rules broken at once; each is one cause.
+    #[error("invalid request: {}", .0.join("; "))]
+    InvalidMany(Vec<String>),
+    /// The request itself is malformed (`BAD_REQUEST`).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// A JSON Patch touched a field that may not change (`400.1.1 Illegal update attempt`).
+    #[error("illegal update attempt: {0}")]
+    IllegalUpdate(String),
+    /// The body is larger than the server accepts (413).
+    #[error("request body is larger than {0} bytes")]
+    TooLarge(usize),
+    /// No such object (or hidden from the caller).
+    #[error("{0}")]
+    NotFound(String),
+    /// Missing, malformed, unknown, expired or revoked credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// Valid credentials that lack the permission.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// An `If-Match` precondition failed: the object changed since it was read.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    /// Rate limited; retry after this many seconds.
+    #[error("rate limited; retry after {retry_after}s")]
+    RateLimited { retry_after: u64 },
+    /// A store file is corrupt, truncated or not JSON; it is left untouched.
+    #[error(
+        "store file {} is corrupt ({reason}); it was left untouched: restore it from a backup or move the store aside",
+        path.display()
+    )]
+    StoreCorrupt { path: PathBuf, reason: String },
+    /// The store was written by a newer baack.
+    #[error(
+        "store {} has format {found}, newer than the {supported} this baack reads; upgrade baack",
+        path.display()
+    )]
+    StoreTooNew {
+        path: PathBuf,
+        found: u64,
+        supported: u64,
+    },
+    /// `init` on a store that exists.
+    #[error("a store already exists at {}; nothing was changed", path.display())]
+    StoreExists { path: PathBuf },
+    /// The store cannot be read or written.
+    #[error("cannot use store {}: {source}", path.display())]
+    StoreIo {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The remote server cannot be reached.
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// An error answered by a remote API, carried with its status and API code.
+    #[error("{message}")]
+    Remote {
+        status: u16,
+        code: String,
+        message: String,
+        retry_after: Option<u64>,
+    },
+    /// Anything else; never carries a secret.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::StoreIo`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::StoreIo {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The kind that decides status codes and exit codes.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::MissingField(_)
+            | Error::Invalid { .. }
+            | Error::InvalidMany(_)
+            | Error::BadRequest(_)
+            | Error::IllegalUpdate(_)
+            | Error::TooLarge(_)
+            | Error::StoreExists { .. } => ErrorKind::Invalid,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Unauthorized(_) => ErrorKind::Unauthorized,
+            Error::Forbidden(_) => ErrorKind::Forbidden,
+            Error::PreconditionFailed(_) => ErrorKind::Conflict,
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
+            Error::StoreCorrupt { .. }
+            | Error::StoreTooNew { .. }
+            | Error::StoreIo { .. }
+            | Error::Unreachable { .. } => ErrorKind::Unavailable,
+            Error::Remote { status, .. } => match status {
+                400 | 413 | 422 => ErrorKind::Invalid,
+                401 | 403 => ErrorKind::Unauthorized,
+                404 => ErrorKind::NotFound,
+                409 | 412 => ErrorKind::Conflict,
+                429 => ErrorKind::RateLimited,
+                _ => ErrorKind::Internal,
+            },
+            Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

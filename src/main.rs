@@ -1,0 +1,40 @@
+//! The `baack` binary: parse arguments, resolve settings once, run one command, print its
+//! result, and map any error to the documented exit code in exactly one place.
+
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use baack::ErrorKind;
+use clap::Parser;
+
+/// The exit code for an error kind (documented in README.md and `baack --help`).
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Internal | ErrorKind::Conflict => 1,
+        ErrorKind::NotFound => 3,
+        ErrorKind::Unauthorized | ErrorKind::Forbidden => 4,
+        ErrorKind::Invalid => 5,
+        ErrorKind::RateLimited => 6,
+        ErrorKind::Unavailable => 7,
+    }
+}
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let json = args.global.output == cli::OutputFormat::Json;
+    match cli::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(cli::Failure::BrokenPipe) => ExitCode::SUCCESS,
+        Err(cli::Failure::Error(e)) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "error: {e}");
+            if json {
+                let body = serde_json::json!({ "error": { "kind": format!("{:?}", e.kind()), "message": e.to_string() } });
+                let _ = writeln!(err, "{body}");
+            }
+            ExitCode::from(exit_code(e.kind()))
+        }
+    }
+}

@@ -1,0 +1,946 @@
+//! The domain: companies, API clients, bearer tokens, permission roles and OAuth clients,
+//! as stored, as parsed from request bodies (with every rule of API.md), and as shown on
+//! the wire.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::clock::{Millis, format_baack, format_rfc3339, parse_timestamp};
+use crate::error::{Error, Result};
+
+/// Path prefixes of the Baack native API, used to build `url` fields.
+pub mod paths {
+    /// Companies.
+    pub const COMPANY: &str = "/n/v1/company/";
+    /// API clients.
+    pub const CLIENT: &str = "/n/v1/apiclient/";
+    /// Bearer tokens.
+    pub const TOKEN: &str = "/n/v1/apiclientbearertoken/";
+    /// Permission roles.
+    pub const ROLE: &str = "/n/v1/permissionrole/";
+    /// OAuth clients.
+    pub const OAUTH: &str = "/v3/oauth-clients";
+}
+
+/// The `clientID` of the API client every store starts with.
+pub const ROOT_CLIENT_ID: &str = "root";
+
+/// An API client's scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Scope {
+    /// Its tokens may call the API.
+    #[serde(rename = "api.baack.co")]
+    Api,
+    /// Webhook signing only; its tokens never authenticate.
+    #[serde(rename = "webhook.baack.co")]
+    Webhook,
+}
+
+impl Scope {
+    /// Every scope, as spelled on the wire.
+    pub const ALL: [&'static str; 2] = ["api.baack.co", "webhook.baack.co"];
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Api => "api.baack.co",
+            Scope::Webhook => "webhook.baack.co",
+        }
+    }
+
+    /// Parses the wire spelling.
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "api.baack.co" => Some(Scope::Api),
+            "webhook.baack.co" => Some(Scope::Webhook),
+            _ => None,
+        }
+    }
+}
+
+/// A permission label a role can grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Permission {
+    /// Every management verb.
+    Administer,
+    /// Every management GET.
+    Read,
+    /// Content consumption only: no management endpoint.
+    ViewContent,
+}
+
+impl Permission {
+    /// Every label, as spelled on the wire.
+    pub const ALL: [&'static str; 3] = ["ADMINISTER", "READ", "VIEW_CONTENT"];
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Administer => "ADMINISTER",
+            Permission::Read => "READ",
+            Permission::ViewContent => "VIEW_CONTENT",
+        }
+    }
+
+    /// Parses the wire spelling.
+    pub fn parse(s: &str) -> Option<Permission> {
+        match s {
+            "ADMINISTER" => Some(Permission::Administer),
+            "READ" => Some(Permission::Read),
+            "VIEW_CONTENT" => Some(Permission::ViewContent),
+            _ => None,
+        }
+    }
+}
+
+/// The company that owns everything in a store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Company {
+    /// Its URN.
+    pub urn: String,
+    /// Its display name.
+    pub name: String,
+}
+
+/// An API client as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiClient {
+    /// Its URN.
+    pub urn: String,
+    /// Its name, unique within the owner, compared case-sensitively.
+    #[serde(rename = "clientID")]
+    pub client_id: String,
+    /// What its tokens may do.
+    pub scope: Scope,
+    /// The owning company's URN.
+    pub owner: String,
+}
+
+/// A bearer token as stored: never the token itself, only its digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BearerToken {
+    /// Its URN.
+    pub urn: String,
+    /// The URN of the API client it authenticates.
+    pub client: String,
+    /// Lowercase hex SHA-256 of the token.
+    pub digest: String,
+    /// The first characters of the token and `...`, as reads show it.
+    pub shown: String,
+    /// When it stops working, if ever.
+    pub expires: Option<Millis>,
+    /// When it was made.
+    pub created: Millis,
+}
+
+impl BearerToken {
+    /// Whether it still authenticates at `now` (its client aside).
+    pub fn is_live(&self, now: Millis) -> bool {
+        self.expires.is_none_or(|t| now < t)
+    }
+}
+
+/// A permission role as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    /// Its URN.
+    pub urn: String,
+    /// Its name, unique within the owner.
+    pub name: String,
+    /// The owning company's URN.
+    pub owner: String,
+    /// Identity URNs: stored, not interpreted.
+    pub identities: Vec<String>,
+    /// API client URNs holding this role.
+    pub clients: Vec<String>,
+    /// The permissions it grants.
+    pub permissions: Vec<Permission>,
+    /// Bumped by every change; the `ETag` of the role.
+    pub version: u64,
+}
+
+/// The OAuth 2.0 grant types.
+pub const GRANT_TYPES: [&str; 3] = ["CLIENT_CREDENTIALS", "AUTHORIZATION_CODE", "REFRESH_TOKEN"];
+/// The OAuth access types.
+pub const ACCESS_TYPES: [&str; 2] = ["ONLINE", "OFFLINE"];
+/// The OAuth client types.
+pub const CLIENT_TYPES: [&str; 2] = ["CONFIDENTIAL", "PUBLIC"];
+/// The most seconds a token validity may be (one year).
+pub const MAX_VALIDITY: i64 = 31_536_000;
+
+/// The fields of an OAuth client that a request may set, in wire spelling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthFields {
+    /// The business it belongs to.
+    pub business_name: Option<String>,
+    /// The owner's homepage.
+    pub homepage_url: Option<String>,
+    /// A human-readable name.
+    pub name: String,
+    /// A description.
+    pub description: String,
+    /// Access token lifetime, seconds.
+    pub access_token_validity_seconds: i64,
+    /// Refresh token lifetime, seconds.
+    pub refresh_token_validity_seconds: i64,
+    /// Approved redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Grant types.
+    pub grant_types: Vec<String>,
+    /// `ONLINE` or `OFFLINE`.
+    pub access_type: String,
+    /// `CONFIDENTIAL` or `PUBLIC`.
+    #[serde(rename = "type")]
+    pub client_type: String,
+    /// Usable for requests internal to the product.
+    pub internal: bool,
+    /// Enabled for use.
+    pub enabled: bool,
+    /// Supports strong authentication.
+    pub strong_auth_supported: bool,
+    /// Supports SAML claims serialization.
+    pub claims_supported: bool,
+    /// Scopes.
+    pub scope: Vec<String>,
+}
+
+/// An OAuth client as stored: the secret only as a digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthClient {
+    /// 32 lowercase hex characters.
+    pub id: String,
+    /// Lowercase hex SHA-256 of the secret.
+    pub secret_digest: String,
+    /// Everything a request sets.
+    #[serde(flatten)]
+    pub fields: OAuthFields,
+    /// Creation time.
+    pub created: Millis,
+    /// Last change.
+    pub modified: Millis,
+    /// Last use, if any.
+    pub last_used: Option<Millis>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading request bodies
+
+/// Parses and normalises a URN: a hyphenated UUID, returned lowercase.
+pub fn parse_urn(s: &str) -> Option<String> {
+    if s.len() != 36 {
+        return None;
+    }
+    uuid::Uuid::try_parse(s)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
+}
+
+/// A new random URN.
+pub fn new_urn() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
+}
+
+/// The body of a request, which must be a JSON object.
+pub fn body_object(body: &Value) -> Result<&Map<String, Value>> {
+    body.as_object()
+        .ok_or_else(|| Error::BadRequest("the body must be a JSON object".into()))
+}
+
+fn present<'a>(o: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    o.get(name).filter(|v| !v.is_null())
+}
+
+fn req_str<'a>(o: &'a Map<String, Value>, name: &str) -> Result<&'a str> {
+    match present(o, name) {
+        None => Err(Error::MissingField(name.into())),
+        Some(v) => v
+            .as_str()
+            .ok_or_else(|| Error::invalid(name, "must be a string")),
+    }
+}
+
+/// Reads a reference `{"urn": …}` (or `{"Urn": …}`), returning the normalised URN.
+fn reference(v: &Value, name: &str) -> Result<String> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| Error::invalid(name, "must be an object like {\"urn\": \"…\"}"))?;
+    let urn = present(obj, "urn")
+        .or_else(|| present(obj, "Urn"))
+        .ok_or_else(|| Error::MissingField(format!("{name}.urn")))?;
+    let s = urn
+        .as_str()
+        .ok_or_else(|| Error::invalid(format!("{name}.urn"), "must be a string"))?;
+    parse_urn(s).ok_or_else(|| {
+        Error::invalid(
+            format!("{name}.urn"),
+            format!("`{s}` is not a URN (a hyphenated UUID)"),
+        )
+    })
+}
+
+fn req_ref(o: &Map<String, Value>, name: &str) -> Result<String> {
+    match present(o, name) {
+        None => Err(Error::MissingField(name.into())),
+        Some(v) => reference(v, name),
+    }
+}
+
+fn opt_refs(o: &Map<String, Value>, name: &str) -> Result<Option<Vec<String>>> {
+    let Some(v) = present(o, name) else {
+        return Ok(None);
+    };
+    let list = v
+        .as_array()
+        .ok_or_else(|| Error::invalid(name, "must be a list of references"))?;
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for item in list {
+        let urn = reference(item, name)?;
+        // A repeated reference means the same thing once; keep the first.
+        if !out.contains(&urn) {
+            out.push(urn);
+        }
+    }
+    Ok(Some(out))
+}
+
+fn check_name(field: &str, s: &str) -> Result<()> {
+    let n = s.chars().count();
+    if n == 0 || n > 128 {
+        return Err(Error::invalid(
+            field,
+            format!("must be 1 to 128 characters, not {n}"),
+        ));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(Error::invalid(field, "must hold printable characters only"));
+    }
+    Ok(())
+}
+
+/// What a create or update body says of an API client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientInput {
+    /// `clientID`.
+    pub client_id: String,
+    /// `scope`.
+    pub scope: Scope,
+    /// `owner`, required on create and ignored on update.
+    pub owner: Option<String>,
+}
+
+impl ClientInput {
+    /// Reads and checks an API client body.
+    pub fn parse(body: &Value, create: bool) -> Result<ClientInput> {
+        let o = body_object(body)?;
+        let owner = if create {
+            Some(req_ref(o, "owner")?)
+        } else {
+            None
+        };
+        let scope_s = req_str(o, "scope")?;
+        let scope = Scope::parse(scope_s).ok_or_else(|| {
+            Error::invalid(
+                "scope",
+                format!(
+                    "`{scope_s}` is not a scope; use {}",
+                    Scope::ALL.join(" or ")
+                ),
+            )
+        })?;
+        let client_id = req_str(o, "clientID")?;
+        check_name("clientID", client_id)?;
+        Ok(ClientInput {
+            client_id: client_id.to_string(),
+            scope,
+            owner,
+        })
+    }
+}
+
+/// What a create or update body says of a bearer token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenInput {
+    /// `apiClient`, required on create and ignored on update.
+    pub client: Option<String>,
+    /// `expirationTimestamp`.
+    pub expires: Option<Millis>,
+}
+
+impl TokenInput {
+    /// Reads and checks a bearer token body.
+    pub fn parse(body: &Value, create: bool) -> Result<TokenInput> {
+        let o = body_object(body)?;
+        let client = if create {
+            Some(req_ref(o, "apiClient")?)
+        } else {
+            None
+        };
+        let expires = match present(o, "expirationTimestamp") {
+            None => None,
+            Some(v) => {
+                let s = v.as_str().ok_or_else(|| {
+                    Error::invalid("expirationTimestamp", "must be a timestamp string")
+                })?;
+                Some(parse_timestamp(s).ok_or_else(|| {
+                    Error::invalid(
+                        "expirationTimestamp",
+                        format!("`{s}` is not a timestamp like 2026-07-04T14:34:19.610"),
+                    )
+                })?)
+            }
+        };
+        Ok(TokenInput { client, expires })
+    }
+}
+
+/// What a create or update body says of a permission role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleInput {
+    /// `name`.
+    pub name: String,
+    /// `owner`, required on create and ignored on update.
+    pub owner: Option<String>,
+    /// `identities`, absent meaning none.
+    pub identities: Vec<String>,
+    /// `clients`, absent meaning none.
+    pub clients: Vec<String>,
+    /// `permissions`; absent on an update keeps the role's (Baack's own clients never
+    /// send this field of ours, and a PUT from them must not strip a role of its rights).
+    pub permissions: Option<Vec<Permission>>,
+}
+
+impl RoleInput {
+    /// Reads and checks a permission role body.
+    pub fn parse(body: &Value, create: bool) -> Result<RoleInput> {
+        let o = body_object(body)?;
+        let owner = if create {
+            Some(req_ref(o, "owner")?)
+        } else {
+            None
+        };
+        let name = req_str(o, "name")?;
+        check_name("name", name)?;
+        let identities = opt_refs(o, "identities")?.unwrap_or_default();
+        let clients = opt_refs(o, "clients")?.unwrap_or_default();
+        let permissions = match present(o, "permissions") {
+            None => None,
+            Some(v) => {
+                let list = v.as_array().ok_or_else(|| {
+                    Error::invalid("permissions", "must be a list of permission labels")
+                })?;
+                let mut set = BTreeSet::new();
+                for p in list {
+                    let label = p.as_str().unwrap_or_default();
+                    let perm = Permission::parse(label).ok_or_else(|| {
+                        Error::invalid(
+                            "permissions",
+                            format!(
+                                "`{}` is not a permission; use {}",
+                                p.as_str().map_or_else(|| p.to_string(), str::to_string),
+                                Permission::ALL.join(", ")
+                            ),
+                        )
+                    })?;
+                    set.insert(perm);
+                }
+                Some(set.into_iter().collect())
+            }
+        };
+        Ok(RoleInput {
+            name: name.to_string(),
+            owner,
+            identities,
+            clients,
+            permissions,
+        })
+    }
+}
+
+/// The fields an OAuth `PATCH` may touch.
+pub const OAUTH_PATCHABLE: [&str; 12] = [
+    "businessName",
+    "homepageUrl",
+    "name",
+    "description",
+    "accessTokenValiditySeconds",
+    "refreshTokenValiditySeconds",
+    "redirectUris",
+    "grantTypes",
+    "accessType",
+    "enabled",
+    "strongAuthSupported",
+    "claimsSupported",
+];
+
+/// Reads an OAuth client body and checks every create rule, naming each broken one.
+pub fn parse_oauth(body: &Value) -> Result<OAuthFields> {
+    let o = body_object(body)?;
+    let mut causes: Vec<String> = Vec::new();
+
+    let string = |name: &str, required: bool, causes: &mut Vec<String>| -> Option<String> {
+        match present(o, name) {
+            None if required => {
+                causes.push(format!("{name} is required"));
+                None
+            }
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                causes.push(format!("{name} must be a string"));
+                None
+            }
+        }
+    };
+    let business_name = string("businessName", false, &mut causes);
+    let homepage_url = string("homepageUrl", false, &mut causes);
+    let name = string("name", true, &mut causes);
+    let description = string("description", true, &mut causes);
+    let access_type = string("accessType", true, &mut causes);
+    let client_type = string("type", false, &mut causes).unwrap_or_else(|| "CONFIDENTIAL".into());
+
+    let int = |name: &str, default: Option<i64>, causes: &mut Vec<String>| -> i64 {
+        match present(o, name) {
+            None => default.unwrap_or_else(|| {
+                causes.push(format!("{name} is required"));
+                0
+            }),
+            Some(v) => match v.as_i64() {
+                Some(n) if (1..=MAX_VALIDITY).contains(&n) => n,
+                _ => {
+                    causes.push(format!(
+                        "{name} must be an integer from 1 to {MAX_VALIDITY}, not {v}"
+                    ));
+                    0
+                }
+            },
+        }
+    };
+    let access_validity = int("accessTokenValiditySeconds", None, &mut causes);
+    let refresh_validity = int("refreshTokenValiditySeconds", Some(86_400), &mut causes);
+
+    let boolean = |name: &str, required: bool, causes: &mut Vec<String>| -> bool {
+        match present(o, name) {
+            None => {
+                if required {
+                    causes.push(format!("{name} is required"));
+                }
+                false
+            }
+            Some(Value::Bool(b)) => *b,
+            Some(v) => {
+                causes.push(format!("{name} must be true or false, not {v}"));
+                false
+            }
+        }
+    };
+    let enabled = boolean("enabled", true, &mut causes);
+    let internal = boolean("internal", false, &mut causes);
+    let strong = boolean("strongAuthSupported", false, &mut causes);
+    let claims = boolean("claimsSupported", false, &mut causes);
+
+    let strings = |name: &str, causes: &mut Vec<String>| -> Option<Vec<String>> {
+        let v = present(o, name)?;
+        match v.as_array() {
+            Some(a) if a.iter().all(Value::is_string) => Some(
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect(),
+            ),
+            _ => {
+                causes.push(format!("{name} must be a list of strings"));
+                None
+            }
+        }
+    };
+    let grant_types = match strings("grantTypes", &mut causes) {
+        Some(g) => g,
+        None => {
+            if present(o, "grantTypes").is_none() {
+                causes.push("grantTypes is required".into());
+            }
+            Vec::new()
+        }
+    };
+    let redirect_uris = strings("redirectUris", &mut causes).unwrap_or_default();
+    let scope = strings("scope", &mut causes)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| vec!["sp:scopes:all".to_string()]);
+
+    let fields = OAuthFields {
+        business_name,
+        homepage_url,
+        name: name.unwrap_or_default(),
+        description: description.unwrap_or_default(),
+        access_token_validity_seconds: access_validity,
+        refresh_token_validity_seconds: refresh_validity,
+        redirect_uris,
+        grant_types,
+        access_type: access_type.unwrap_or_default(),
+        client_type,
+        internal,
+        enabled,
+        strong_auth_supported: strong,
+        claims_supported: claims,
+        scope,
+    };
+    // Rule checks only make sense on fields that were read; type errors stand alone.
+    if causes.is_empty() {
+        causes = oauth_rule_breaks(&fields);
+    }
+    if causes.is_empty() {
+        Ok(fields)
+    } else {
+        Err(Error::InvalidMany(causes))
+    }
+}
+
+/// Every create rule of API.md that `f` breaks, one sentence each.
+pub fn oauth_rule_breaks(f: &OAuthFields) -> Vec<String> {
+    let mut causes = Vec::new();
+    if f.name.trim().is_empty() {
+        causes.push("name must not be empty".into());
+    }
+    if f.grant_types.is_empty() {
+        causes.push("grantTypes must hold at least one grant type".into());
+    }
+    let mut seen = BTreeSet::new();
+    for g in &f.grant_types {
+        if !GRANT_TYPES.contains(&g.as_str()) {
+            causes.push(format!(
+                "grantTypes: `{g}` is not a grant type; use {}",
+                GRANT_TYPES.join(", ")
+            ));
+        } else if !seen.insert(g.as_str()) {
+            causes.push(format!("grantTypes: `{g}` is listed twice"));
+        }
+    }
+    let has = |g: &str| f.grant_types.iter().any(|x| x == g);
+    if has("REFRESH_TOKEN") && !has("AUTHORIZATION_CODE") {
+        causes.push("grantTypes: REFRESH_TOKEN is allowed only beside AUTHORIZATION_CODE".into());
+    }
+    if has("AUTHORIZATION_CODE") && f.redirect_uris.is_empty() {
+        causes.push("redirectUris: AUTHORIZATION_CODE needs at least one redirect URI".into());
+    }
+    for uri in &f.redirect_uris {
+        if let Err(why) = check_redirect_uri(uri) {
+            causes.push(format!("redirectUris: `{uri}` {why}"));
+        }
+    }
+    if !ACCESS_TYPES.contains(&f.access_type.as_str()) {
+        causes.push(format!(
+            "accessType: `{}` is not an access type; use ONLINE or OFFLINE",
+            f.access_type
+        ));
+    }
+    if !CLIENT_TYPES.contains(&f.client_type.as_str()) {
+        causes.push(format!(
+            "type: `{}` is not a client type; use CONFIDENTIAL or PUBLIC",
+            f.client_type
+        ));
+    }
+    if f.client_type == "PUBLIC" && has("CLIENT_CREDENTIALS") {
+        causes.push("grantTypes: a PUBLIC client cannot have CLIENT_CREDENTIALS".into());
+    }
+    for (name, v) in [
+        (
+            "accessTokenValiditySeconds",
+            f.access_token_validity_seconds,
+        ),
+        (
+            "refreshTokenValiditySeconds",
+            f.refresh_token_validity_seconds,
+        ),
+    ] {
+        if !(1..=MAX_VALIDITY).contains(&v) {
+            causes.push(format!(
+                "{name} must be an integer from 1 to {MAX_VALIDITY}, not {v}"
+            ));
+        }
+    }
+    if let Some(url) = &f.homepage_url
+        && !is_absolute_http_url(url)
+    {
+        causes.push(format!(
+            "homepageUrl: `{url}` is not an absolute http or https URL"
+        ));
+    }
+    causes
+}
+
+/// Splits `scheme://host[:port]...` into the scheme and host, if it has that shape.
+fn scheme_and_host(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let hostport = authority.rsplit('@').next().unwrap_or_default();
+    let host = if hostport.starts_with('[') {
+        let end = hostport.find(']')?;
+        &hostport[..=end]
+    } else {
+        hostport.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    Some((scheme, host))
+}
+
+fn is_absolute_http_url(url: &str) -> bool {
+    matches!(scheme_and_host(url), Some(("http" | "https", _)))
+}
+
+fn check_redirect_uri(uri: &str) -> std::result::Result<(), &'static str> {
+    let Some((scheme, host)) = scheme_and_host(uri) else {
+        return Err("is not an absolute URL");
+    };
+    if uri.contains('#') {
+        return Err("must not have a fragment");
+    }
+    match scheme {
+        "https" => Ok(()),
+        "http" if matches!(host, "localhost" | "127.0.0.1" | "[::1]") => Ok(()),
+        "http" => Err("must use https (http only on localhost, 127.0.0.1 or [::1])"),
+        _ => Err("must be an https URL"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The wire representations
+
+/// `{"urn", "url"}` for a reference.
+pub fn reference_json(prefix: &str, urn: &str) -> Value {
+    json!({ "urn": urn, "url": format!("{prefix}{urn}") })
+}
+
+/// A company as the API shows it.
+pub fn company_json(c: &Company) -> Value {
+    json!({ "urn": c.urn, "url": format!("{}{}", paths::COMPANY, c.urn), "name": c.name })
+}
+
+/// An API client as the API shows it.
+pub fn client_json(c: &ApiClient) -> Value {
+    json!({
+        "urn": c.urn,
+        "url": format!("{}{}", paths::CLIENT, c.urn),
+        "scope": c.scope.as_str(),
+        "owner": reference_json(paths::COMPANY, &c.owner),
+        "clientID": c.client_id,
+    })
+}
+
+/// A bearer token as the API shows it: the whole token only when `secret` is given (the
+/// answer to its creation), else the first characters and `...`.
+pub fn token_json(t: &BearerToken, secret: Option<&str>) -> Value {
+    let mut v = json!({
+        "urn": t.urn,
+        "url": format!("{}{}", paths::TOKEN, t.urn),
+        "apiClient": reference_json(paths::CLIENT, &t.client),
+        "bearerToken": secret.unwrap_or(&t.shown),
+    });
+    if let (Some(ms), Some(o)) = (t.expires, v.as_object_mut()) {
+        o.insert("expirationTimestamp".into(), format_baack(ms).into());
+    }
+    v
+}
+
+/// A permission role as the API shows it.
+pub fn role_json(r: &Role) -> Value {
+    json!({
+        "urn": r.urn,
+        "url": format!("{}{}", paths::ROLE, r.urn),
+        "name": r.name,
+        "owner": reference_json(paths::COMPANY, &r.owner),
+        "identities": r.identities.iter().map(|u| json!({ "urn": u })).collect::<Vec<_>>(),
+        "clients": r.clients.iter().map(|u| reference_json(paths::CLIENT, u)).collect::<Vec<_>>(),
+        "permissions": r.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+    })
+}
+
+/// An OAuth client as the API shows it; `secret` is null except in the answer to create.
+pub fn oauth_json(c: &OAuthClient, secret: Option<&str>) -> Value {
+    let f = &c.fields;
+    json!({
+        "id": c.id,
+        "secret": secret,
+        "businessName": f.business_name,
+        "homepageUrl": f.homepage_url,
+        "name": f.name,
+        "description": f.description,
+        "accessTokenValiditySeconds": f.access_token_validity_seconds,
+        "refreshTokenValiditySeconds": f.refresh_token_validity_seconds,
+        "redirectUris": f.redirect_uris,
+        "grantTypes": f.grant_types,
+        "accessType": f.access_type,
+        "type": f.client_type,
+        "internal": f.internal,
+        "enabled": f.enabled,
+        "strongAuthSupported": f.strong_auth_supported,
+        "claimsSupported": f.claims_supported,
+        "created": format_rfc3339(c.created),
+        "modified": format_rfc3339(c.modified),
+        "lastUsed": c.last_used.map(format_rfc3339),
+        "scope": f.scope,
+        "metadata": Value::Null,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed_002() -> Value {
+        json!({
+            "businessName": "Acme-Solar",
+            "homepageUrl": "http://localhost:12345",
+            "name": "Demo API Client",
+            "description": "An API client used for the authorization_code, refresh_token, and client_credentials flows",
+            "accessTokenValiditySeconds": 750,
+            "refreshTokenValiditySeconds": 86400,
+            "redirectUris": ["http://localhost:12345"],
+            "grantTypes": ["AUTHORIZATION_CODE", "CLIENT_CREDENTIALS", "REFRESH_TOKEN"],
+            "accessType": "OFFLINE",
+            "type": "CONFIDENTIAL",
+            "internal": false,
+            "enabled": true,
+            "strongAuthSupported": false,
+            "claimsSupported": false,
+            "scope": ["demo:api-client-scope:first", "demo:api-client-scope:second"]
+        })
+    }
+
+    #[test]
+    fn seed_002_body_is_valid() {
+        let f = parse_oauth(&seed_002()).unwrap();
+        assert_eq!(f.access_token_validity_seconds, 750);
+        assert_eq!(f.scope.len(), 2);
+    }
+
+    #[test]
+    fn oauth_defaults_apply() {
+        let f = parse_oauth(&json!({
+            "name": "n", "description": "d", "accessTokenValiditySeconds": 60,
+            "grantTypes": ["CLIENT_CREDENTIALS"], "accessType": "ONLINE", "enabled": true
+        }))
+        .unwrap();
+        assert_eq!(f.refresh_token_validity_seconds, 86400);
+        assert_eq!(f.client_type, "CONFIDENTIAL");
+        assert_eq!(f.scope, vec!["sp:scopes:all"]);
+        assert!(f.redirect_uris.is_empty());
+        assert!(!f.claims_supported);
+    }
+
+    fn broken(patch: Value, cause: &str) {
+        let mut body = seed_002();
+        for (k, v) in patch.as_object().unwrap() {
+            if v.is_null() {
+                body.as_object_mut().unwrap().remove(k);
+            } else {
+                body[k] = v.clone();
+            }
+        }
+        match parse_oauth(&body) {
+            Err(Error::InvalidMany(causes)) => assert!(
+                causes.iter().any(|c| c.contains(cause)),
+                "{causes:?} should mention {cause}"
+            ),
+            other => panic!("expected a rule break naming {cause}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_oauth_rule_is_enforced_and_named() {
+        broken(json!({"grantTypes": []}), "grantTypes");
+        broken(json!({"grantTypes": ["IMPLICIT"]}), "IMPLICIT");
+        broken(
+            json!({"grantTypes": ["CLIENT_CREDENTIALS", "CLIENT_CREDENTIALS"]}),
+            "twice",
+        );
+        broken(
+            json!({"grantTypes": ["CLIENT_CREDENTIALS", "REFRESH_TOKEN"]}),
+            "REFRESH_TOKEN is allowed only",
+        );
+        broken(
+            json!({"redirectUris": []}),
+            "needs at least one redirect URI",
+        );
+        broken(json!({"redirectUris": ["http://example.com/cb"]}), "https");
+        broken(
+            json!({"redirectUris": ["https://x.example/cb#f"]}),
+            "fragment",
+        );
+        broken(json!({"redirectUris": ["/relative"]}), "absolute");
+        broken(json!({"accessType": "SOMETIMES"}), "accessType");
+        broken(json!({"type": "SECRET"}), "type");
+        broken(
+            json!({"type": "PUBLIC", "grantTypes": ["CLIENT_CREDENTIALS"]}),
+            "PUBLIC client cannot",
+        );
+        broken(
+            json!({"accessTokenValiditySeconds": 0}),
+            "accessTokenValiditySeconds",
+        );
+        broken(
+            json!({"refreshTokenValiditySeconds": 31536001}),
+            "refreshTokenValiditySeconds",
+        );
+        broken(json!({"homepageUrl": "acme.example"}), "homepageUrl");
+        broken(json!({"name": null}), "name is required");
+        broken(json!({"enabled": "yes"}), "enabled must be true or false");
+    }
+
+    #[test]
+    fn loopback_http_redirects_are_allowed() {
+        for ok in [
+            "http://localhost:1/cb",
+            "http://127.0.0.1/cb",
+            "http://[::1]:8080/",
+            "https://a.example/x?y=1",
+        ] {
+            assert_eq!(check_redirect_uri(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn client_body_rules() {
+        let owner = json!({"Urn": "6f97bac3-26fe-4333-91f0-f12af2d1d167"});
+        let ok = ClientInput::parse(
+            &json!({"owner": owner, "scope": "api.baack.co", "clientID": "Android"}),
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            ok.owner.as_deref(),
+            Some("6f97bac3-26fe-4333-91f0-f12af2d1d167")
+        );
+        let e = ClientInput::parse(&json!({"owner": owner, "scope": "api.baack.co"}), true)
+            .unwrap_err();
+        assert!(matches!(e, Error::MissingField(f) if f == "clientID"));
+        let e = ClientInput::parse(
+            &json!({"owner": owner, "scope": "x", "clientID": "a"}),
+            true,
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::Invalid { field, .. } if field == "scope"));
+        let long = "x".repeat(129);
+        let e = ClientInput::parse(
+            &json!({"owner": owner, "scope": "api.baack.co", "clientID": long}),
+            true,
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::Invalid { field, .. } if field == "clientID"));
+    }
+
+    #[test]
+    fn urns_are_normalised() {
+        assert_eq!(
+            parse_urn("6F97BAC3-26FE-4333-91F0-F12AF2D1D167").as_deref(),
+            Some("6f97bac3-26fe-4333-91f0-f12af2d1d167")
+        );
+        assert_eq!(parse_urn("6f97bac326fe433391f0f12af2d1d167"), None);
+        assert_eq!(parse_urn("nope"), None);
+    }
+}

@@ -1,0 +1,577 @@
+//! The route handlers: read the request (token, path, query, body), run one service
+//! operation on a blocking thread, and render the answer in its API's shape.
+
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use super::errors::{Api, ApiError, status_body};
+use super::{AppState, MAX_BODY};
+use crate::error::{Error, Result};
+use crate::model::{
+    client_json, company_json, oauth_json, paths, reference_json, role_json, token_json,
+};
+use crate::service::{
+    Caller, DEFAULT_LIMIT, MAX_LIMIT, MAX_OAUTH_LIMIT, Need, Page, PageQuery, Service, role_etag,
+    urn_param,
+};
+
+type Reply = std::result::Result<Response, ApiError>;
+
+/// The bearer token of a request: `None` when there is no `Authorization` header; a
+/// header in another scheme yields a value that fails the token check.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?;
+    let s = v.to_str().unwrap_or_default().trim();
+    let token = match s.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => s,
+    };
+    Some(token.to_string())
+}
+
+impl AppState {
+    /// Rate-limits, authenticates and runs `f` on a blocking thread (store I/O blocks).
+    async fn run<T: Send + 'static>(
+        &self,
+        api: Api,
+        headers: &HeaderMap,
+        f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
+    ) -> std::result::Result<T, ApiError> {
+        let token = bearer(headers);
+        if let Some(l) = &self.limiter {
+            l.check(token.as_deref().unwrap_or_default().as_bytes())
+                .map_err(|retry_after| ApiError::new(api, Error::RateLimited { retry_after }))?;
+        }
+        let svc = self.svc.clone();
+        tokio::task::spawn_blocking(move || {
+            let caller = svc.authenticate(token.as_deref())?;
+            f(&svc, &caller)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("a request task failed: {e}")))
+        .and_then(|r| r)
+        .map_err(|e| ApiError::new(api, e))
+    }
+}
+
+/// A request body read up to [`MAX_BODY`] and parsed as JSON. Problems are kept, not
+/// answered at once, so that a request without a valid token gets 401 before its body is
+/// judged.
+pub(crate) struct JsonBody(Result<Value>);
+
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return true;
+    };
+    let ct = ct
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    // curl's `--data` sends form encoding, and seed 001's calls rely on it carrying JSON.
+    ct == "application/json"
+        || ct.ends_with("+json")
+        || ct == "application/x-www-form-urlencoded"
+        || ct == "text/json"
+        || ct == "*/*"
+        || ct.is_empty()
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = Infallible;
+
+    async fn from_request(req: Request, _: &S) -> std::result::Result<Self, Infallible> {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY) {
+            return Ok(JsonBody(Err(Error::TooLarge(MAX_BODY))));
+        }
+        if !json_content_type(req.headers()) {
+            return Ok(JsonBody(Err(Error::BadRequest(
+                "the body must be JSON: send `Content-Type: application/json`".into(),
+            ))));
+        }
+        let bytes = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+            Ok(b) => b,
+            Err(_) => return Ok(JsonBody(Err(Error::TooLarge(MAX_BODY)))),
+        };
+        Ok(JsonBody(serde_json::from_slice(&bytes).map_err(|e| {
+            Error::BadRequest(format!("the body is not valid JSON: {e}"))
+        })))
+    }
+}
+
+type Params = Query<Vec<(String, String)>>;
+
+fn param<'a>(q: &'a Params, name: &str) -> Option<&'a str> {
+    q.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn number(q: &Params, name: &str, default: usize, max: usize, min: usize) -> Result<usize> {
+    match param(q, name) {
+        None => Ok(default),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(Error::BadRequest(format!(
+                "query `{name}={v}` must be a whole number from {min} to {max}"
+            ))),
+        },
+    }
+}
+
+fn page_query(q: &Params) -> Result<PageQuery> {
+    let limit = number(q, "limit", DEFAULT_LIMIT, MAX_LIMIT, 1)?;
+    let after = match param(q, "cursor") {
+        None | Some("") => None,
+        Some(c) => {
+            let decoded = URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| urn_param(&s).ok())
+                .ok_or_else(|| {
+                    Error::BadRequest(format!(
+                        "cursor `{c}` is not one this server gave; use the nextPage URL as it is"
+                    ))
+                })?;
+            Some(decoded)
+        }
+    };
+    Ok(PageQuery { after, limit })
+}
+
+fn next_page(prefix: &str, next: Option<String>, limit: usize, extra: &[(&str, &str)]) -> Value {
+    match next {
+        None => Value::Null,
+        Some(after) => {
+            let mut url = format!(
+                "{prefix}?limit={limit}&cursor={}",
+                URL_SAFE_NO_PAD.encode(after)
+            );
+            for (k, v) in extra {
+                url.push_str(&format!("&{k}={v}"));
+            }
+            Value::String(url)
+        }
+    }
+}
+
+fn reply(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+fn with_header(mut r: Response, name: HeaderName, value: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        r.headers_mut().insert(name, v);
+    }
+    r
+}
+
+fn deleted(urn: &str) -> Response {
+    reply(
+        StatusCode::OK,
+        status_body(StatusCode::OK, "DELETE_SUCCESS", Some(urn)),
+    )
+}
+
+pub(crate) async fn openapi() -> Response {
+    reply(StatusCode::OK, super::openapi::document())
+}
+
+pub(crate) async fn no_route(uri: Uri) -> Response {
+    let err = Error::NotFound(format!("no such endpoint {}", uri.path()));
+    let api = if uri.path().starts_with("/n/") {
+        Api::Baack
+    } else {
+        Api::OAuth
+    };
+    ApiError::new(api, err).into_response()
+}
+
+pub(crate) async fn no_method(uri: Uri, req: Request<Body>) -> Response {
+    let body = status_body(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        Some(&format!(
+            "{} is not allowed on {}",
+            req.method(),
+            uri.path()
+        )),
+    );
+    reply(StatusCode::METHOD_NOT_ALLOWED, body)
+}
+
+// --- Baack: context and company ------------------------------------------------------
+
+pub(crate) async fn client_context(State(st): State<AppState>, h: HeaderMap) -> Reply {
+    let (client, company, perms) = st
+        .run(Api::Baack, &h, |svc, c| svc.client_context(c))
+        .await?;
+    Ok(reply(
+        StatusCode::OK,
+        json!({
+            "hasBearer": true,
+            "client": client_json(&client),
+            "owner": company_json(&company),
+            "permissions": perms.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        }),
+    ))
+}
+
+pub(crate) async fn companies(State(st): State<AppState>, h: HeaderMap) -> Reply {
+    let list = st.run(Api::Baack, &h, |svc, c| svc.companies(c)).await?;
+    let items: Vec<Value> = list
+        .iter()
+        .map(|c| reference_json(paths::COMPANY, &c.urn))
+        .collect();
+    Ok(reply(
+        StatusCode::OK,
+        json!({ "companies": items, "nextPage": null }),
+    ))
+}
+
+pub(crate) async fn company(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Path(urn): Path<String>,
+) -> Reply {
+    let c = st
+        .run(Api::Baack, &h, move |svc, c| svc.company(c, &urn))
+        .await?;
+    Ok(reply(StatusCode::OK, company_json(&c)))
+}
+
+// --- Baack: API clients ----------------------------------------------------------------
+
+pub(crate) async fn client_create(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Reply {
+    let c = st
+        .run(Api::Baack, &h, move |svc, c| {
+            c.require(Need::Administer)?;
+            svc.create_client(c, &body?)
+        })
+        .await?;
+    Ok(reply(StatusCode::CREATED, client_json(&c)))
+}
+
+pub(crate) async fn client_list(State(st): State<AppState>, h: HeaderMap, q: Params) -> Reply {
+    let (page, limit, id) = st
+        .run(Api::Baack, &h, move |svc, c| {
+            c.require(Need::Read)?;
+            let pq = page_query(&q)?;
+            let id = param(&q, "clientID").map(str::to_string);
+            Ok((svc.list_clients(c, id.as_deref(), &pq)?, pq.limit, id))
+        })
+        .await?;
+    let Page { items, next } = page;
+    let extra: Vec<(&str, &str)> = id.iter().map(|i| ("clientID", i.as_str())).collect();
+    Ok(reply(
+        StatusCode::OK,
+        json!({
+            "apiClients": items.iter().map(client_json).collect::<Vec<_>>(),
+            "nextPage": next_page(paths::CLIENT, next, limit, &extra),
+        }),
+    ))
+}
+
+pub(crate) async fn client_get(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Path(urn): Path<String>,
+) -> Reply {
+    let c = st
+        .run(Api::Baack, &h, move |svc, c| svc.get_client(c, &urn))
+        .await?;
+    Ok(reply(StatusCode::OK, client_json(&c)))
+}
+
+pub(crate) async fn client_update(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Path(urn): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Reply {
+    let c = st
+        .run(Api::Baack, &h, move |svc, c| {
+            c.require(Need::Administer)?;
+            svc.update_client(c, &urn, &body?)
+        })
+        .await?;
+    Ok(reply(StatusCode::ACCEPTED, client_json(&c)))
+}
+
+pub(crate) async fn client_delete(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Path(urn): Path<String>,
+) -> Reply {
+    let urn = st
+        .run(Api::Baack, &h, move |svc, c| svc.delete_client(c, &urn))
+        .await?;
+    Ok(deleted(&urn))
+}
+
+// --- Baack: bearer tokens --------------------------------------------------------------
+
+pub(crate) async fn token_create(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Reply {
+    let (t, secret) = st
+        .run(Api::Baack, &h, move |svc, c| {
+            c.require(Need::Administer)?;
+            svc.create_token(c, &body?)
+        })
+        .await?;
+    let mut r = reply(StatusCode::CREATED, token_json(&t, Some(&secret)));
+    // A response carrying a secret must never sit in a cache.
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+pub(crate) async fn token_list(State(st): State<AppState>, h: HeaderMap, q: Params) -> Reply {
+    let (page, limit, client) = st
+        .run(Api::Baack, &h, move |svc, c| {
+            c.require(Need::Read)?;
+            let pq = page_query(&q)?;
+            let client = param(&q, "apiClient").map(str::to_string);
+            Ok((
+                svc.list_tokens(c, client.as_deref(), &pq)?,
+                pq.limit,
+                client,
+            ))
+        })
+        .await?;
+    let Page { items, next } = page;
+    let extra: Vec<(&str, &str)> = client.iter().map(|i| ("apiClient", i.as_str())).collect();
+    Ok(reply(
+        StatusCode::OK,
+        json!({
+            "bearerTokens": items.iter().map(|t| token_json(t, None)).collect::<Vec<_>>(),
+            "nextPage": next_page(paths::TOKEN, next, limit, &extra),
+        }),
+    ))
+}
+
+pub(crate) async fn token_get(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Path(urn): Path<String>,
+) -> Reply {
+    let t = st
+        .run(Api::Baack, &h, move |svc, c| svc.get_token(c, &urn))
+        .await?;
+    Ok(reply(StatusCode::OK, token_json(&t, None)))
+}
+
+pub(crate) async fn token_update(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Path(urn): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Reply {
+    let t = st
+        .run(Api::Baack, &h, move |svc, c| {
+            c.require(Need::Administer)?;
+            svc.update_token(c, &urn, &body?)
+        })
+        .await?;
+    Ok(reply(StatusCode::ACCEPTED, token_json(&t, None)))
+}
+
+pub(crate) async fn token_delete(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Path(urn): Path<String>,
+) -> Reply {
+    let urn = st
+        .run(Api::Baack, &h, move |svc, c| svc.delete_token(c, &urn))
+        .await?;
+    Ok(deleted(&urn))
+}
+
+// --- Baack: permission roles -----------------------------------------------------------
+
+fn role_reply(status: StatusCode, r: &crate::model::Role) -> Response {
+    with_header(reply(status, role_json(r)), header::ETAG, &role_etag(r))
+}
+
+pub(crate) async fn role_create(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Reply {
+    let r = st
+        .run(Api::Baack, &h, move |svc, c| {
+            c.require(Need::Administer)?;
+            svc.create_role(c, &body?)
+        })
+        .await?;
+    Ok(role_reply(StatusCode::CREATED, &r))
+}
+
+pub(crate) async fn role_list(State(st): State<AppState>, h: HeaderMap, q: Params) -> Reply {
+    let (page, limit, name) = st
+        .run(Api::Baack, &h, move |svc, c| {
+            c.require(Need::Read)?;
+            let pq = page_query(&q)?;
+            let name = param(&q, "name").map(str::to_string);
+            Ok((svc.list_roles(c, name.as_deref(), &pq)?, pq.limit, name))
+        })
+        .await?;
+    let Page { items, next } = page;
+    let extra: Vec<(&str, &str)> = name.iter().map(|n| ("name", n.as_str())).collect();
+    Ok(reply(
+        StatusCode::OK,
+        json!({
+            "permissionRoles": items.iter().map(role_json).collect::<Vec<_>>(),
+            "nextPage": next_page(paths::ROLE, next, limit, &extra),
+        }),
+    ))
+}
+
+pub(crate) async fn role_get(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Path(urn): Path<String>,
+) -> Reply {
+    let r = st
+        .run(Api::Baack, &h, move |svc, c| svc.get_role(c, &urn))
+        .await?;
+    Ok(role_reply(StatusCode::OK, &r))
+}
+
+pub(crate) async fn role_update(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Path(urn): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Reply {
+    let if_match = h
+        .get(header::IF_MATCH)
+        .map(|v| v.to_str().unwrap_or("\"invalid\"").to_string());
+    let r = st
+        .run(Api::Baack, &h, move |svc, c| {
+            c.require(Need::Administer)?;
+            svc.update_role(c, &urn, &body?, if_match.as_deref())
+        })
+        .await?;
+    Ok(role_reply(StatusCode::ACCEPTED, &r))
+}
+
+pub(crate) async fn role_delete(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Path(urn): Path<String>,
+) -> Reply {
+    let urn = st
+        .run(Api::Baack, &h, move |svc, c| svc.delete_role(c, &urn))
+        .await?;
+    Ok(deleted(&urn))
+}
+
+// --- OAuth clients ---------------------------------------------------------------------
+
+pub(crate) async fn oauth_create(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Reply {
+    let (o, secret) = st
+        .run(Api::OAuth, &h, move |svc, c| {
+            c.require(Need::Administer)?;
+            svc.create_oauth(c, &body?)
+        })
+        .await?;
+    let mut r = reply(StatusCode::OK, oauth_json(&o, Some(&secret)));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+pub(crate) async fn oauth_list(State(st): State<AppState>, h: HeaderMap, q: Params) -> Reply {
+    let (items, total, count) = st
+        .run(Api::OAuth, &h, move |svc, c| {
+            c.require(Need::Read)?;
+            let limit = number(&q, "limit", MAX_OAUTH_LIMIT, MAX_OAUTH_LIMIT, 0)?;
+            let offset = number(&q, "offset", 0, usize::MAX, 0)?;
+            let count = match param(&q, "count") {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(v) => {
+                    return Err(Error::BadRequest(format!(
+                        "query `count={v}` must be true or false"
+                    )));
+                }
+            };
+            let (items, total) = svc.list_oauth(c, param(&q, "filters"), offset, limit)?;
+            Ok((items, total, count))
+        })
+        .await?;
+    let body: Vec<Value> = items.iter().map(|o| oauth_json(o, None)).collect();
+    let r = reply(StatusCode::OK, Value::Array(body));
+    Ok(if count {
+        with_header(
+            r,
+            HeaderName::from_static("x-total-count"),
+            &total.to_string(),
+        )
+    } else {
+        r
+    })
+}
+
+pub(crate) async fn oauth_get(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Reply {
+    let o = st
+        .run(Api::OAuth, &h, move |svc, c| svc.get_oauth(c, &id))
+        .await?;
+    Ok(reply(StatusCode::OK, oauth_json(&o, None)))
+}
+
+pub(crate) async fn oauth_patch(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Reply {
+    let o = st
+        .run(Api::OAuth, &h, move |svc, c| {
+            c.require(Need::Administer)?;
+            svc.patch_oauth(c, &id, &body?)
+        })
+        .await?;
+    Ok(reply(StatusCode::OK, oauth_json(&o, None)))
+}
+
+pub(crate) async fn oauth_delete(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Reply {
+    st.run(Api::OAuth, &h, move |svc, c| svc.delete_oauth(c, &id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

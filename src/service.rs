@@ -1,0 +1,690 @@
+//! Operations: authenticate, authorize, check the rules, change the store. No HTTP or
+//! clap types here; the server and the tests call these with plain values.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::clock::{Clock, Millis, format_baack, parse_timestamp};
+use crate::error::{Error, Result};
+use crate::model::{
+    ApiClient, BearerToken, ClientInput, Company, OAUTH_PATCHABLE, OAuthClient, Permission, Role,
+    RoleInput, Scope, TokenInput, new_urn, parse_oauth, parse_urn,
+};
+use crate::secret;
+use crate::store::Store;
+
+/// The most items one page of a Baack list may hold.
+pub const MAX_LIMIT: usize = 1000;
+/// The page size of a Baack list when none is asked for.
+pub const DEFAULT_LIMIT: usize = 100;
+/// The most items one page of the OAuth list may hold.
+pub const MAX_OAUTH_LIMIT: usize = 250;
+
+/// Who is calling, once their token has been checked.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The API client the token belongs to.
+    pub client: ApiClient,
+    /// The union of its roles' permissions (`ADMINISTER` for the root client).
+    pub permissions: Vec<Permission>,
+}
+
+/// What an operation needs of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Any management GET: `READ` or `ADMINISTER`.
+    Read,
+    /// Any management change: `ADMINISTER`.
+    Administer,
+}
+
+impl Caller {
+    /// Fails with [`Error::Forbidden`] unless the caller holds what `need` asks.
+    pub fn require(&self, need: Need) -> Result<()> {
+        let has = |p| self.permissions.contains(&p);
+        let ok = match need {
+            Need::Read => has(Permission::Read) || has(Permission::Administer),
+            Need::Administer => has(Permission::Administer),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "API client `{}` lacks the {} permission",
+                self.client.client_id,
+                match need {
+                    Need::Read => "READ",
+                    Need::Administer => "ADMINISTER",
+                }
+            )))
+        }
+    }
+}
+
+/// One page of a list and the key to continue after it.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Set when more follow: pass it back as `after`.
+    pub next: Option<String>,
+}
+
+/// Paging parameters of a Baack list.
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery {
+    /// Continue after this URN.
+    pub after: Option<String>,
+    /// At most this many items.
+    pub limit: usize,
+}
+
+/// The operations of both APIs over one store.
+#[derive(Debug, Clone)]
+pub struct Service {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+/// Parses a URN taken from a path or a query.
+pub fn urn_param(s: &str) -> Result<String> {
+    parse_urn(s).ok_or_else(|| {
+        Error::BadRequest(format!(
+            "`{s}` is not a URN (a lowercase hyphenated UUID like 00a3ca73-2aa1-41e6-8d5d-4d586a6f8af8)"
+        ))
+    })
+}
+
+fn not_found(what: &str, key: &str) -> Error {
+    Error::NotFound(format!("no {what} {key}"))
+}
+
+/// The `ETag` of a role version.
+pub fn role_etag(r: &Role) -> String {
+    format!("\"{}\"", r.version)
+}
+
+fn finish_page<T>(items: Vec<T>, more: bool, key: impl Fn(&T) -> String) -> Page<T> {
+    let next = if more { items.last().map(key) } else { None };
+    Page { items, next }
+}
+
+impl Service {
+    /// A service over `store`, reading the time from `clock`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Service { store, clock }
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    /// Checks a bearer token: its shape and checksum first (no lookup for a typo), then
+    /// the store by digest, its expiry, its client and that client's scope.
+    pub fn authenticate(&self, token: Option<&str>) -> Result<Caller> {
+        let token = token.ok_or_else(|| {
+            Error::Unauthorized("no bearer token: send `Authorization: Bearer <token>`".into())
+        })?;
+        secret::check_bearer_token(token)
+            .map_err(|why| Error::Unauthorized(format!("the bearer token is malformed: {why}")))?;
+        let t = self
+            .store
+            .token_by_digest(&secret::digest(token))?
+            .ok_or_else(|| Error::Unauthorized("the bearer token is unknown".into()))?;
+        if !t.is_live(self.now()) {
+            return Err(Error::Unauthorized(
+                "the bearer token has expired or was revoked".into(),
+            ));
+        }
+        let client = self.store.client(&t.client)?.ok_or_else(|| {
+            Error::Unauthorized("the bearer token's API client was deleted".into())
+        })?;
+        if client.scope != Scope::Api {
+            return Err(Error::Unauthorized(format!(
+                "the bearer token's API client has scope {}, which cannot call the API",
+                client.scope.as_str()
+            )));
+        }
+        let permissions = self.permissions_of(&client)?;
+        Ok(Caller {
+            client,
+            permissions,
+        })
+    }
+
+    fn permissions_of(&self, client: &ApiClient) -> Result<Vec<Permission>> {
+        if client.urn == self.store.meta().root_client {
+            return Ok(vec![Permission::Administer]);
+        }
+        let mut set = BTreeSet::new();
+        for role in self.store.roles_of_client(&client.urn)? {
+            set.extend(role.permissions);
+        }
+        Ok(set.into_iter().collect())
+    }
+
+    /// `GET /n/v1/clientcontext`: the caller, its company and its permissions.
+    pub fn client_context(&self, caller: &Caller) -> Result<(ApiClient, Company, Vec<Permission>)> {
+        Ok((
+            caller.client.clone(),
+            self.store.company()?,
+            caller.permissions.clone(),
+        ))
+    }
+
+    /// The company by URN.
+    pub fn company(&self, caller: &Caller, urn: &str) -> Result<Company> {
+        caller.require(Need::Read)?;
+        let urn = urn_param(urn)?;
+        let c = self.store.company()?;
+        if c.urn == urn {
+            Ok(c)
+        } else {
+            Err(not_found("company", &urn))
+        }
+    }
+
+    /// Every company (there is one per store).
+    pub fn companies(&self, caller: &Caller) -> Result<Vec<Company>> {
+        caller.require(Need::Read)?;
+        Ok(vec![self.store.company()?])
+    }
+
+    fn check_owner(&self, owner: Option<&str>) -> Result<String> {
+        let company = self.store.company()?;
+        match owner {
+            Some(o) if o == company.urn => Ok(company.urn),
+            Some(o) => Err(not_found("company", o)),
+            None => Err(Error::MissingField("owner".into())),
+        }
+    }
+
+    // --- API clients ---------------------------------------------------------------
+
+    /// Creates an API client.
+    pub fn create_client(&self, caller: &Caller, body: &Value) -> Result<ApiClient> {
+        caller.require(Need::Administer)?;
+        let input = ClientInput::parse(body, true)?;
+        let owner = self.check_owner(input.owner.as_deref())?;
+        self.store.write(|txn| {
+            if txn.client_by_id(&input.client_id)?.is_some() {
+                return Err(duplicate_client(&input.client_id));
+            }
+            let c = ApiClient {
+                urn: new_urn(),
+                client_id: input.client_id.clone(),
+                scope: input.scope,
+                owner,
+            };
+            txn.put_client(&c, None)?;
+            Ok(c)
+        })
+    }
+
+    /// Reads an API client.
+    pub fn get_client(&self, caller: &Caller, urn: &str) -> Result<ApiClient> {
+        caller.require(Need::Read)?;
+        let urn = urn_param(urn)?;
+        self.store
+            .client(&urn)?
+            .ok_or_else(|| not_found("API client", &urn))
+    }
+
+    /// Lists API clients, optionally only the one with `client_id`.
+    pub fn list_clients(
+        &self,
+        caller: &Caller,
+        client_id: Option<&str>,
+        q: &PageQuery,
+    ) -> Result<Page<ApiClient>> {
+        caller.require(Need::Read)?;
+        if let Some(id) = client_id {
+            let items = self
+                .store
+                .client_by_id(id)?
+                .filter(|c| q.after.as_deref().is_none_or(|a| c.urn.as_str() > a))
+                .into_iter()
+                .collect();
+            return Ok(Page { items, next: None });
+        }
+        let (items, more) = self.store.clients(q.after.as_deref(), q.limit)?;
+        Ok(finish_page(items, more, |c| c.urn.clone()))
+    }
+
+    /// Replaces an API client's `clientID` and `scope`.
+    pub fn update_client(&self, caller: &Caller, urn: &str, body: &Value) -> Result<ApiClient> {
+        caller.require(Need::Administer)?;
+        let urn = urn_param(urn)?;
+        let input = ClientInput::parse(body, false)?;
+        let root = self.store.meta().root_client.clone();
+        self.store.write(|txn| {
+            let old = txn
+                .client(&urn)?
+                .ok_or_else(|| not_found("API client", &urn))?;
+            if urn == root && input.scope != Scope::Api {
+                return Err(Error::invalid(
+                    "scope",
+                    "the root client keeps scope api.baack.co, or nobody could administer the store",
+                ));
+            }
+            if old.client_id != input.client_id && txn.client_by_id(&input.client_id)?.is_some()
+            {
+                return Err(duplicate_client(&input.client_id));
+            }
+            let new = ApiClient {
+                client_id: input.client_id.clone(),
+                scope: input.scope,
+                ..old.clone()
+            };
+            txn.put_client(&new, Some(&old))?;
+            Ok(new)
+        })
+    }
+
+    /// Deletes an API client, its tokens and its role memberships.
+    pub fn delete_client(&self, caller: &Caller, urn: &str) -> Result<String> {
+        caller.require(Need::Administer)?;
+        let urn = urn_param(urn)?;
+        if urn == self.store.meta().root_client {
+            return Err(Error::invalid(
+                "urn",
+                "the root client cannot be deleted; create another client and delete that instead",
+            ));
+        }
+        self.store.write(|txn| {
+            let c = txn
+                .client(&urn)?
+                .ok_or_else(|| not_found("API client", &urn))?;
+            txn.delete_client(&c)?;
+            Ok(urn.clone())
+        })
+    }
+
+    // --- bearer tokens -------------------------------------------------------------
+
+    /// Creates a bearer token; the token itself is returned here and nowhere else.
+    pub fn create_token(&self, caller: &Caller, body: &Value) -> Result<(BearerToken, String)> {
+        caller.require(Need::Administer)?;
+        let input = TokenInput::parse(body, true)?;
+        let client = input.client.unwrap_or_default();
+        let now = self.now();
+        if let Some(t) = input.expires
+            && t <= now
+        {
+            return Err(Error::invalid(
+                "expirationTimestamp",
+                format!(
+                    "{} is not in the future (now is {})",
+                    format_baack(t),
+                    format_baack(now)
+                ),
+            ));
+        }
+        let token = secret::new_bearer_token()?;
+        let rec = BearerToken {
+            urn: new_urn(),
+            client: client.clone(),
+            digest: secret::digest(&token),
+            shown: secret::obfuscate(&token),
+            expires: input.expires,
+            created: now,
+        };
+        self.store.write(|txn| {
+            if txn.client(&client)?.is_none() {
+                return Err(not_found("API client", &client));
+            }
+            txn.put_token(&rec)
+        })?;
+        Ok((rec, token))
+    }
+
+    /// Reads a bearer token (obfuscated).
+    pub fn get_token(&self, caller: &Caller, urn: &str) -> Result<BearerToken> {
+        caller.require(Need::Read)?;
+        let urn = urn_param(urn)?;
+        self.store
+            .token(&urn)?
+            .ok_or_else(|| not_found("bearer token", &urn))
+    }
+
+    /// Lists bearer tokens, of one client or of all.
+    pub fn list_tokens(
+        &self,
+        caller: &Caller,
+        client: Option<&str>,
+        q: &PageQuery,
+    ) -> Result<Page<BearerToken>> {
+        caller.require(Need::Read)?;
+        let client = client.map(urn_param).transpose()?;
+        let (items, more) = self
+            .store
+            .tokens(client.as_deref(), q.after.as_deref(), q.limit)?;
+        Ok(finish_page(items, more, |t| t.urn.clone()))
+    }
+
+    /// Sets a token's expiry, never later than one already set: this is revocation with
+    /// a notice period (a past time revokes it at once).
+    pub fn update_token(&self, caller: &Caller, urn: &str, body: &Value) -> Result<BearerToken> {
+        caller.require(Need::Administer)?;
+        let urn = urn_param(urn)?;
+        let input = TokenInput::parse(body, false)?;
+        self.store.write(|txn| {
+            let mut t = txn
+                .token(&urn)?
+                .ok_or_else(|| not_found("bearer token", &urn))?;
+            if let Some(new) = input.expires {
+                t.expires = Some(t.expires.map_or(new, |old| old.min(new)));
+                txn.update_token(&t)?;
+            }
+            Ok(t)
+        })
+    }
+
+    /// Revokes a token after `notice_ms` (0: at once).
+    pub fn revoke_token(&self, caller: &Caller, urn: &str, notice_ms: i64) -> Result<BearerToken> {
+        let at = format_baack(self.now() + notice_ms.max(0));
+        self.update_token(
+            caller,
+            urn,
+            &serde_json::json!({ "expirationTimestamp": at }),
+        )
+    }
+
+    /// Deletes a token: it stops working at once.
+    pub fn delete_token(&self, caller: &Caller, urn: &str) -> Result<String> {
+        caller.require(Need::Administer)?;
+        let urn = urn_param(urn)?;
+        self.store.write(|txn| {
+            let t = txn
+                .token(&urn)?
+                .ok_or_else(|| not_found("bearer token", &urn))?;
+            txn.delete_token(&t)?;
+            Ok(urn.clone())
+        })
+    }
+
+    // --- permission roles ----------------------------------------------------------
+
+    fn check_clients(txn: &Store, clients: &[String]) -> Result<()> {
+        for c in clients {
+            if txn.client(c)?.is_none() {
+                return Err(not_found("API client", c));
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a role.
+    pub fn create_role(&self, caller: &Caller, body: &Value) -> Result<Role> {
+        caller.require(Need::Administer)?;
+        let input = RoleInput::parse(body, true)?;
+        let owner = self.check_owner(input.owner.as_deref())?;
+        self.store.write(|txn| {
+            if txn.role_by_name(&input.name)?.is_some() {
+                return Err(duplicate_role(&input.name));
+            }
+            Self::check_clients(txn, &input.clients)?;
+            let r = Role {
+                urn: new_urn(),
+                name: input.name.clone(),
+                owner,
+                identities: input.identities.clone(),
+                clients: input.clients.clone(),
+                permissions: input.permissions.clone().unwrap_or_default(),
+                version: 1,
+            };
+            txn.put_role(&r, None)?;
+            Ok(r)
+        })
+    }
+
+    /// Reads a role.
+    pub fn get_role(&self, caller: &Caller, urn: &str) -> Result<Role> {
+        caller.require(Need::Read)?;
+        let urn = urn_param(urn)?;
+        self.store
+            .role(&urn)?
+            .ok_or_else(|| not_found("permission role", &urn))
+    }
+
+    /// Lists roles.
+    pub fn list_roles(
+        &self,
+        caller: &Caller,
+        name: Option<&str>,
+        q: &PageQuery,
+    ) -> Result<Page<Role>> {
+        caller.require(Need::Read)?;
+        if let Some(n) = name {
+            let items = self.store.role_by_name(n)?.into_iter().collect();
+            return Ok(Page { items, next: None });
+        }
+        let (items, more) = self.store.roles(q.after.as_deref(), q.limit)?;
+        Ok(finish_page(items, more, |r| r.urn.clone()))
+    }
+
+    /// Replaces a role (how a role is granted to clients). With `if_match`, refuses with
+    /// 412 when the role changed since that `ETag` was read.
+    pub fn update_role(
+        &self,
+        caller: &Caller,
+        urn: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> Result<Role> {
+        caller.require(Need::Administer)?;
+        let urn = urn_param(urn)?;
+        let input = RoleInput::parse(body, false)?;
+        self.store.write(|txn| {
+            let old = txn
+                .role(&urn)?
+                .ok_or_else(|| not_found("permission role", &urn))?;
+            if let Some(tag) = if_match {
+                let current = role_etag(&old);
+                if !tag.split(',').any(|t| matches!(t.trim(), "*") || t.trim() == current) {
+                    return Err(Error::PreconditionFailed(format!(
+                        "permission role {urn} is at version {current}, not {tag}; read it again and retry"
+                    )));
+                }
+            }
+            if old.name != input.name && txn.role_by_name(&input.name)?.is_some() {
+                return Err(duplicate_role(&input.name));
+            }
+            Self::check_clients(txn, &input.clients)?;
+            let new = Role {
+                name: input.name.clone(),
+                identities: input.identities.clone(),
+                clients: input.clients.clone(),
+                permissions: input
+                    .permissions
+                    .clone()
+                    .unwrap_or_else(|| old.permissions.clone()),
+                version: old.version + 1,
+                ..old.clone()
+            };
+            txn.put_role(&new, Some(&old))?;
+            Ok(new)
+        })
+    }
+
+    /// Deletes a role.
+    pub fn delete_role(&self, caller: &Caller, urn: &str) -> Result<String> {
+        caller.require(Need::Administer)?;
+        let urn = urn_param(urn)?;
+        self.store.write(|txn| {
+            let r = txn
+                .role(&urn)?
+                .ok_or_else(|| not_found("permission role", &urn))?;
+            txn.delete_role(&r)?;
+            Ok(urn.clone())
+        })
+    }
+
+    // --- OAuth clients -------------------------------------------------------------
+
+    fn oauth_id(id: &str) -> Result<String> {
+        if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(id.to_ascii_lowercase())
+        } else {
+            Err(not_found("OAuth client", id))
+        }
+    }
+
+    /// Creates an OAuth client; its secret is returned here and nowhere else.
+    pub fn create_oauth(&self, caller: &Caller, body: &Value) -> Result<(OAuthClient, String)> {
+        caller.require(Need::Administer)?;
+        let fields = parse_oauth(body)?;
+        let secret = secret::new_oauth_secret()?;
+        let now = self.now();
+        let rec = OAuthClient {
+            id: secret::new_oauth_id()?,
+            secret_digest: secret::digest(&secret),
+            fields,
+            created: now,
+            modified: now,
+            last_used: None,
+        };
+        self.store.write(|txn| txn.put_oauth(&rec))?;
+        Ok((rec, secret))
+    }
+
+    /// Reads an OAuth client.
+    pub fn get_oauth(&self, caller: &Caller, id: &str) -> Result<OAuthClient> {
+        caller.require(Need::Read)?;
+        let id = Self::oauth_id(id)?;
+        self.store
+            .oauth(&id)?
+            .ok_or_else(|| not_found("OAuth client", &id))
+    }
+
+    /// Lists OAuth clients matching `filters`, with the total before paging.
+    pub fn list_oauth(
+        &self,
+        caller: &Caller,
+        filters: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<OAuthClient>, usize)> {
+        caller.require(Need::Read)?;
+        let filter = OAuthFilter::parse(filters)?;
+        let all: Vec<OAuthClient> = self
+            .store
+            .oauth_all()?
+            .into_iter()
+            .filter(|c| filter.matches(c))
+            .collect();
+        let total = all.len();
+        Ok((all.into_iter().skip(offset).take(limit).collect(), total))
+    }
+
+    /// Applies an RFC 6902 JSON Patch to the patchable fields of an OAuth client.
+    pub fn patch_oauth(&self, caller: &Caller, id: &str, patch: &Value) -> Result<OAuthClient> {
+        caller.require(Need::Administer)?;
+        let id = Self::oauth_id(id)?;
+        let ops = patch.as_array().ok_or_else(|| {
+            Error::BadRequest("a JSON Patch body is an array of operations".into())
+        })?;
+        for op in ops {
+            for key in ["path", "from"] {
+                let Some(p) = op.get(key) else { continue };
+                let p = p.as_str().unwrap_or_default();
+                let field = p
+                    .strip_prefix('/')
+                    .unwrap_or(p)
+                    .split('/')
+                    .next()
+                    .unwrap_or_default();
+                if !OAUTH_PATCHABLE.contains(&field) {
+                    return Err(Error::IllegalUpdate(format!(
+                        "`{p}` cannot be changed; patchable fields are {}",
+                        OAUTH_PATCHABLE.join(", ")
+                    )));
+                }
+            }
+        }
+        let patch: json_patch::Patch = serde_json::from_value(patch.clone())
+            .map_err(|e| Error::BadRequest(format!("the JSON Patch is malformed: {e}")))?;
+        let now = self.now();
+        self.store.write(|txn| {
+            let mut rec = txn
+                .oauth(&id)?
+                .ok_or_else(|| not_found("OAuth client", &id))?;
+            let mut doc =
+                serde_json::to_value(&rec.fields).map_err(|e| Error::Internal(e.to_string()))?;
+            json_patch::patch(&mut doc, &patch)
+                .map_err(|e| Error::invalid("patch", e.to_string()))?;
+            rec.fields = parse_oauth(&doc)?;
+            rec.modified = now;
+            txn.put_oauth(&rec)?;
+            Ok(rec)
+        })
+    }
+
+    /// Deletes an OAuth client.
+    pub fn delete_oauth(&self, caller: &Caller, id: &str) -> Result<()> {
+        caller.require(Need::Administer)?;
+        let id = Self::oauth_id(id)?;
+        self.store.write(|txn| {
+            if txn.delete_oauth(&id)? {
+                Ok(())
+            } else {
+                Err(not_found("OAuth client", &id))
+            }
+        })
+    }
+}
+
+fn duplicate_client(id: &str) -> Error {
+    Error::invalid(
+        "clientID",
+        format!("an API client `{id}` already exists in this company; choose another clientID"),
+    )
+}
+
+fn duplicate_role(name: &str) -> Error {
+    Error::invalid(
+        "name",
+        format!("a permission role `{name}` already exists in this company; choose another name"),
+    )
+}
+
+/// The `filters` of the OAuth list: `lastUsed le <timestamp>` or `lastUsed isnull`.
+enum OAuthFilter {
+    All,
+    LastUsedLe(Millis),
+    LastUsedIsNull,
+}
+
+impl OAuthFilter {
+    fn parse(s: Option<&str>) -> Result<Self> {
+        let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
+            return Ok(OAuthFilter::All);
+        };
+        let words: Vec<&str> = s.split_whitespace().collect();
+        match words.as_slice() {
+            ["lastUsed", "isnull"] => Ok(OAuthFilter::LastUsedIsNull),
+            ["lastUsed", "le", ts] => parse_timestamp(ts)
+                .map(OAuthFilter::LastUsedLe)
+                .ok_or_else(|| Error::BadRequest(format!("`{ts}` is not a timestamp"))),
+            _ => Err(Error::BadRequest(format!(
+                "unsupported filter `{s}`; use `lastUsed le <timestamp>` or `lastUsed isnull`"
+            ))),
+        }
+    }
+
+    fn matches(&self, c: &OAuthClient) -> bool {
+        match self {
+            OAuthFilter::All => true,
+            OAuthFilter::LastUsedIsNull => c.last_used.is_none(),
+            OAuthFilter::LastUsedLe(t) => c.last_used.is_some_and(|u| u <= *t),
+        }
+    }
+}

@@ -1,0 +1,834 @@
+//! The JSON file store: one JSON file per object, with the file system as the index.
+//!
+//! Layout of a store directory (0700; every file 0600):
+//!
+//! ```text
+//! meta.json                          format version, company and root client URNs (written last at init)
+//! lock                               the cross-process write lock (flock)
+//! tmp/                               temp files of writes in progress; swept by the next writer
+//! pending/<client-urn>               a client deletion whose cascade must be finished
+//! company/<urn>.json  clients/<urn>.json  tokens/<urn>.json  roles/<urn>.json  oauth/<id>.json
+//! index/client-id/<sha256(clientID)>     -> client URN
+//! index/role-name/<sha256(name)>         -> role URN
+//! index/token-digest/<sha256(token)>     -> token URN
+//! index/client-tokens/<client>/<token>   (empty: membership)
+//! index/client-roles/<client>/<role>     (empty: membership)
+//! ```
+//!
+//! Why this shape: a write touches a few small files and a read by URN or name opens one or
+//! two, so both cost the same at 1,000 records as at 100,000, and no command parses the
+//! whole store. Every file is replaced by write-to-temp, fsync, rename, fsync-directory,
+//! so a crash at any instant leaves either the old or the new file. Objects are the truth
+//! and indexes are hints checked on every use: an index is written before the object it
+//! points to and removed after it, so a crash leaves at worst a stale hint, which readers
+//! ignore and writers overwrite. Writers hold an exclusive `flock` on `lock` (released by
+//! the kernel if the process dies, so a lock is never stale); readers need no lock because
+//! every file they open is complete.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind as IoKind, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{
+    ApiClient, BearerToken, Company, OAuthClient, ROOT_CLIENT_ID, Role, Scope, new_urn,
+};
+use crate::secret;
+
+/// The on-disk format this build writes and the newest it reads.
+pub const FORMAT: u64 = 1;
+
+const DIRS: [&str; 12] = [
+    "tmp",
+    "pending",
+    "company",
+    "clients",
+    "tokens",
+    "roles",
+    "oauth",
+    "index/client-id",
+    "index/role-name",
+    "index/token-digest",
+    "index/client-tokens",
+    "index/client-roles",
+];
+
+/// `meta.json`: what a store is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// The on-disk format.
+    pub format: u64,
+    /// The company's URN.
+    pub company: String,
+    /// The root client's URN.
+    pub root_client: String,
+}
+
+/// What a new store was created with; the root token exists only here, once.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    /// The store's directory.
+    pub path: PathBuf,
+    /// The company.
+    pub company: Company,
+    /// The root API client.
+    pub root_client: ApiClient,
+    /// The root bearer token's record.
+    pub root_token: BearerToken,
+    /// The root bearer token itself: show it once, then forget it.
+    pub token: String,
+}
+
+/// A store directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+    meta: Meta,
+}
+
+/// The default store directory: `<data dir>/baack/store`.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::data_dir().map(|d| d.join("baack").join("store"))
+}
+
+fn sha(s: &str) -> String {
+    secret::digest(s)
+}
+
+fn mkdir_private(path: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|e| Error::io(path, e))
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
+
+/// Reads a JSON file; `None` when it does not exist, an error naming it when it is not
+/// what this build wrote.
+fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == IoKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if bytes.is_empty() {
+        return Err(Error::StoreCorrupt {
+            path: path.into(),
+            reason: "the file is empty".into(),
+        });
+    }
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::StoreCorrupt {
+            path: path.into(),
+            reason: e.to_string(),
+        })
+}
+
+fn read_pointer(path: &Path) -> Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s.trim().to_string())),
+        Err(e) if e.kind() == IoKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+fn remove_file(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == IoKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Names in `dir` (without a `.json` ending), sorted; an absent directory is empty.
+fn sorted_names(dir: &Path) -> Result<Vec<String>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == IoKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if let Some(name) = entry.file_name().to_str() {
+            names.push(name.strip_suffix(".json").unwrap_or(name).to_string());
+        }
+    }
+    names.sort_unstable();
+    Ok(names)
+}
+
+/// One page of a sorted listing: names after `after`, at most `limit`, and whether more
+/// follow.
+fn page(names: Vec<String>, after: Option<&str>, limit: usize) -> (Vec<String>, bool) {
+    let start = match after {
+        Some(a) => names.partition_point(|n| n.as_str() <= a),
+        None => 0,
+    };
+    let more = names.len() > start + limit;
+    let end = (start + limit).min(names.len());
+    (names[start..end].to_vec(), more)
+}
+
+impl Store {
+    /// Opens the store at `root`, creating it (company, root client, root token) when the
+    /// directory holds none. The second value is set only when it was created.
+    pub fn open_or_init(root: &Path, company_name: &str) -> Result<(Store, Option<Bootstrap>)> {
+        if let Some(store) = Self::try_open(root)? {
+            return Ok((store, None));
+        }
+        match Self::init(root, company_name) {
+            Ok(b) => Ok((Self::open(root)?, Some(b))),
+            // Another process created it between our look and our lock.
+            Err(Error::StoreExists { .. }) => Ok((Self::open(root)?, None)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens an existing store.
+    pub fn open(root: &Path) -> Result<Store> {
+        Self::try_open(root)?.ok_or_else(|| Error::StoreIo {
+            path: root.join("meta.json"),
+            source: std::io::Error::new(
+                IoKind::NotFound,
+                "no store here; create one with `baack init`",
+            ),
+        })
+    }
+
+    fn try_open(root: &Path) -> Result<Option<Store>> {
+        let path = root.join("meta.json");
+        let Some(raw) = read_json::<serde_json::Value>(&path)? else {
+            return Ok(None);
+        };
+        // Check the version before the shape, so a newer store says so rather than
+        // looking corrupt.
+        match raw.get("format").and_then(serde_json::Value::as_u64) {
+            Some(f) if f > FORMAT => {
+                return Err(Error::StoreTooNew {
+                    path,
+                    found: f,
+                    supported: FORMAT,
+                });
+            }
+            Some(_) => {}
+            None => {
+                return Err(Error::StoreCorrupt {
+                    path,
+                    reason: "it has no format version".into(),
+                });
+            }
+        }
+        let meta: Meta = serde_json::from_value(raw).map_err(|e| Error::StoreCorrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Some(Store {
+            root: root.to_path_buf(),
+            meta,
+        }))
+    }
+
+    /// Creates a new store at `root`; refuses, changing nothing, when one exists.
+    pub fn init(root: &Path, company_name: &str) -> Result<Bootstrap> {
+        mkdir_private(root)?;
+        let lock = lock_file(root)?;
+        if root.join("meta.json").exists() {
+            return Err(Error::StoreExists { path: root.into() });
+        }
+        // A directory that holds anything but a crashed init of ours is not ours to fill.
+        for name in sorted_names(root)? {
+            let ours = name == "lock" || name == "index" || DIRS.contains(&name.as_str());
+            if !ours {
+                return Err(Error::io(
+                    root,
+                    std::io::Error::new(
+                        IoKind::AlreadyExists,
+                        format!(
+                            "the directory holds `{name}` and is not a baack store; choose an empty or new directory with --store"
+                        ),
+                    ),
+                ));
+            }
+        }
+        // Leftovers of an init that crashed before writing meta.json.
+        for d in [
+            "company", "clients", "tokens", "roles", "oauth", "index", "tmp", "pending",
+        ] {
+            let p = root.join(d);
+            if p.exists() {
+                fs::remove_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+            }
+        }
+        for d in DIRS {
+            mkdir_private(&root.join(d))?;
+        }
+        let meta = Meta {
+            format: FORMAT,
+            company: new_urn(),
+            root_client: new_urn(),
+        };
+        let store = Store {
+            root: root.to_path_buf(),
+            meta: meta.clone(),
+        };
+        let txn = Txn {
+            store: &store,
+            _lock: lock,
+        };
+        let company = Company {
+            urn: meta.company.clone(),
+            name: company_name.to_string(),
+        };
+        txn.put(
+            &store
+                .root
+                .join("company")
+                .join(format!("{}.json", company.urn)),
+            &company,
+        )?;
+        let root_client = ApiClient {
+            urn: meta.root_client.clone(),
+            client_id: ROOT_CLIENT_ID.into(),
+            scope: Scope::Api,
+            owner: company.urn.clone(),
+        };
+        txn.put_client(&root_client, None)?;
+        let token = secret::new_bearer_token()?;
+        let root_token = BearerToken {
+            urn: new_urn(),
+            client: root_client.urn.clone(),
+            digest: secret::digest(&token),
+            shown: secret::obfuscate(&token),
+            expires: None,
+            created: chrono::Utc::now().timestamp_millis(),
+        };
+        txn.put_token(&root_token)?;
+        // meta.json last: until it exists, the store does not.
+        txn.put(&root.join("meta.json"), &meta)?;
+        Ok(Bootstrap {
+            path: root.to_path_buf(),
+            company,
+            root_client,
+            root_token,
+            token,
+        })
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// What `meta.json` says.
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// Takes the write lock, sweeps crash leftovers, and runs `f` as the only writer.
+    pub fn write<T>(&self, f: impl FnOnce(&Txn<'_>) -> Result<T>) -> Result<T> {
+        let lock = lock_file(&self.root)?;
+        let txn = Txn {
+            store: self,
+            _lock: lock,
+        };
+        txn.recover()?;
+        f(&txn)
+    }
+
+    fn obj(&self, dir: &str, key: &str) -> PathBuf {
+        self.root.join(dir).join(format!("{key}.json"))
+    }
+
+    fn idx(&self, index: &str, key: &str) -> PathBuf {
+        self.root.join("index").join(index).join(key)
+    }
+
+    /// The company.
+    pub fn company(&self) -> Result<Company> {
+        let path = self.obj("company", &self.meta.company);
+        read_json(&path)?.ok_or_else(|| Error::StoreCorrupt {
+            path,
+            reason: "the company file is missing".into(),
+        })
+    }
+
+    /// An API client by URN.
+    pub fn client(&self, urn: &str) -> Result<Option<ApiClient>> {
+        read_json(&self.obj("clients", urn))
+    }
+
+    /// An API client by `clientID`.
+    pub fn client_by_id(&self, client_id: &str) -> Result<Option<ApiClient>> {
+        let Some(urn) = read_pointer(&self.idx("client-id", &sha(client_id)))? else {
+            return Ok(None);
+        };
+        Ok(self.client(&urn)?.filter(|c| c.client_id == client_id))
+    }
+
+    /// A page of API clients in URN order.
+    pub fn clients(&self, after: Option<&str>, limit: usize) -> Result<(Vec<ApiClient>, bool)> {
+        self.page_of("clients", after, limit, |s, u| s.client(u))
+    }
+
+    /// A bearer token by URN.
+    pub fn token(&self, urn: &str) -> Result<Option<BearerToken>> {
+        read_json(&self.obj("tokens", urn))
+    }
+
+    /// A bearer token by the digest of its value.
+    pub fn token_by_digest(&self, digest: &str) -> Result<Option<BearerToken>> {
+        let Some(urn) = read_pointer(&self.idx("token-digest", digest))? else {
+            return Ok(None);
+        };
+        Ok(self.token(&urn)?.filter(|t| t.digest == digest))
+    }
+
+    /// A page of bearer tokens in URN order, of one client or of all.
+    pub fn tokens(
+        &self,
+        client: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<BearerToken>, bool)> {
+        match client {
+            None => self.page_of("tokens", after, limit, |s, u| s.token(u)),
+            Some(c) => {
+                let dir = format!("index/client-tokens/{c}");
+                self.page_of(&dir, after, limit, |s, u| {
+                    Ok(s.token(u)?.filter(|t| t.client == c))
+                })
+            }
+        }
+    }
+
+    /// The URNs of a client's tokens.
+    pub fn client_token_urns(&self, client: &str) -> Result<Vec<String>> {
+        sorted_names(&self.root.join("index/client-tokens").join(client))
+    }
+
+    /// A role by URN.
+    pub fn role(&self, urn: &str) -> Result<Option<Role>> {
+        read_json(&self.obj("roles", urn))
+    }
+
+    /// A role by name.
+    pub fn role_by_name(&self, name: &str) -> Result<Option<Role>> {
+        let Some(urn) = read_pointer(&self.idx("role-name", &sha(name)))? else {
+            return Ok(None);
+        };
+        Ok(self.role(&urn)?.filter(|r| r.name == name))
+    }
+
+    /// A page of roles in URN order.
+    pub fn roles(&self, after: Option<&str>, limit: usize) -> Result<(Vec<Role>, bool)> {
+        self.page_of("roles", after, limit, |s, u| s.role(u))
+    }
+
+    /// The roles that hold `client`.
+    pub fn roles_of_client(&self, client: &str) -> Result<Vec<Role>> {
+        let mut out = Vec::new();
+        for urn in sorted_names(&self.root.join("index/client-roles").join(client))? {
+            if let Some(r) = self.role(&urn)?
+                && r.clients.iter().any(|c| c == client)
+            {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// An OAuth client by id.
+    pub fn oauth(&self, id: &str) -> Result<Option<OAuthClient>> {
+        read_json(&self.obj("oauth", id))
+    }
+
+    /// Every OAuth client, in id order.
+    pub fn oauth_all(&self) -> Result<Vec<OAuthClient>> {
+        Ok(self
+            .page_of("oauth", None, usize::MAX, |s, id| s.oauth(id))?
+            .0)
+    }
+
+    fn page_of<T>(
+        &self,
+        dir: &str,
+        after: Option<&str>,
+        limit: usize,
+        get: impl Fn(&Store, &str) -> Result<Option<T>>,
+    ) -> Result<(Vec<T>, bool)> {
+        let names = sorted_names(&self.root.join(dir))?;
+        let (keys, more) = page(names, after, limit);
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            // A name whose object vanished (deleted since the listing) is skipped.
+            if let Some(v) = get(self, &k)? {
+                out.push(v);
+            }
+        }
+        Ok((out, more))
+    }
+}
+
+fn lock_file(root: &Path) -> Result<File> {
+    let path = root.join("lock");
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    // flock: released by the kernel when the process dies, so it is never stale.
+    file.lock().map_err(|e| Error::io(&path, e))?;
+    Ok(file)
+}
+
+static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// The store while this process holds its write lock.
+#[derive(Debug)]
+pub struct Txn<'a> {
+    store: &'a Store,
+    _lock: File,
+}
+
+impl std::ops::Deref for Txn<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        self.store
+    }
+}
+
+impl Txn<'_> {
+    /// Removes temp files of writes that died, and finishes interrupted client deletions.
+    fn recover(&self) -> Result<()> {
+        let tmp = self.root.join("tmp");
+        for name in sorted_names(&tmp)? {
+            // Only writers create temp files, and we are the only writer.
+            remove_file(&tmp.join(&name))?;
+        }
+        let pending = self.root.join("pending");
+        for client in sorted_names(&pending)? {
+            self.finish_client_delete(&client)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces `path` with `value`'s JSON atomically and durably.
+    fn put<T: Serialize>(&self, path: &Path, value: &T) -> Result<()> {
+        let bytes = serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))?;
+        self.put_bytes(path, &bytes)
+    }
+
+    fn put_bytes(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        let tmp = self.root.join("tmp").join(format!(
+            "{}.{}",
+            std::process::id(),
+            TMP_SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(&tmp, e))?;
+        drop(f);
+        fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+        sync_dir(path.parent().unwrap_or(&self.root))
+    }
+
+    /// Removes `path` durably; true when it existed.
+    fn remove(&self, path: &Path) -> Result<bool> {
+        let existed = remove_file(path)?;
+        if existed {
+            sync_dir(path.parent().unwrap_or(&self.root))?;
+        }
+        Ok(existed)
+    }
+
+    fn put_member(&self, index: &str, owner: &str, member: &str) -> Result<()> {
+        let dir = self.root.join("index").join(index).join(owner);
+        if !dir.exists() {
+            mkdir_private(&dir)?;
+            sync_dir(dir.parent().unwrap_or(&self.root))?;
+        }
+        let path = dir.join(member);
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        sync_dir(&dir)
+    }
+
+    fn remove_member(&self, index: &str, owner: &str, member: &str) -> Result<()> {
+        let dir = self.root.join("index").join(index).join(owner);
+        self.remove(&dir.join(member))?;
+        // An emptied membership folder goes too, so deleted clients leave nothing.
+        if fs::remove_dir(&dir).is_ok() {
+            sync_dir(dir.parent().unwrap_or(&self.root))?;
+        }
+        Ok(())
+    }
+
+    /// Writes a client, moving its name index when `clientID` changed.
+    pub fn put_client(&self, c: &ApiClient, old: Option<&ApiClient>) -> Result<()> {
+        let renamed = old.is_none_or(|o| o.client_id != c.client_id);
+        if renamed {
+            self.put_bytes(&self.idx("client-id", &sha(&c.client_id)), c.urn.as_bytes())?;
+        }
+        self.put(&self.obj("clients", &c.urn), c)?;
+        if let Some(o) = old.filter(|_| renamed) {
+            self.remove_pointer("client-id", &o.client_id, &c.urn)?;
+        }
+        Ok(())
+    }
+
+    fn remove_pointer(&self, index: &str, name: &str, urn: &str) -> Result<()> {
+        let path = self.idx(index, &sha(name));
+        if read_pointer(&path)?.as_deref() == Some(urn) {
+            self.remove(&path)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a client, then its tokens and its role memberships. The `pending/` marker
+    /// makes the cascade finish even if this process dies half-way.
+    pub fn delete_client(&self, c: &ApiClient) -> Result<()> {
+        let marker = self.root.join("pending").join(&c.urn);
+        self.put_bytes(&marker, b"delete-client")?;
+        self.remove(&self.obj("clients", &c.urn))?;
+        self.remove_pointer("client-id", &c.client_id, &c.urn)?;
+        self.finish_client_delete(&c.urn)
+    }
+
+    fn finish_client_delete(&self, client: &str) -> Result<()> {
+        for t in self.client_token_urns(client)? {
+            if let Some(tok) = self.token(&t)? {
+                self.delete_token(&tok)?;
+            } else {
+                self.remove_member("client-tokens", client, &t)?;
+            }
+        }
+        for mut role in self.roles_of_client(client)? {
+            let old = role.clone();
+            role.clients.retain(|c| c != client);
+            role.version += 1;
+            self.put_role(&role, Some(&old))?;
+        }
+        let members = self.root.join("index/client-roles").join(client);
+        if members.exists() {
+            fs::remove_dir_all(&members).map_err(|e| Error::io(&members, e))?;
+        }
+        self.remove(&self.root.join("pending").join(client))?;
+        Ok(())
+    }
+
+    /// Writes a token with its digest and client indexes.
+    pub fn put_token(&self, t: &BearerToken) -> Result<()> {
+        self.put_member("client-tokens", &t.client, &t.urn)?;
+        self.put_bytes(&self.idx("token-digest", &t.digest), t.urn.as_bytes())?;
+        self.put(&self.obj("tokens", &t.urn), t)
+    }
+
+    /// Rewrites a token whose indexes are unchanged (a new expiry).
+    pub fn update_token(&self, t: &BearerToken) -> Result<()> {
+        self.put(&self.obj("tokens", &t.urn), t)
+    }
+
+    /// Deletes a token: from that instant it no longer authenticates.
+    pub fn delete_token(&self, t: &BearerToken) -> Result<()> {
+        self.remove(&self.obj("tokens", &t.urn))?;
+        let digest = self.idx("token-digest", &t.digest);
+        if read_pointer(&digest)?.as_deref() == Some(t.urn.as_str()) {
+            self.remove(&digest)?;
+        }
+        self.remove_member("client-tokens", &t.client, &t.urn)
+    }
+
+    /// Writes a role with its name and membership indexes.
+    pub fn put_role(&self, r: &Role, old: Option<&Role>) -> Result<()> {
+        let renamed = old.is_none_or(|o| o.name != r.name);
+        if renamed {
+            self.put_bytes(&self.idx("role-name", &sha(&r.name)), r.urn.as_bytes())?;
+        }
+        let before: &[String] = old.map_or(&[], |o| &o.clients);
+        for c in r.clients.iter().filter(|c| !before.contains(c)) {
+            self.put_member("client-roles", c, &r.urn)?;
+        }
+        self.put(&self.obj("roles", &r.urn), r)?;
+        for c in before.iter().filter(|c| !r.clients.contains(c)) {
+            self.remove_member("client-roles", c, &r.urn)?;
+        }
+        if let Some(o) = old.filter(|_| renamed) {
+            self.remove_pointer("role-name", &o.name, &r.urn)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a role and its indexes.
+    pub fn delete_role(&self, r: &Role) -> Result<()> {
+        self.remove(&self.obj("roles", &r.urn))?;
+        self.remove_pointer("role-name", &r.name, &r.urn)?;
+        for c in &r.clients {
+            self.remove_member("client-roles", c, &r.urn)?;
+        }
+        Ok(())
+    }
+
+    /// Writes an OAuth client.
+    pub fn put_oauth(&self, o: &OAuthClient) -> Result<()> {
+        self.put(&self.obj("oauth", &o.id), o)
+    }
+
+    /// Deletes an OAuth client; true when it existed.
+    pub fn delete_oauth(&self, id: &str) -> Result<bool> {
+        self.remove(&self.obj("oauth", id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn init_creates_a_private_store_with_root_client_and_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("s");
+        let b = Store::init(&root, "Acme").unwrap();
+        let s = Store::open(&root).unwrap();
+        assert_eq!(s.company().unwrap().name, "Acme");
+        let rc = s.client_by_id("root").unwrap().unwrap();
+        assert_eq!(rc.urn, b.root_client.urn);
+        let t = s
+            .token_by_digest(&secret::digest(&b.token))
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.client, rc.urn);
+        let mode = fs::metadata(&root).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let mode = fs::metadata(root.join("meta.json"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(matches!(
+            Store::init(&root, "Again"),
+            Err(Error::StoreExists { .. })
+        ));
+        assert_eq!(s.company().unwrap().name, "Acme");
+    }
+
+    #[test]
+    fn init_refuses_a_foreign_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+        let e = Store::init(dir.path(), "Acme").unwrap_err();
+        assert!(e.to_string().contains("notes.txt"), "{e}");
+        assert_eq!(fs::read(dir.path().join("notes.txt")).unwrap(), b"mine");
+    }
+
+    #[test]
+    fn newer_and_corrupt_meta_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::init(dir.path(), "Acme").unwrap();
+        let meta = dir.path().join("meta.json");
+        fs::write(&meta, br#"{"format": 99}"#).unwrap();
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(Error::StoreTooNew { found: 99, .. })
+        ));
+        fs::write(&meta, b"{\"format\": 1, \"comp").unwrap();
+        let e = Store::open(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("meta.json"), "{e}");
+    }
+
+    #[test]
+    fn stale_indexes_are_ignored_and_pages_are_ordered() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::init(dir.path(), "Acme").unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        // An index left by a crash before its object was written.
+        s.write(|t| t.put_bytes(&t.idx("client-id", &sha("ghost")), b"0000"))
+            .unwrap();
+        assert_eq!(s.client_by_id("ghost").unwrap(), None);
+        let owner = s.meta().company.clone();
+        s.write(|t| {
+            for i in 0..5 {
+                let c = ApiClient {
+                    urn: new_urn(),
+                    client_id: format!("c{i}"),
+                    scope: Scope::Api,
+                    owner: owner.clone(),
+                };
+                t.put_client(&c, None)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let (first, more) = s.clients(None, 4).unwrap();
+        assert!(more);
+        let (rest, more) = s.clients(Some(&first[3].urn), 4).unwrap();
+        assert!(!more);
+        assert_eq!(first.len() + rest.len(), 6);
+    }
+
+    #[test]
+    fn interrupted_client_delete_is_finished_by_the_next_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = Store::init(dir.path(), "Acme").unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let c = ApiClient {
+            urn: new_urn(),
+            client_id: "doomed".into(),
+            scope: Scope::Api,
+            owner: b.company.urn.clone(),
+        };
+        let tok = BearerToken {
+            urn: new_urn(),
+            client: c.urn.clone(),
+            digest: sha("x"),
+            shown: "x...".into(),
+            expires: None,
+            created: 0,
+        };
+        s.write(|t| {
+            t.put_client(&c, None)?;
+            t.put_token(&tok)?;
+            // Simulate a crash right after the commit point of a delete.
+            t.put_bytes(&t.root.join("pending").join(&c.urn), b"delete-client")?;
+            t.remove(&t.obj("clients", &c.urn))
+        })
+        .unwrap();
+        assert!(s.token(&tok.urn).unwrap().is_some());
+        s.write(|_| Ok(())).unwrap();
+        assert!(s.token(&tok.urn).unwrap().is_none());
+        assert!(s.token_by_digest(&tok.digest).unwrap().is_none());
+        assert!(
+            sorted_names(&dir.path().join("pending"))
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
