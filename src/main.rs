@@ -13,6 +13,7 @@ use clap::Parser;
 fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::Internal | ErrorKind::Conflict => 1,
+        ErrorKind::Usage => 2,
         ErrorKind::NotFound => 3,
         ErrorKind::Unauthorized | ErrorKind::Forbidden => 4,
         ErrorKind::Invalid => 5,

@@ -1,18 +1,35 @@
 //! The command line: clap definitions (every doc comment is help text), settings resolved
-//! once, and dispatch to one function per command.
+//! once into a [`Ctx`], and dispatch to one module per command group.
 
+mod clients;
+mod oauth;
 mod output;
+mod roles;
+mod secret_file;
 mod serve;
+mod tokens;
 
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use baack::Error;
-use baack::store::{self, Bootstrap, Store};
+use baack::client::{Call, Client, Policy};
+use baack::store::{self, Store};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use http::Method;
 
 pub use output::Failure;
+use output::{Kind, Printer};
 
-const EXIT_CODES: &str = "\
+const AFTER_HELP: &str = "\
+Environment:
+  BAACK_API_URL   a remote Baack-compatible API (default: the local embedded store)
+  BAACK_TOKEN     the bearer token for the remote API (never pass a token as a flag)
+  BAACK_STORE     the embedded store directory
+  NO_COLOR        no colour in tables
+
 Exit status:
   0  ok
   1  server error or unexpected
@@ -28,7 +45,7 @@ Exit status:
 /// With no --api-url, baack works on a local JSON file store (created on first use) as its
 /// root client; `baack serve` exposes that store over HTTP.
 #[derive(Debug, Parser)]
-#[command(name = "baack", version, after_help = EXIT_CODES, propagate_version = true)]
+#[command(name = "baack", version, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -39,9 +56,13 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The store directory of the embedded mode [default: <data dir>/baack/store]
+    /// The embedded store directory [default: <data dir>/baack/store]
     #[arg(long, global = true, env = "BAACK_STORE", value_name = "PATH")]
     pub store: Option<PathBuf>,
+
+    /// A remote Baack-compatible API; its token comes from BAACK_TOKEN
+    #[arg(long, global = true, env = "BAACK_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
 
     /// Output format: a table for people, or the API's JSON for scripts
     #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
@@ -50,6 +71,18 @@ pub struct Global {
     /// Print only the primary value (a URN, a token), one per line
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Log each request and response to stderr (Authorization redacted)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// Give up on a request after this long
+    #[arg(long, global = true, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Retries after 429, 502, 503, 504 and connection failures
+    #[arg(long, global = true, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
 }
 
 /// How results are printed.
@@ -64,6 +97,20 @@ pub enum OutputFormat {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Manage API clients
+    #[command(subcommand)]
+    Client(clients::ClientCmd),
+    /// Manage API client bearer tokens
+    #[command(subcommand)]
+    Token(tokens::TokenCmd),
+    /// Manage permission roles and grant them to clients
+    #[command(subcommand)]
+    Role(roles::RoleCmd),
+    /// Manage OAuth clients (SailPoint-style /v3/oauth-clients)
+    #[command(subcommand)]
+    Oauth(oauth::OauthCmd),
+    /// Show who the current credentials are: client, company and permissions
+    Whoami,
     /// Create a new store: one company, the root API client and its bearer token
     Init(InitArgs),
     /// Serve the store over HTTP (both APIs) until SIGINT or SIGTERM
@@ -76,6 +123,12 @@ pub struct InitArgs {
     /// The company's name
     #[arg(long, default_value = "My Company", value_name = "NAME")]
     pub company_name: String,
+}
+
+/// Parses a duration such as `90s`, `15m`, `24h` or `30d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}` is not a duration like 90s, 15m, 24h or 30d ({e})"))
 }
 
 /// The store directory the settings choose.
@@ -93,7 +146,7 @@ pub fn store_path(g: &Global) -> Result<PathBuf, Error> {
 }
 
 /// Opens the store, creating it if absent; a new store's root token is announced once.
-pub fn open_store(g: &Global, out: &output::Printer) -> Result<Store, Error> {
+pub fn open_store(g: &Global, out: &Printer) -> Result<Store, Error> {
     let path = store_path(g)?;
     let (store, boot) = Store::open_or_init(&path, "My Company")?;
     if let Some(b) = boot {
@@ -102,15 +155,104 @@ pub fn open_store(g: &Global, out: &output::Printer) -> Result<Store, Error> {
     Ok(store)
 }
 
+/// What every API command works with: the client and the printer.
+pub struct Ctx {
+    /// The API client (remote or embedded).
+    pub client: Client,
+    /// The printer.
+    pub out: Printer,
+}
+
+impl Ctx {
+    fn connect(g: &Global, out: Printer) -> Result<Ctx, Error> {
+        let client = match &g.api_url {
+            Some(url) => {
+                let token = std::env::var("BAACK_TOKEN")
+                    .ok()
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty());
+                Client::remote(
+                    url,
+                    token,
+                    Policy {
+                        timeout: g.timeout,
+                        retries: g.retries,
+                    },
+                )?
+            }
+            None => Client::embedded(open_store(g, &out)?)?,
+        };
+        let client = if g.verbose {
+            client.with_log(Arc::new(|line: &str| eprintln!("{line}")))
+        } else {
+            client
+        };
+        Ok(Ctx { client, out })
+    }
+
+    /// GET `path`, returning the body.
+    pub fn get(&self, path: &str) -> Result<serde_json::Value, Error> {
+        Ok(self.client.send(&Call::new(Method::GET, path))?.body)
+    }
+
+    /// The owner company's URN, from the client context.
+    pub fn owner(&self) -> Result<String, Error> {
+        let ctx = self.get("/n/v1/clientcontext")?;
+        ctx.pointer("/owner/urn")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| Error::Internal("the client context names no owner company".into()))
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Asks before deleting: `--yes` skips the question; without a terminal it is required.
+pub fn confirm(what: &str, yes: bool) -> Result<(), Error> {
+    if yes {
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(Error::Usage(format!(
+            "refusing to delete {what} without confirmation: pass --yes"
+        )));
+    }
+    eprint!("delete {what}? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::Internal(format!("cannot read the answer: {e}")))?;
+    if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!("{what} was not deleted")))
+    }
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<(), Failure> {
-    let out = output::Printer::new(&cli.global);
+    let out = Printer::new(&cli.global);
     match cli.command {
         Command::Init(a) => {
             let path = store_path(&cli.global)?;
-            let b: Bootstrap = Store::init(&path, &a.company_name)?;
+            let b = Store::init(&path, &a.company_name)?;
             out.init(&b)
         }
         Command::Serve(a) => serve::run(&cli.global, &out, a),
+        Command::Whoami => {
+            let ctx = Ctx::connect(&cli.global, out)?;
+            let v = ctx.get("/n/v1/clientcontext")?;
+            ctx.out.item(Kind::Context, &v)
+        }
+        Command::Client(c) => clients::run(&Ctx::connect(&cli.global, out)?, c),
+        Command::Token(c) => tokens::run(&Ctx::connect(&cli.global, out)?, c),
+        Command::Role(c) => roles::run(&Ctx::connect(&cli.global, out)?, c),
+        Command::Oauth(c) => oauth::run(&Ctx::connect(&cli.global, out)?, c),
     }
 }

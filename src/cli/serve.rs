@@ -62,6 +62,7 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
         Options {
             rate_limit,
             log: Some(log),
+            embedded_root: false,
         },
     );
     let rt = tokio::runtime::Builder::new_multi_thread()
