@@ -1,0 +1,4 @@
+//! The integration tests of the core server: each module drives the real `baack` binary.
+
+mod seed001;
+mod support;
