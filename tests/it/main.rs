@@ -1,0 +1,5 @@
+//! The integration tests of the core server: each module drives the real `baack` binary.
+
+mod oauth;
+mod seed001;
+mod support;
