@@ -1,5 +1,6 @@
 //! The integration tests of the core server: each module drives the real `baack` binary.
 
+mod cli;
 mod oauth;
 mod seed001;
 mod support;
