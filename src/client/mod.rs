@@ -162,6 +162,8 @@ pub fn error_from_reply(r: &Reply) -> Error {
             api_code.to_string(),
             match detail {
                 Some(d) => format!("{api_code}: {d}"),
+                // Baack hides whether a thing exists from a token without the permission.
+                None if api_code == "NOT_FOUND" => "NOT_FOUND: no such object, or this token lacks the permission to see it; check `baack whoami`".to_string(),
                 None => api_code.to_string(),
             },
         )
