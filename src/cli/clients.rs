@@ -8,7 +8,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::output::{Failure, Kind};
-use super::{Ctx, confirm, enc};
+use super::{Ctx, complete, confirm, enc};
 
 /// The API client commands.
 #[derive(Debug, Subcommand)]
@@ -25,7 +25,7 @@ pub enum ClientCmd {
     /// List API clients
     List {
         /// Only the client with this clientID
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", add = complete::clients())]
         client_id: Option<String>,
     },
     /// Show one API client
@@ -55,7 +55,7 @@ pub enum ClientCmd {
 #[derive(Debug, Args)]
 pub struct RefArg {
     /// The client's URN or clientID
-    #[arg(value_name = "REF")]
+    #[arg(value_name = "REF", add = complete::clients())]
     pub reference: String,
 }
 

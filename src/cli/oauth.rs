@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::output::{Failure, Kind};
 use super::secret_file::SecretFile;
-use super::{Ctx, confirm, enc};
+use super::{Ctx, complete, confirm, enc};
 
 /// The OAuth client commands.
 #[derive(Debug, Subcommand)]
@@ -28,12 +28,14 @@ pub enum OauthCmd {
     /// Show one OAuth client
     Get {
         /// Its id (32 hex characters)
+        #[arg(add = complete::oauth_ids())]
         id: String,
     },
     /// Change an OAuth client with --set FIELD=VALUE or a JSON Patch file
     #[command(group(ArgGroup::new("change").required(true).args(["set", "patch_file"])))]
     Update {
         /// Its id (32 hex characters)
+        #[arg(add = complete::oauth_ids())]
         id: String,
         /// Replace a field: name=New, accessTokenValiditySeconds=900, redirectUris='["https://…"]'
         #[arg(long, value_name = "FIELD=VALUE")]
@@ -45,6 +47,7 @@ pub enum OauthCmd {
     /// Delete an OAuth client
     Delete {
         /// Its id (32 hex characters)
+        #[arg(add = complete::oauth_ids())]
         id: String,
         /// Do not ask for confirmation
         #[arg(long, short = 'y')]

@@ -140,6 +140,16 @@ impl Printer {
         }
     }
 
+    /// A warning on stderr, even with `-q`.
+    pub fn warn(&self, msg: &str) {
+        let _ = writeln!(io::stderr().lock(), "warning: {msg}");
+    }
+
+    /// One bare value on stdout (a token, a script), whatever the format.
+    pub fn value(&self, text: &str) -> Result<(), Failure> {
+        self.stdout(text)
+    }
+
     fn stdout(&self, text: &str) -> Result<(), Failure> {
         let mut o = io::stdout().lock();
         o.write_all(text.as_bytes())?;

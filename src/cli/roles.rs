@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::clients::{resolve as resolve_client, urn_of};
 use super::output::{Failure, Kind};
-use super::{Ctx, confirm, enc};
+use super::{Ctx, complete, confirm, enc};
 
 /// A permission label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -58,31 +58,31 @@ pub enum RoleCmd {
     /// Show one permission role
     Get {
         /// The role's URN or name
-        #[arg(value_name = "REF")]
+        #[arg(value_name = "REF", add = complete::roles())]
         reference: String,
     },
     /// Grant a role to clients
     Grant {
         /// The role's URN or name
-        #[arg(value_name = "REF")]
+        #[arg(value_name = "REF", add = complete::roles())]
         reference: String,
         /// A client to grant it to: URN or clientID (repeatable)
-        #[arg(long = "client", value_name = "REF", required = true)]
+        #[arg(long = "client", value_name = "REF", required = true, add = complete::clients())]
         clients: Vec<String>,
     },
     /// Take a role away from clients
     Revoke {
         /// The role's URN or name
-        #[arg(value_name = "REF")]
+        #[arg(value_name = "REF", add = complete::roles())]
         reference: String,
         /// A client to take it from: URN or clientID (repeatable)
-        #[arg(long = "client", value_name = "REF", required = true)]
+        #[arg(long = "client", value_name = "REF", required = true, add = complete::clients())]
         clients: Vec<String>,
     },
     /// Delete a permission role
     Delete {
         /// The role's URN or name
-        #[arg(value_name = "REF")]
+        #[arg(value_name = "REF", add = complete::roles())]
         reference: String,
         /// Do not ask for confirmation
         #[arg(long, short = 'y')]

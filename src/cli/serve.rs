@@ -9,8 +9,9 @@ use baack::server::{self, Options, RateLimit};
 use baack::service::Service;
 use clap::Args;
 
+use super::config::Config;
 use super::output::{Failure, Printer};
-use super::{Global, open_store};
+use super::{Global, open_store, store_path};
 
 /// `baack serve`.
 #[derive(Debug, Args)]
@@ -54,8 +55,31 @@ async fn shutdown_signal() {
 /// Runs the server until a signal stops it.
 pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
     let rate_limit = parse_rate_limit(&a.rate_limit)?;
-    let store = open_store(g, out)?;
+    let config = Config::load()?;
+    let profile_store = g
+        .profile
+        .as_ref()
+        .and_then(|n| config.profiles.get(n))
+        .and_then(|p| p.store.clone());
+    let path = store_path(g, profile_store)?;
+    let (store, boot) = open_store(&path, out)?;
     let svc = Arc::new(Service::new(store, Arc::new(SystemClock)));
+    // `--profile NAME` logs that profile in to this server, as `vault server -dev` does:
+    // with the new store's root token, or else a new token of the root client.
+    let login = match &g.profile {
+        None => None,
+        Some(name) => {
+            let token = match boot {
+                Some(b) => b.token,
+                None => {
+                    let root = svc.root_caller()?;
+                    let body = serde_json::json!({ "apiClient": { "urn": root.client.urn } });
+                    svc.create_token(&root, &body)?.1
+                }
+            };
+            Some((name.clone(), token, svc.store().meta().company.clone()))
+        }
+    };
     let log: server::LogFn = Arc::new(|line: &str| eprintln!("{line}"));
     let app = server::router(
         svc,
@@ -80,6 +104,14 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::Internal(e.to_string()))?;
+        if let Some((name, token, owner)) = login {
+            let url = format!("http://{addr}");
+            let source =
+                super::auth::write_profile(&name, &url, &token, Some(path.clone()), &owner, out)?;
+            out.note(&format!(
+                "profile `{name}` now points here (token kept in {source}): try `baack --profile {name} client list`"
+            ));
+        }
         out.note(&format!("listening on http://{addr}"));
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::clients::{resolve as resolve_client, urn_of};
 use super::output::{Failure, Kind};
 use super::secret_file::SecretFile;
-use super::{Ctx, confirm, enc, parse_duration};
+use super::{Ctx, complete, confirm, enc, parse_duration};
 
 /// The bearer token commands.
 #[derive(Debug, Subcommand)]
@@ -22,7 +22,7 @@ pub enum TokenCmd {
     /// Create a bearer token for a client (the token is shown once)
     Create {
         /// The client: URN or clientID
-        #[arg(long, value_name = "REF")]
+        #[arg(long, value_name = "REF", add = complete::clients())]
         client: String,
         /// Expire after this long (90s, 15m, 24h, 30d)
         #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "expires_at")]
@@ -37,7 +37,7 @@ pub enum TokenCmd {
     /// List bearer tokens (obfuscated)
     List {
         /// Only this client's tokens: URN or clientID
-        #[arg(long, value_name = "REF")]
+        #[arg(long, value_name = "REF", add = complete::clients())]
         client: Option<String>,
         /// Only tokens that expire within this long from now (90s, 15m, 24h, 30d)
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -67,7 +67,7 @@ pub enum TokenCmd {
 #[derive(Debug, Args)]
 pub struct UrnArg {
     /// The token's URN
-    #[arg(value_name = "URN", value_parser = parse_token_urn)]
+    #[arg(value_name = "URN", value_parser = parse_token_urn, add = complete::tokens())]
     pub urn: String,
 }
 

@@ -2,5 +2,6 @@
 
 mod cli;
 mod oauth;
+mod profiles;
 mod seed001;
 mod support;
