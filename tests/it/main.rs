@@ -2,4 +2,5 @@
 
 mod oauth;
 mod seed001;
+mod status;
 mod support;
