@@ -1,6 +1,9 @@
 //! The integration tests of the core server: each module drives the real `baack` binary.
 
+mod limits;
 mod oauth;
+mod ratelimit;
 mod seed001;
 mod status;
 mod support;
+mod tokens;

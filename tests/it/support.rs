@@ -149,6 +149,20 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// Waits up to 5 s for a stderr line matching `pred`; true when one came.
+    pub fn wait_log(&self, pred: impl Fn(&str) -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if self.log.lock().unwrap().iter().any(|l| pred(l)) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Sends SIGTERM, waits for the exit, and returns its status; the log is complete
     /// afterwards.
     pub fn stop(&mut self) -> ExitStatus {
