@@ -5,5 +5,6 @@ mod oauth;
 mod ratelimit;
 mod seed001;
 mod status;
+mod store;
 mod support;
 mod tokens;
