@@ -90,8 +90,8 @@ fn bodies_over_one_mib_are_413_in_each_api_shape() {
     assert_eq!(b["apiCode"], "PAYLOAD_TOO_LARGE");
 
     // The OAuth API answers in SailPoint's shape.
-    let mut body = serde_json::to_vec(&json!({"name": "big", "description": "x".repeat(MIB)}))
-        .unwrap();
+    let mut body =
+        serde_json::to_vec(&json!({"name": "big", "description": "x".repeat(MIB)})).unwrap();
     body.truncate(MIB + 10);
     let (s, _, b) = srv.raw(
         Method::POST,
@@ -102,7 +102,9 @@ fn bodies_over_one_mib_are_413_in_each_api_shape() {
     );
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
     assert!(
-        b["detailCode"].as_str().is_some_and(|d| d.starts_with("413")),
+        b["detailCode"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("413")),
         "{b}"
     );
     assert!(is_lower_hex(b["trackingId"].as_str().unwrap(), 32), "{b}");
@@ -115,7 +117,8 @@ fn bodies_over_one_mib_are_413_in_each_api_shape() {
 fn chunked_post(srv: &Server, path: &str, token: &str, body: &[u8]) -> (u16, Value) {
     let addr = srv.base.strip_prefix("http://").unwrap();
     let mut conn = TcpStream::connect(addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     let mut req = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\
@@ -139,7 +142,10 @@ fn chunked_post(srv: &Server, path: &str, token: &str, body: &[u8]) -> (u16, Val
         .unwrap_or_else(|| panic!("no status line in {text}"));
     let (head, rest) = text.split_once("\r\n\r\n").expect("a header block");
     // The answer itself may be chunked.
-    let json_text = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let json_text = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         let mut out = String::new();
         let mut r = rest;
         while let Some((size, tail)) = r.split_once("\r\n") {
@@ -154,7 +160,10 @@ fn chunked_post(srv: &Server, path: &str, token: &str, body: &[u8]) -> (u16, Val
     } else {
         rest.to_string()
     };
-    (status, serde_json::from_str(&json_text).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_str(&json_text).unwrap_or(Value::Null),
+    )
 }
 
 /// Follows `nextPage` from `first` to the end; returns every item's URN in order and the
@@ -187,10 +196,12 @@ fn walk(srv: &Server, first: &str, key: &str, limit: usize) -> (Vec<String>, usi
 fn following_next_page_sees_every_item_exactly_once() {
     let srv = Server::start();
     let mut clients = BTreeSet::new();
-    clients.insert(srv.get("/n/v1/clientcontext").2["client"]["urn"]
-        .as_str()
-        .unwrap()
-        .to_string());
+    clients.insert(
+        srv.get("/n/v1/clientcontext").2["client"]["urn"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    );
     for i in 0..12 {
         clients.insert(srv.create_client(&format!("client-{i}")));
     }
@@ -226,7 +237,12 @@ fn following_next_page_sees_every_item_exactly_once() {
     let seen: BTreeSet<String> = seen.into_iter().collect();
     assert!(tokens.is_subset(&seen));
     assert!(seen.len() <= tokens.len() + 1);
-    let (all, _) = walk(&srv, "/n/v1/apiclientbearertoken/?limit=2", "bearerTokens", 2);
+    let (all, _) = walk(
+        &srv,
+        "/n/v1/apiclientbearertoken/?limit=2",
+        "bearerTokens",
+        2,
+    );
     assert_eq!(all.len(), 8, "seven tokens and the root's");
     assert_eq!(all.iter().collect::<BTreeSet<_>>().len(), 8);
 

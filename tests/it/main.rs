@@ -4,6 +4,7 @@ mod limits;
 mod oauth;
 mod ratelimit;
 mod seed001;
+mod server;
 mod status;
 mod store;
 mod support;

@@ -258,7 +258,10 @@ fn missing_or_bad_token_is_401_error_shape() {
         for (m, p) in [
             (Method::GET, "/v3/oauth-clients"),
             (Method::POST, "/v3/oauth-clients"),
-            (Method::GET, "/v3/oauth-clients/0123456789abcdef0123456789abcdef"),
+            (
+                Method::GET,
+                "/v3/oauth-clients/0123456789abcdef0123456789abcdef",
+            ),
         ] {
             let (s, h, b) = srv.call(m.clone(), p, token, Some(seed_002()));
             assert_eq!(s, StatusCode::UNAUTHORIZED, "{m} {p}: {b}");
@@ -305,7 +308,12 @@ fn a_token_without_the_permission_gets_403_forbidden() {
     assert_eq!(list.as_array().unwrap().len(), 1);
     let (s, _, got) = srv.call(Method::GET, &one, Some(&read), None);
     assert_eq!(s, StatusCode::OK, "{got}");
-    let a = srv.call(Method::POST, "/v3/oauth-clients", Some(&read), Some(seed_002()));
+    let a = srv.call(
+        Method::POST,
+        "/v3/oauth-clients",
+        Some(&read),
+        Some(seed_002()),
+    );
     assert_sailpoint(&a, 403, "403 Forbidden", "");
     let a = srv.call(Method::DELETE, &one, Some(&read), None);
     assert_sailpoint(&a, 403, "403 Forbidden", "");
@@ -441,7 +449,8 @@ fn list_counts_pages_filters_and_refuses_limit_251() {
     let (s, _, none) = srv.get("/v3/oauth-clients?filters=lastUsed%20isnull");
     assert_eq!(s, StatusCode::OK, "{none}");
     assert_eq!(none.as_array().unwrap().len(), 3);
-    let (s, _, used) = srv.get("/v3/oauth-clients?filters=lastUsed%20le%202030-01-01T00:00:00.000Z");
+    let (s, _, used) =
+        srv.get("/v3/oauth-clients?filters=lastUsed%20le%202030-01-01T00:00:00.000Z");
     assert_eq!(s, StatusCode::OK, "{used}");
     assert_eq!(used, json!([]));
 

@@ -22,7 +22,8 @@ fn seed_001_client_bearer_token_flow() {
     assert!(is_urn(&owner), "{owner}");
 
     // 1. Create the Android client exactly as curl --data sends it: form content type.
-    let body = format!(r#"{{"owner":{{"urn":"{owner}"}},"scope":"api.baack.co","clientID":"Android"}}"#);
+    let body =
+        format!(r#"{{"owner":{{"urn":"{owner}"}},"scope":"api.baack.co","clientID":"Android"}}"#);
     let (s, _, client) = srv.raw(
         Method::POST,
         "/n/v1/apiclient/",

@@ -150,9 +150,8 @@ fn invalid_representations_are_refused_and_say_why() {
         .as_str()
         .unwrap()
         .to_string();
-    let client = |id: Value, scope: &str| {
-        json!({"owner": {"urn": owner}, "scope": scope, "clientID": id})
-    };
+    let client =
+        |id: Value, scope: &str| json!({"owner": {"urn": owner}, "scope": scope, "clientID": id});
     let check = |a: Answer, mention: &str| {
         assert_status(&a, 400, "INVALID_REPRESENTATION");
         let d = a.2["detail"].as_str().unwrap_or_default();
@@ -168,7 +167,10 @@ fn invalid_representations_are_refused_and_say_why() {
         "clientID",
     );
     check(
-        srv.post("/n/v1/apiclient/", client(json!("a".repeat(129)), "api.baack.co")),
+        srv.post(
+            "/n/v1/apiclient/",
+            client(json!("a".repeat(129)), "api.baack.co"),
+        ),
         "clientID",
     );
     check(
@@ -236,7 +238,10 @@ fn invalid_representations_are_refused_and_say_why() {
     );
 
     // The root client cannot be deleted, and is still there.
-    check(srv.delete(&format!("/n/v1/apiclient/{root_client}")), "root");
+    check(
+        srv.delete(&format!("/n/v1/apiclient/{root_client}")),
+        "root",
+    );
     let (s, _, _) = srv.get(&format!("/n/v1/apiclient/{root_client}"));
     assert_eq!(s, StatusCode::OK);
     assert_eq!(srv.get("/n/v1/clientcontext").0, StatusCode::OK);

@@ -78,13 +78,20 @@ fn a_store_reopened_after_sigterm_holds_everything_and_no_new_root_token() {
 
     // SIGTERM: a graceful stop with status 0.
     let status = first.stop();
-    assert!(status.success(), "exit status {status:?}; log {:?}", first.log());
+    assert!(
+        status.success(),
+        "exit status {status:?}; log {:?}",
+        first.log()
+    );
     assert_eq!(status.code(), Some(0));
     assert_eq!(first.log().last().map(String::as_str), Some("stopped"));
 
     // A second server on the same store.
     let mut second = Server::start_on(&first.store, &["--rate-limit", "off"]);
-    assert_eq!(second.root, None, "an existing store announces no root token");
+    assert_eq!(
+        second.root, None,
+        "an existing store announces no root token"
+    );
     for line in second.log() {
         assert!(!line.contains("root bearer token"), "{line}");
         assert!(!line.contains("bk_"), "{line}");
@@ -142,7 +149,10 @@ fn a_corrupt_meta_json_makes_serve_exit_7_and_is_left_untouched() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(7), "{garbage:?}: {stderr}");
-        assert!(stderr.contains("meta.json"), "stderr names the file: {stderr}");
+        assert!(
+            stderr.contains("meta.json"),
+            "stderr names the file: {stderr}"
+        );
         assert!(
             stderr.contains(&meta.display().to_string()),
             "stderr gives the path: {stderr}"
@@ -159,14 +169,20 @@ fn a_corrupt_client_file_is_a_500_and_is_left_untouched() {
     let client = srv.create_client("Fragile");
     let other = srv.create_client("Sturdy");
     let file = srv.store.join("clients").join(format!("{client}.json"));
-    assert!(file.is_file(), "the store keeps clients at clients/<urn>.json");
+    assert!(
+        file.is_file(),
+        "the store keeps clients at clients/<urn>.json"
+    );
     let garbage = b"{\"urn\": \"truncated".to_vec();
     std::fs::write(&file, &garbage).unwrap();
 
     let a = srv.get(&format!("/n/v1/apiclient/{client}"));
     assert_status(&a, 500, "INTERNAL_ERROR");
     let detail = a.2["detail"].as_str().unwrap_or_default();
-    assert!(!detail.contains("panicked") && !detail.contains("src/"), "{detail}");
+    assert!(
+        !detail.contains("panicked") && !detail.contains("src/"),
+        "{detail}"
+    );
     assert!(!detail.contains(srv.root()), "{detail}");
     // Reads that touch it fail the same way; the rest of the store still works.
     assert_status(&srv.get("/n/v1/apiclient/"), 500, "INTERNAL_ERROR");
@@ -266,7 +282,12 @@ fn init_prints_the_root_token_once_and_refuses_to_run_twice() {
     // A second init changes nothing and exits 5.
     let before = snapshot(&store);
     for args in [vec!["init"], vec!["init", "-o", "json"], vec!["init", "-q"]] {
-        let out = baack().args(&args).arg("--store").arg(&store).output().unwrap();
+        let out = baack()
+            .args(&args)
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(5), "{args:?}: {out:?}");
         assert!(out.stdout.is_empty() || !String::from_utf8_lossy(&out.stdout).contains("bk_"));
         assert_eq!(snapshot(&store), before, "{args:?} changed the store");

@@ -413,7 +413,9 @@ pub fn assert_sailpoint(a: &Answer, http: u16, detail_code: &str, mention: &str)
 
 /// `s` is `len` lowercase hex digits.
 pub fn is_lower_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// `s` is a lowercase hyphenated UUID.

@@ -93,7 +93,11 @@ fn an_earlier_expiry_shortens_and_a_token_created_with_one_keeps_it() {
     let (_, _, t) = srv.put(&path, json!({"expirationTimestamp": sooner}));
     assert_eq!(t["expirationTimestamp"], json!(sooner), "sooner is allowed");
     let (_, _, t) = srv.put(&path, json!({"expirationTimestamp": first}));
-    assert_eq!(t["expirationTimestamp"], json!(sooner), "and is never undone");
+    assert_eq!(
+        t["expirationTimestamp"],
+        json!(sooner),
+        "and is never undone"
+    );
     assert_eq!(
         srv.call(Method::GET, "/n/v1/clientcontext", Some(&token), None)
             .0,
