@@ -140,8 +140,7 @@ fn a_corrupt_meta_json_makes_serve_exit_7_and_is_left_untouched() {
     ] {
         std::fs::write(&meta, &garbage).unwrap();
         let before = snapshot(&store);
-        let out = assert_cmd::Command::new(bin())
-            .env_remove("BAACK_STORE")
+        let out = assert_cmd::Command::from_std(baack())
             .args(["serve", "--listen", "127.0.0.1:0", "--store"])
             .arg(&store)
             .timeout(Duration::from_secs(20))

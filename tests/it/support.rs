@@ -21,12 +21,15 @@ pub fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("baack")
 }
 
-/// A `baack` command that never touches the home directory.
+/// A `baack` command that never touches the home directory, in a local time zone that
+/// is not UTC.
 pub fn baack() -> Command {
     let mut c = Command::new(bin());
     c.env_remove("BAACK_STORE")
         .env("HOME", "/nonexistent-baack-test-home")
-        .env("XDG_DATA_HOME", "/nonexistent-baack-test-home");
+        .env("XDG_DATA_HOME", "/nonexistent-baack-test-home")
+        // A local zone far from UTC: zone-less timestamps must still be read as UTC.
+        .env("TZ", "IST-5:30");
     c
 }
 

@@ -177,3 +177,35 @@ fn deleting_a_client_kills_its_tokens_and_removes_it_from_roles() {
     let (_, _, b) = srv.call(Method::GET, "/n/v1/clientcontext", Some(&fresh), None);
     assert_eq!(b["permissions"], json!([]), "{b}");
 }
+
+#[test]
+fn expiry_timestamps_accept_every_documented_spelling_and_are_emitted_in_milliseconds() {
+    let srv = Server::start();
+    let client = srv.create_client("c");
+    for (sent, shown) in [
+        ("2099-01-01T00:00:00", "2099-01-01T00:00:00.000"),
+        ("2099-01-01T00:00:00.1", "2099-01-01T00:00:00.100"),
+        ("2099-01-01T00:00:00.12", "2099-01-01T00:00:00.120"),
+        ("2099-07-04T14:34:19.610", "2099-07-04T14:34:19.610"),
+        ("2099-07-04T14:34:19.610Z", "2099-07-04T14:34:19.610"),
+        ("2099-01-01T00:00:00.123456", "2099-01-01T00:00:00.123"),
+        ("2099-01-01T00:00:00.123456789Z", "2099-01-01T00:00:00.123"),
+    ] {
+        let (s, _, t) = srv.post(
+            "/n/v1/apiclientbearertoken/",
+            json!({"apiClient": {"urn": client}, "expirationTimestamp": sent}),
+        );
+        assert_eq!(s, StatusCode::CREATED, "{sent}: {t}");
+        assert_eq!(t["expirationTimestamp"], json!(shown), "{sent}");
+        let urn = t["urn"].as_str().unwrap();
+        let (_, _, read) = srv.get(&format!("/n/v1/apiclientbearertoken/{urn}"));
+        assert_eq!(read["expirationTimestamp"], json!(shown), "{sent}");
+    }
+    // A token without an expiry shows none.
+    let (turn, _) = srv.create_token(&client);
+    let (_, _, read) = srv.get(&format!("/n/v1/apiclientbearertoken/{turn}"));
+    assert!(
+        read.get("expirationTimestamp").is_none_or(Value::is_null),
+        "{read}"
+    );
+}
