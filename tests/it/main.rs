@@ -3,6 +3,7 @@
 mod limits;
 mod oauth;
 mod ratelimit;
+mod roles;
 mod seed001;
 mod server;
 mod status;
