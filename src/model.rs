@@ -683,7 +683,13 @@ fn scheme_and_host(url: &str) -> Option<(&str, &str)> {
     } else {
         hostport.split(':').next().unwrap_or_default()
     };
-    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // A backslash is no URL character (RFC 3986), and browsers read it as `/`: in
+    // `http://evil.example\@localhost/` they see host evil.example, not localhost.
+    if host.is_empty()
+        || url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
         return None;
     }
     Some((scheme, host))
@@ -901,6 +907,14 @@ mod tests {
             "https://a.example/x?y=1",
         ] {
             assert_eq!(check_redirect_uri(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://evil.example\\@localhost/cb",
+            "http://evil.example\\@127.0.0.1/",
+            "http://localhost@evil.example/",
+            "http://127.0.0.1.evil.example/",
+        ] {
+            assert!(check_redirect_uri(bad).is_err(), "{bad}");
         }
     }
 

@@ -166,6 +166,20 @@ fn every_create_rule_broken_once_is_a_400_1_naming_it() {
         (json!({"redirectUris": null}), "redirect URI"),
         (json!({"redirectUris": ["http://example.com/cb"]}), "https"),
         (json!({"redirectUris": ["/cb"]}), "absolute"),
+        // A browser reads `http://evil.example\@localhost/` as host evil.example: it is
+        // not a loopback URI, whatever the text after the backslash says.
+        (
+            json!({"redirectUris": ["http://evil.example\\@localhost/cb"]}),
+            "redirectUris",
+        ),
+        (
+            json!({"redirectUris": ["http://localhost@evil.example/cb"]}),
+            "https",
+        ),
+        (
+            json!({"redirectUris": ["http://127.0.0.1.evil.example/cb"]}),
+            "https",
+        ),
         (
             json!({"redirectUris": ["https://app.example/cb#frag"]}),
             "fragment",

@@ -21,7 +21,8 @@ pub fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("baack")
 }
 
-/// A `baack` command that never touches the home directory.
+/// A `baack` command that never touches the home directory, in a local time zone that
+/// is not UTC.
 pub fn baack() -> Command {
     let mut c = Command::new(bin());
     for var in [
@@ -42,7 +43,9 @@ pub fn baack() -> Command {
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
             "unix:path=/nonexistent-baack-test-bus",
-        );
+        )
+        // A local zone far from UTC: zone-less timestamps must still be read as UTC.
+        .env("TZ", "IST-5:30");
     c
 }
 
@@ -170,6 +173,20 @@ impl Server {
     /// Every stderr line so far.
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
+    }
+
+    /// Waits up to 5 s for a stderr line matching `pred`; true when one came.
+    pub fn wait_log(&self, pred: impl Fn(&str) -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if self.log.lock().unwrap().iter().any(|l| pred(l)) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Sends SIGTERM, waits for the exit, and returns its status; the log is complete

@@ -1,0 +1,356 @@
+//! Request size, pagination and optimistic concurrency: 413 over 1 MiB in each API's
+//! shape, following `nextPage` to the end, and `ETag`/`If-Match` on roles.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const MIB: usize = 1024 * 1024;
+
+/// A JSON client body padded to exactly `len` bytes with an ignored field.
+fn padded_client(owner: &str, client_id: &str, len: usize) -> Vec<u8> {
+    let head = format!(
+        r#"{{"owner":{{"urn":"{owner}"}},"scope":"api.baack.co","clientID":"{client_id}","pad":""#
+    );
+    let tail = "\"}";
+    let mut s = head;
+    s.push_str(&"x".repeat(len - s.len() - tail.len()));
+    s.push_str(tail);
+    assert_eq!(s.len(), len);
+    s.into_bytes()
+}
+
+#[test]
+fn bodies_over_one_mib_are_413_in_each_api_shape() {
+    let srv = Server::start();
+    let root = srv.root().to_string();
+    let owner = srv.owner();
+
+    // Exactly 1 MiB is accepted (unknown fields are ignored).
+    let (s, _, b) = srv.raw(
+        Method::POST,
+        "/n/v1/apiclient/",
+        Some(&root),
+        Some("application/json"),
+        padded_client(&owner, "exact", MIB),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+
+    // One byte more is not, and nothing is created.
+    let (s, _, b) = srv.raw(
+        Method::POST,
+        "/n/v1/apiclient/",
+        Some(&root),
+        Some("application/json"),
+        padded_client(&owner, "over", MIB + 1),
+    );
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+    assert_eq!(b["httpCode"], 413, "{b}");
+    assert_eq!(b["apiCode"], "PAYLOAD_TOO_LARGE", "{b}");
+
+    // The same without a Content-Length (chunked): the limit holds while reading.
+    let (status, b) = chunked_post(
+        &srv,
+        "/n/v1/apiclient/",
+        &root,
+        &padded_client(&owner, "chunked", MIB + 1),
+    );
+    assert_eq!(status, 413, "{b}");
+    assert_eq!(b["apiCode"], "PAYLOAD_TOO_LARGE", "{b}");
+    let (status, b) = chunked_post(
+        &srv,
+        "/n/v1/apiclient/",
+        &root,
+        &padded_client(&owner, "chunked-ok", MIB),
+    );
+    assert_eq!(status, 201, "exactly 1 MiB, chunked: {b}");
+
+    let (_, _, l) = srv.get("/n/v1/apiclient/?clientID=over");
+    assert_eq!(l["apiClients"], json!([]));
+    let (_, _, l) = srv.get("/n/v1/apiclient/?clientID=chunked");
+    assert_eq!(l["apiClients"], json!([]));
+
+    // PUT is limited too.
+    let (_, _, root_ctx) = srv.get("/n/v1/clientcontext");
+    let root_urn = root_ctx["client"]["urn"].as_str().unwrap();
+    let (s, _, b) = srv.raw(
+        Method::PUT,
+        &format!("/n/v1/apiclient/{root_urn}"),
+        Some(&root),
+        Some("application/json"),
+        padded_client(&owner, "root", MIB + 100),
+    );
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+    assert_eq!(b["apiCode"], "PAYLOAD_TOO_LARGE");
+
+    // The OAuth API answers in SailPoint's shape.
+    let mut body =
+        serde_json::to_vec(&json!({"name": "big", "description": "x".repeat(MIB)})).unwrap();
+    body.truncate(MIB + 10);
+    let (s, _, b) = srv.raw(
+        Method::POST,
+        "/v3/oauth-clients",
+        Some(&root),
+        Some("application/json"),
+        body,
+    );
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+    assert!(
+        b["detailCode"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("413")),
+        "{b}"
+    );
+    assert!(is_lower_hex(b["trackingId"].as_str().unwrap(), 32), "{b}");
+    assert_eq!(b["messages"][0]["locale"], "en-US", "{b}");
+    assert_eq!(srv.get("/v3/oauth-clients").2, json!([]));
+}
+
+/// POSTs `body` with chunked transfer encoding (no Content-Length) over a plain TCP
+/// connection; returns the status and the JSON body of the answer.
+fn chunked_post(srv: &Server, path: &str, token: &str, body: &[u8]) -> (u16, Value) {
+    let addr = srv.base.strip_prefix("http://").unwrap();
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .into_bytes();
+    for chunk in body.chunks(64 * 1024) {
+        req.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        req.extend_from_slice(chunk);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+    conn.write_all(&req).unwrap();
+    let mut resp = Vec::new();
+    conn.read_to_end(&mut resp).unwrap();
+    let text = String::from_utf8_lossy(&resp);
+    let status: u16 = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text}"));
+    let (head, rest) = text.split_once("\r\n\r\n").expect("a header block");
+    // The answer itself may be chunked.
+    let json_text = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = String::new();
+        let mut r = rest;
+        while let Some((size, tail)) = r.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap();
+            if n == 0 {
+                break;
+            }
+            out.push_str(&tail[..n]);
+            r = &tail[n + 2..];
+        }
+        out
+    } else {
+        rest.to_string()
+    };
+    (
+        status,
+        serde_json::from_str(&json_text).unwrap_or(Value::Null),
+    )
+}
+
+/// Follows `nextPage` from `first` to the end; returns every item's URN in order and the
+/// number of pages.
+fn walk(srv: &Server, first: &str, key: &str, limit: usize) -> (Vec<String>, usize) {
+    let mut urns = Vec::new();
+    let mut pages = 0;
+    let mut next = Some(first.to_string());
+    while let Some(path) = next {
+        pages += 1;
+        assert!(pages < 100, "nextPage never ends");
+        let (s, _, b) = srv.get(&path);
+        assert_eq!(s, StatusCode::OK, "{path}: {b}");
+        let items = b[key].as_array().unwrap();
+        assert!(items.len() <= limit, "{path}: {} items", items.len());
+        urns.extend(items.iter().map(|i| i["urn"].as_str().unwrap().to_string()));
+        next = match &b["nextPage"] {
+            Value::Null => None,
+            Value::String(p) => {
+                assert!(p.starts_with('/'), "nextPage is a path: {p}");
+                Some(p.clone())
+            }
+            other => panic!("nextPage {other}"),
+        };
+    }
+    (urns, pages)
+}
+
+#[test]
+fn following_next_page_sees_every_item_exactly_once() {
+    let srv = Server::start();
+    let mut clients = BTreeSet::new();
+    clients.insert(
+        srv.get("/n/v1/clientcontext").2["client"]["urn"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    );
+    for i in 0..12 {
+        clients.insert(srv.create_client(&format!("client-{i}")));
+    }
+    for limit in [1, 5, 13, 100] {
+        let (seen, pages) = walk(
+            &srv,
+            &format!("/n/v1/apiclient/?limit={limit}"),
+            "apiClients",
+            limit,
+        );
+        let unique: BTreeSet<String> = seen.iter().cloned().collect();
+        assert_eq!(seen.len(), unique.len(), "limit {limit}: a client twice");
+        assert_eq!(unique, clients, "limit {limit}");
+        assert_eq!(pages, 13usize.div_ceil(limit).max(1), "limit {limit}");
+    }
+    // Without a limit, the default page holds them all.
+    let (seen, pages) = walk(&srv, "/n/v1/apiclient", "apiClients", 100);
+    assert_eq!((seen.len(), pages), (13, 1));
+
+    // Tokens, filtered by client, and roles page the same way.
+    let c = clients.iter().next().unwrap().clone();
+    let mut tokens = BTreeSet::new();
+    for _ in 0..7 {
+        tokens.insert(srv.create_token(&c).0);
+    }
+    // The root token is someone else's unless `c` is the root client.
+    let (seen, _) = walk(
+        &srv,
+        &format!("/n/v1/apiclientbearertoken/?limit=3&apiClient={c}"),
+        "bearerTokens",
+        3,
+    );
+    let seen: BTreeSet<String> = seen.into_iter().collect();
+    assert!(tokens.is_subset(&seen));
+    assert!(seen.len() <= tokens.len() + 1);
+    let (all, _) = walk(
+        &srv,
+        "/n/v1/apiclientbearertoken/?limit=2",
+        "bearerTokens",
+        2,
+    );
+    assert_eq!(all.len(), 8, "seven tokens and the root's");
+    assert_eq!(all.iter().collect::<BTreeSet<_>>().len(), 8);
+
+    let mut roles = BTreeSet::new();
+    for i in 0..4 {
+        roles.insert(srv.create_role(&format!("role-{i}"), &[], &[]));
+    }
+    let (seen, pages) = walk(&srv, "/n/v1/permissionrole/?limit=3", "permissionRoles", 3);
+    assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), roles);
+    assert_eq!(pages, 2);
+}
+
+#[test]
+fn role_etag_and_if_match() {
+    let srv = Server::start();
+    let a = srv.create_client("a");
+    let b = srv.create_client("b");
+    let role = srv.create_role("Editors", &["READ"], &[]);
+    let path = format!("/n/v1/permissionrole/{role}");
+    let etag = |h: &reqwest::header::HeaderMap| {
+        h.get("etag")
+            .expect("an ETag header")
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+
+    let (s, h, _) = srv.get(&path);
+    assert_eq!(s, StatusCode::OK);
+    let v1 = etag(&h);
+    assert!(v1.starts_with('"') && v1.ends_with('"'), "{v1}");
+    // Reading again gives the same tag.
+    assert_eq!(etag(&srv.get(&path).1), v1);
+
+    // With the current tag: accepted, and the tag moves on.
+    let (s, h, body) = srv.call_with(
+        Method::PUT,
+        &path,
+        Some(srv.root()),
+        &[("If-Match", &v1)],
+        Some(json!({"name": "Editors", "clients": [{"urn": a}]})),
+    );
+    assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+    let v2 = etag(&h);
+    assert_ne!(v1, v2);
+    assert_eq!(etag(&srv.get(&path).1), v2);
+
+    // With the stale tag: 412, and the role is unchanged.
+    let a412 = srv.call_with(
+        Method::PUT,
+        &path,
+        Some(srv.root()),
+        &[("If-Match", &v1)],
+        Some(json!({"name": "Editors", "clients": [{"urn": b}]})),
+    );
+    assert_status(&a412, 412, "PRECONDITION_FAILED");
+    let (_, h, now) = srv.get(&path);
+    assert_eq!(etag(&h), v2);
+    assert_eq!(now["clients"][0]["urn"], json!(a));
+    assert_eq!(now["clients"].as_array().unwrap().len(), 1);
+
+    // Any of a list, or *, matches; no If-Match at all is an unconditional PUT.
+    let (s, h, _) = srv.call_with(
+        Method::PUT,
+        &path,
+        Some(srv.root()),
+        &[("If-Match", &format!("\"nope\", {v2}"))],
+        Some(json!({"name": "Editors", "clients": [{"urn": a}, {"urn": b}]})),
+    );
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let v3 = etag(&h);
+    let (s, h, _) = srv.call_with(
+        Method::PUT,
+        &path,
+        Some(srv.root()),
+        &[("If-Match", "*")],
+        Some(json!({"name": "Editors", "clients": [{"urn": a}, {"urn": b}]})),
+    );
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let v4 = etag(&h);
+    assert_ne!(v3, v4);
+
+    // A change made by a cascade (deleting a member client) also moves the tag.
+    assert_status(
+        &srv.delete(&format!("/n/v1/apiclient/{b}")),
+        200,
+        "DELETE_SUCCESS",
+    );
+    let (_, h, _) = srv.get(&path);
+    let v5 = etag(&h);
+    assert_ne!(v4, v5);
+    let stale = srv.call_with(
+        Method::PUT,
+        &path,
+        Some(srv.root()),
+        &[("If-Match", &v4)],
+        Some(json!({"name": "Editors", "clients": [{"urn": b}]})),
+    );
+    assert_status(&stale, 412, "PRECONDITION_FAILED");
+    let (s, _, _) = srv.call_with(
+        Method::PUT,
+        &path,
+        Some(srv.root()),
+        &[("If-Match", &v5)],
+        Some(json!({"name": "Editors renamed", "clients": [{"urn": a}]})),
+    );
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (_, _, fin) = srv.get(&path);
+    assert_eq!(fin["name"], "Editors renamed");
+    assert_eq!(fin["permissions"], json!(["READ"]));
+}
