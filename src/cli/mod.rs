@@ -274,7 +274,9 @@ impl Ctx {
             Target::Embedded(path) => Client::embedded(open_store(&path, &out)?.0)?,
         };
         let client = if g.verbose {
-            client.with_log(Arc::new(|line: &str| eprintln!("{line}")))
+            client.with_log(Arc::new(|line: &str| {
+                let _ = writeln!(std::io::stderr().lock(), "{line}");
+            }))
         } else {
             client
         };

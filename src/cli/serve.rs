@@ -1,5 +1,6 @@
 //! `baack serve`: the store over HTTP, with a log line per request and a graceful stop.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -34,22 +35,22 @@ fn parse_rate_limit(s: &str) -> Result<Option<RateLimit>, Error> {
         .map_err(|why| Error::invalid("--rate-limit", why))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+/// Waits for SIGINT or SIGTERM. The handlers are installed when this is called, before
+/// the server announces itself, so a signal sent the moment `listening on` appears is
+/// caught rather than killing the process mid-write.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let install = |kind| {
+        signal(kind).map_err(|e| Error::Internal(format!("cannot install a signal handler: {e}")))
     };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut term = install(SignalKind::terminate())?;
+    let mut int = install(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    })
 }
 
 /// Runs the server until a signal stops it.
@@ -80,7 +81,10 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
             Some((name.clone(), token, svc.store().meta().company.clone()))
         }
     };
-    let log: server::LogFn = Arc::new(|line: &str| eprintln!("{line}"));
+    // A closed stderr must not stop the server answering (eprintln! would panic).
+    let log: server::LogFn = Arc::new(|line: &str| {
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    });
     let app = server::router(
         svc,
         Options {
@@ -94,6 +98,7 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async move {
+        let stop = shutdown_signal()?;
         let listener =
             tokio::net::TcpListener::bind(a.listen)
                 .await
@@ -114,7 +119,7 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
         }
         out.note(&format!("listening on http://{addr}"));
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(stop)
             .await
             .map_err(|e| Error::Internal(format!("the server failed: {e}")))?;
         out.note("stopped");
