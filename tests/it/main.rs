@@ -1,6 +1,7 @@
 //! The integration tests of the core server: each module drives the real `baack` binary.
 
 mod cli;
+mod durability;
 mod limits;
 mod oauth;
 mod profiles;
