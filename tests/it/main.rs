@@ -7,6 +7,7 @@ mod oauth;
 mod profiles;
 mod ratelimit;
 mod roles;
+mod secrets;
 mod seed001;
 mod server;
 mod status;
