@@ -20,6 +20,8 @@ pub enum ErrorKind {
     RateLimited,
     /// The store or server cannot be reached or opened (exit 7).
     Unavailable,
+    /// The command line was wrong (exit 2).
+    Usage,
     /// Anything unexpected (HTTP 500, exit 1).
     Internal,
 }
@@ -97,6 +99,12 @@ pub enum Error {
         message: String,
         retry_after: Option<u64>,
     },
+    /// The command line asks for something it cannot have (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// An error the in-process server answered, with the library's own kind and message.
+    #[error("{message}")]
+    Embedded { kind: ErrorKind, message: String },
     /// Anything else; never carries a secret.
     #[error("internal error: {0}")]
     Internal(String),
@@ -146,6 +154,8 @@ impl Error {
                 429 => ErrorKind::RateLimited,
                 _ => ErrorKind::Internal,
             },
+            Error::Usage(_) => ErrorKind::Usage,
+            Error::Embedded { kind, .. } => *kind,
             Error::Internal(_) => ErrorKind::Internal,
         }
     }

@@ -1,6 +1,7 @@
 //! `baack`: administer API access (API clients, bearer tokens, permission roles and OAuth
 //! clients) over a local JSON file store or a remote Baack-compatible API.
 //!
+//! - `client`: the API client, over HTTPS or in-process
 //! - `error`: the error type and its kinds
 //! - `clock`: injectable "now" and the wire's timestamp formats
 //! - `secret`: bearer tokens, OAuth secrets and their digests
@@ -9,6 +10,7 @@
 //! - `service`: operations (authorize, check, change the store)
 //! - `server`: the axum router that speaks both APIs
 
+pub mod client;
 pub mod clock;
 pub mod error;
 pub mod model;

@@ -13,6 +13,7 @@ use clap::Parser;
 fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::Internal | ErrorKind::Conflict => 1,
+        ErrorKind::Usage => 2,
         ErrorKind::NotFound => 3,
         ErrorKind::Unauthorized | ErrorKind::Forbidden => 4,
         ErrorKind::Invalid => 5,
@@ -22,6 +23,17 @@ fn exit_code(kind: ErrorKind) -> u8 {
 }
 
 fn main() -> ExitCode {
+    // `COMPLETE=bash baack -- …` answers a shell's completion request and nothing else.
+    if std::env::var_os(cli::COMPLETE_VAR).is_some_and(|v| !v.is_empty() && v != "0") {
+        use clap::CommandFactory;
+        let done = clap_complete::CompleteEnv::with_factory(cli::Cli::command)
+            .var(cli::COMPLETE_VAR)
+            .try_complete(std::env::args_os(), std::env::current_dir().ok().as_deref());
+        // A completion error completes nothing rather than printing into the shell.
+        if done.unwrap_or(true) {
+            return ExitCode::SUCCESS;
+        }
+    }
     let args = cli::Cli::parse();
     let json = args.global.output == cli::OutputFormat::Json;
     match cli::run(args) {

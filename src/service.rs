@@ -160,6 +160,26 @@ impl Service {
         })
     }
 
+    /// The root client as a caller, for the in-process transport of the embedded mode.
+    pub fn root_caller(&self) -> Result<Caller> {
+        let root = &self.store.meta().root_client;
+        let client = self
+            .store
+            .client(root)?
+            .ok_or_else(|| Error::StoreCorrupt {
+                path: self
+                    .store
+                    .path()
+                    .join("clients")
+                    .join(format!("{root}.json")),
+                reason: "the root client is missing".into(),
+            })?;
+        Ok(Caller {
+            client,
+            permissions: vec![Permission::Administer],
+        })
+    }
+
     fn permissions_of(&self, client: &ApiClient) -> Result<Vec<Permission>> {
         if client.urn == self.store.meta().root_client {
             return Ok(vec![Permission::Administer]);

@@ -1,18 +1,44 @@
 //! The command line: clap definitions (every doc comment is help text), settings resolved
-//! once, and dispatch to one function per command.
+//! once into a [`Ctx`], and dispatch to one module per command group.
 
+mod auth;
+mod clients;
+mod complete;
+mod config;
+mod docs;
+mod oauth;
 mod output;
+mod roles;
+mod secret_file;
 mod serve;
+mod tokens;
 
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use baack::Error;
-use baack::store::{self, Bootstrap, Store};
+use baack::client::{Call, Client, Policy};
+use baack::store::{self, Store};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use http::Method;
 
+pub use complete::COMPLETE_VAR;
 pub use output::Failure;
+use output::{Kind, Printer};
 
-const EXIT_CODES: &str = "\
+const AFTER_HELP: &str = "\
+Environment:
+  BAACK_API_URL           a remote Baack-compatible API (default: the local embedded store)
+  BAACK_TOKEN             the bearer token for the remote API (never pass a token as a flag)
+  BAACK_PROFILE           the profile to use (see `baack auth`)
+  BAACK_STORE             the embedded store directory
+  BAACK_CONFIG_DIR        where config.toml and credentials.toml live
+  BAACK_CREDENTIAL_STORE  where `auth login` keeps tokens: keyring or file
+  BAACK_KEYRING=off       never try the OS keyring
+  NO_COLOR                no colour in tables
+
 Exit status:
   0  ok
   1  server error or unexpected
@@ -28,7 +54,7 @@ Exit status:
 /// With no --api-url, baack works on a local JSON file store (created on first use) as its
 /// root client; `baack serve` exposes that store over HTTP.
 #[derive(Debug, Parser)]
-#[command(name = "baack", version, after_help = EXIT_CODES, propagate_version = true)]
+#[command(name = "baack", version, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -39,9 +65,17 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The store directory of the embedded mode [default: <data dir>/baack/store]
+    /// The embedded store directory [default: <data dir>/baack/store]
     #[arg(long, global = true, env = "BAACK_STORE", value_name = "PATH")]
     pub store: Option<PathBuf>,
+
+    /// A remote Baack-compatible API; its token comes from BAACK_TOKEN or the profile
+    #[arg(long, global = true, env = "BAACK_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// The profile (from config.toml) to use [default: its default_profile]
+    #[arg(long, global = true, env = "BAACK_PROFILE", value_name = "NAME", add = complete::profiles())]
+    pub profile: Option<String>,
 
     /// Output format: a table for people, or the API's JSON for scripts
     #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
@@ -50,6 +84,18 @@ pub struct Global {
     /// Print only the primary value (a URN, a token), one per line
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Log each request and response to stderr (Authorization redacted)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// Give up on a request after this long
+    #[arg(long, global = true, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Retries after 429, 502, 503, 504 and connection failures
+    #[arg(long, global = true, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
 }
 
 /// How results are printed.
@@ -64,6 +110,36 @@ pub enum OutputFormat {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Manage API clients
+    #[command(subcommand)]
+    Client(clients::ClientCmd),
+    /// Manage API client bearer tokens
+    #[command(subcommand)]
+    Token(tokens::TokenCmd),
+    /// Manage permission roles and grant them to clients
+    #[command(subcommand)]
+    Role(roles::RoleCmd),
+    /// Manage OAuth clients (SailPoint-style /v3/oauth-clients)
+    #[command(subcommand)]
+    Oauth(oauth::OauthCmd),
+    /// Show who the current credentials are: client, company and permissions
+    Whoami,
+    /// Log in and out of profiles, and show where credentials come from
+    #[command(subcommand)]
+    Auth(auth::AuthCmd),
+    /// Print the shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: complete::Shell,
+    },
+    /// Write the completion scripts and man pages into DIR (completions/ and man/)
+    #[command(hide = true)]
+    GenerateAssets {
+        /// The project directory
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Create a new store: one company, the root API client and its bearer token
     Init(InitArgs),
     /// Serve the store over HTTP (both APIs) until SIGINT or SIGTERM
@@ -78,10 +154,79 @@ pub struct InitArgs {
     pub company_name: String,
 }
 
-/// The store directory the settings choose.
-pub fn store_path(g: &Global) -> Result<PathBuf, Error> {
+/// Parses a duration such as `90s`, `15m`, `24h` or `30d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}` is not a duration like 90s, 15m, 24h or 30d ({e})"))
+}
+
+/// Where commands go, once flags, environment and profile are weighed.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// The embedded store at this directory.
+    Embedded(PathBuf),
+    /// A remote API, with the token and where it came from (if any).
+    Remote {
+        /// The base URL.
+        url: String,
+        /// The token and its source.
+        token: Option<(String, config::TokenSource)>,
+    },
+}
+
+/// Settings resolved once: flags over environment over profile over defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The profile in use, if any.
+    pub profile: Option<String>,
+    /// Where commands go.
+    pub target: Target,
+    /// The profile's owner company, which saves a lookup on create.
+    pub default_owner: Option<String>,
+}
+
+impl Settings {
+    /// Resolves the settings of `g` against `config`.
+    pub fn resolve(g: &Global, config: &config::Config) -> Result<Settings, Error> {
+        let name = g.profile.clone().or_else(|| config.default_profile.clone());
+        let profile = match &name {
+            Some(n) => match config.profiles.get(n) {
+                Some(p) => Some(p),
+                // A profile named on the command line must exist; a default that is gone
+                // is as good as none.
+                None if g.profile.is_some() => {
+                    return Err(Error::Usage(format!(
+                        "no profile `{n}`; create it with `baack auth login --profile {n} --api-url URL`"
+                    )));
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let url = g
+            .api_url
+            .clone()
+            .or_else(|| profile.and_then(|p| p.api_url.clone()));
+        let target = match url {
+            Some(url) => Target::Remote {
+                token: config::find_token(name.as_deref(), profile)?,
+                url,
+            },
+            None => Target::Embedded(store_path(g, profile.and_then(|p| p.store.clone()))?),
+        };
+        Ok(Settings {
+            profile: name,
+            target,
+            default_owner: profile.and_then(|p| p.default_owner.clone()),
+        })
+    }
+}
+
+/// The store directory: `--store`/`BAACK_STORE`, the profile's, or the default.
+pub fn store_path(g: &Global, profile_store: Option<PathBuf>) -> Result<PathBuf, Error> {
     g.store
         .clone()
+        .or(profile_store)
         .or_else(store::default_path)
         .ok_or_else(|| Error::StoreIo {
             path: PathBuf::from("<data dir>"),
@@ -93,24 +238,135 @@ pub fn store_path(g: &Global) -> Result<PathBuf, Error> {
 }
 
 /// Opens the store, creating it if absent; a new store's root token is announced once.
-pub fn open_store(g: &Global, out: &output::Printer) -> Result<Store, Error> {
-    let path = store_path(g)?;
-    let (store, boot) = Store::open_or_init(&path, "My Company")?;
-    if let Some(b) = boot {
-        out.announce_bootstrap(&b);
+pub fn open_store(
+    path: &std::path::Path,
+    out: &Printer,
+) -> Result<(Store, Option<store::Bootstrap>), Error> {
+    let (store, boot) = Store::open_or_init(path, "My Company")?;
+    if let Some(b) = &boot {
+        out.announce_bootstrap(b);
     }
-    Ok(store)
+    Ok((store, boot))
+}
+
+/// What every API command works with: the client and the printer.
+pub struct Ctx {
+    /// The API client (remote or embedded).
+    pub client: Client,
+    /// The printer.
+    pub out: Printer,
+    /// The owner company, when the profile names it.
+    default_owner: Option<String>,
+}
+
+impl Ctx {
+    fn connect(g: &Global, out: Printer) -> Result<Ctx, Error> {
+        let settings = Settings::resolve(g, &config::Config::load()?)?;
+        let client = match settings.target {
+            Target::Remote { url, token } => Client::remote(
+                &url,
+                token.map(|(t, _)| t),
+                Policy {
+                    timeout: g.timeout,
+                    retries: g.retries,
+                },
+            )?,
+            Target::Embedded(path) => Client::embedded(open_store(&path, &out)?.0)?,
+        };
+        let client = if g.verbose {
+            client.with_log(Arc::new(|line: &str| {
+                let _ = writeln!(std::io::stderr().lock(), "{line}");
+            }))
+        } else {
+            client
+        };
+        Ok(Ctx {
+            client,
+            out,
+            default_owner: settings.default_owner,
+        })
+    }
+
+    /// GET `path`, returning the body.
+    pub fn get(&self, path: &str) -> Result<serde_json::Value, Error> {
+        Ok(self.client.send(&Call::new(Method::GET, path))?.body)
+    }
+
+    /// The owner company's URN, from the client context.
+    pub fn owner(&self) -> Result<String, Error> {
+        if let Some(o) = &self.default_owner {
+            return Ok(o.clone());
+        }
+        let ctx = self.get("/n/v1/clientcontext")?;
+        ctx.pointer("/owner/urn")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| Error::Internal("the client context names no owner company".into()))
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Asks before deleting: `--yes` skips the question; without a terminal it is required.
+pub fn confirm(what: &str, yes: bool) -> Result<(), Error> {
+    if yes {
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(Error::Usage(format!(
+            "refusing to delete {what} without confirmation: pass --yes"
+        )));
+    }
+    eprint!("delete {what}? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::Internal(format!("cannot read the answer: {e}")))?;
+    if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!("{what} was not deleted")))
+    }
 }
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<(), Failure> {
-    let out = output::Printer::new(&cli.global);
+    let out = Printer::new(&cli.global);
     match cli.command {
         Command::Init(a) => {
-            let path = store_path(&cli.global)?;
-            let b: Bootstrap = Store::init(&path, &a.company_name)?;
+            let config = config::Config::load()?;
+            let profile = cli
+                .global
+                .profile
+                .as_ref()
+                .and_then(|n| config.profiles.get(n))
+                .and_then(|p| p.store.clone());
+            let path = store_path(&cli.global, profile)?;
+            let b = Store::init(&path, &a.company_name)?;
             out.init(&b)
         }
         Command::Serve(a) => serve::run(&cli.global, &out, a),
+        Command::Whoami => {
+            let ctx = Ctx::connect(&cli.global, out)?;
+            let v = ctx.get("/n/v1/clientcontext")?;
+            ctx.out.item(Kind::Context, &v)
+        }
+        Command::Auth(c) => auth::run(&cli.global, &out, c),
+        Command::Completions { shell } => out.value(&complete::script(shell)?),
+        Command::GenerateAssets { dir } => {
+            let written = docs::generate(&dir)?;
+            out.note(&format!("wrote {written} files under {}", dir.display()));
+            Ok(())
+        }
+        Command::Client(c) => clients::run(&Ctx::connect(&cli.global, out)?, c),
+        Command::Token(c) => tokens::run(&Ctx::connect(&cli.global, out)?, c),
+        Command::Role(c) => roles::run(&Ctx::connect(&cli.global, out)?, c),
+        Command::Oauth(c) => oauth::run(&Ctx::connect(&cli.global, out)?, c),
     }
 }

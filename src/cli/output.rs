@@ -4,7 +4,7 @@
 use std::io::{self, IsTerminal, Write};
 
 use baack::Error;
-use baack::model::{client_json, company_json};
+use baack::model::{client_json, company_json, token_json};
 use baack::store::Bootstrap;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
@@ -37,6 +37,85 @@ impl From<io::Error> for Failure {
     }
 }
 
+/// What kind of object a value is, which decides its table and its primary value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An API client.
+    Client,
+    /// A bearer token.
+    Token,
+    /// A permission role.
+    Role,
+    /// An OAuth client.
+    OAuth,
+    /// The client context (`whoami`).
+    Context,
+}
+
+impl Kind {
+    /// The field whose value `-q` prints.
+    fn primary(self, v: &Value) -> String {
+        let p = match self {
+            Kind::OAuth => "/id",
+            Kind::Context => "/client/urn",
+            _ => "/urn",
+        };
+        text(v.pointer(p).unwrap_or(&Value::Null))
+    }
+
+    fn columns(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Kind::Client => &[
+                ("URN", "/urn"),
+                ("CLIENT ID", "/clientID"),
+                ("SCOPE", "/scope"),
+            ],
+            Kind::Token => &[
+                ("URN", "/urn"),
+                ("CLIENT", "/apiClient/urn"),
+                ("TOKEN", "/bearerToken"),
+                ("EXPIRES (UTC)", "/expirationTimestamp"),
+            ],
+            Kind::Role => &[
+                ("URN", "/urn"),
+                ("NAME", "/name"),
+                ("PERMISSIONS", "/permissions"),
+                ("CLIENTS", "/clients"),
+            ],
+            Kind::OAuth => &[
+                ("ID", "/id"),
+                ("NAME", "/name"),
+                ("GRANT TYPES", "/grantTypes"),
+                ("TYPE", "/type"),
+                ("ENABLED", "/enabled"),
+                ("CREATED", "/created"),
+            ],
+            Kind::Context => &[
+                ("CLIENT ID", "/client/clientID"),
+                ("CLIENT URN", "/client/urn"),
+                ("SCOPE", "/client/scope"),
+                ("COMPANY", "/owner/name"),
+                ("PERMISSIONS", "/permissions"),
+            ],
+        }
+    }
+}
+
+/// A JSON value as table text: references by URN, lists comma-separated, null as "-".
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) if a.is_empty() => "-".into(),
+        Value::Array(a) => a.iter().map(text).collect::<Vec<_>>().join(", "),
+        Value::Object(o) => match o.get("urn").or_else(|| o.get("name")) {
+            Some(u) => text(u),
+            None => v.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
 /// Prints results in the chosen format.
 pub struct Printer {
     format: OutputFormat,
@@ -54,9 +133,21 @@ impl Printer {
         }
     }
 
-    /// A note for people, on stderr.
+    /// A note for people, on stderr; `-q` silences it.
     pub fn note(&self, msg: &str) {
-        let _ = writeln!(io::stderr().lock(), "{msg}");
+        if !self.quiet {
+            let _ = writeln!(io::stderr().lock(), "{msg}");
+        }
+    }
+
+    /// A warning on stderr, even with `-q`.
+    pub fn warn(&self, msg: &str) {
+        let _ = writeln!(io::stderr().lock(), "warning: {msg}");
+    }
+
+    /// One bare value on stdout (a token, a script), whatever the format.
+    pub fn value(&self, text: &str) -> Result<(), Failure> {
+        self.stdout(text)
     }
 
     fn stdout(&self, text: &str) -> Result<(), Failure> {
@@ -91,13 +182,102 @@ impl Printer {
         self.stdout(&t.to_string())
     }
 
+    /// One object: a FIELD/VALUE table, its JSON, or its primary value.
+    pub fn item(&self, kind: Kind, v: &Value) -> Result<(), Failure> {
+        if self.quiet {
+            return self.stdout(&kind.primary(v));
+        }
+        match self.format {
+            OutputFormat::Json => self.json(v),
+            OutputFormat::Table => {
+                let rows = match (kind, v.as_object()) {
+                    (Kind::Context, _) => kind
+                        .columns()
+                        .iter()
+                        .map(|(h, p)| {
+                            vec![h.to_string(), text(v.pointer(p).unwrap_or(&Value::Null))]
+                        })
+                        .collect(),
+                    (_, Some(o)) => o
+                        .iter()
+                        .filter(|(k, _)| *k != "url")
+                        .map(|(k, x)| vec![k.clone(), text(x)])
+                        .collect(),
+                    (_, None) => vec![vec!["value".into(), text(v)]],
+                };
+                self.table(&["FIELD", "VALUE"], rows)
+            }
+        }
+    }
+
+    /// A list: a table with a row each, a JSON array, or primary values one per line.
+    pub fn list(&self, kind: Kind, items: &[Value]) -> Result<(), Failure> {
+        if self.quiet {
+            let lines: String = items.iter().map(|v| kind.primary(v) + "\n").collect();
+            if lines.is_empty() {
+                return Ok(());
+            }
+            return self.stdout(&lines);
+        }
+        match self.format {
+            OutputFormat::Json => self.json(&Value::Array(items.to_vec())),
+            OutputFormat::Table => {
+                let cols = kind.columns();
+                let header: Vec<&str> = cols.iter().map(|(h, _)| *h).collect();
+                let rows = items
+                    .iter()
+                    .map(|v| {
+                        cols.iter()
+                            .map(|(h, p)| {
+                                let x = v.pointer(p).unwrap_or(&Value::Null);
+                                // A role's clients are many; their count reads better.
+                                match (*h, x) {
+                                    ("CLIENTS", Value::Array(a)) => a.len().to_string(),
+                                    _ => text(x),
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect();
+                self.table(&header, rows)?;
+                if items.is_empty() {
+                    self.note("(none)");
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The answer to a delete: the status body, the URN, or a sentence.
+    pub fn deleted(&self, what: &str, key: &str, body: &Value) -> Result<(), Failure> {
+        if self.quiet {
+            return self.stdout(key);
+        }
+        match self.format {
+            OutputFormat::Json => self.json(body),
+            OutputFormat::Table => self.stdout(&format!("deleted {what} {key}")),
+        }
+    }
+
+    /// A new object with a secret in it: the secret is printed once, with a note saying
+    /// so; `quiet_value` is what `-q` prints.
+    pub fn created_secret(&self, kind: Kind, v: &Value, quiet_value: &str) -> Result<(), Failure> {
+        if self.quiet {
+            return self.stdout(quiet_value);
+        }
+        self.item(kind, v)?;
+        self.note("this secret is shown once and cannot be shown again: store it now");
+        Ok(())
+    }
+
     /// Tells, on stderr, that a store was created and what its root token is: shown once.
     pub fn announce_bootstrap(&self, b: &Bootstrap) {
-        self.note(&format!(
+        let _ = writeln!(
+            io::stderr().lock(),
             "created a new store at {}\nroot bearer token (shown once, it cannot be shown again): {}",
             b.path.display(),
             b.token
-        ));
+        );
     }
 
     /// The result of `baack init`.
@@ -108,17 +288,17 @@ impl Printer {
                 "store": b.path.display().to_string(),
                 "company": company_json(&b.company),
                 "rootClient": client_json(&b.root_client),
-                "rootToken": baack::model::token_json(&b.root_token, Some(&b.token)),
+                "rootToken": token_json(&b.root_token, Some(&b.token)),
             })),
             (false, OutputFormat::Table) => {
                 self.table(
-                    &["store", "company", "root client", "root bearer token"],
-                    vec![vec![
-                        b.path.display().to_string(),
-                        b.company.name.clone(),
-                        b.root_client.urn.clone(),
-                        b.token.clone(),
-                    ]],
+                    &["FIELD", "VALUE"],
+                    vec![
+                        vec!["store".into(), b.path.display().to_string()],
+                        vec!["company".into(), b.company.name.clone()],
+                        vec!["root client".into(), b.root_client.urn.clone()],
+                        vec!["root bearer token".into(), b.token.clone()],
+                    ],
                 )?;
                 self.note("the root bearer token is shown once and cannot be shown again");
                 Ok(())

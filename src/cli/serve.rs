@@ -1,5 +1,6 @@
 //! `baack serve`: the store over HTTP, with a log line per request and a graceful stop.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -9,8 +10,9 @@ use baack::server::{self, Options, RateLimit};
 use baack::service::Service;
 use clap::Args;
 
+use super::config::Config;
 use super::output::{Failure, Printer};
-use super::{Global, open_store};
+use super::{Global, open_store, store_path};
 
 /// `baack serve`.
 #[derive(Debug, Args)]
@@ -33,35 +35,62 @@ fn parse_rate_limit(s: &str) -> Result<Option<RateLimit>, Error> {
         .map_err(|why| Error::invalid("--rate-limit", why))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+/// Waits for SIGINT or SIGTERM. The handlers are installed when this is called, before
+/// the server announces itself, so a signal sent the moment `listening on` appears is
+/// caught rather than killing the process mid-write.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let install = |kind| {
+        signal(kind).map_err(|e| Error::Internal(format!("cannot install a signal handler: {e}")))
     };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut term = install(SignalKind::terminate())?;
+    let mut int = install(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    })
 }
 
 /// Runs the server until a signal stops it.
 pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
     let rate_limit = parse_rate_limit(&a.rate_limit)?;
-    let store = open_store(g, out)?;
+    let config = Config::load()?;
+    let profile_store = g
+        .profile
+        .as_ref()
+        .and_then(|n| config.profiles.get(n))
+        .and_then(|p| p.store.clone());
+    let path = store_path(g, profile_store)?;
+    let (store, boot) = open_store(&path, out)?;
     let svc = Arc::new(Service::new(store, Arc::new(SystemClock)));
-    let log: server::LogFn = Arc::new(|line: &str| eprintln!("{line}"));
+    // `--profile NAME` logs that profile in to this server, as `vault server -dev` does:
+    // with the new store's root token, or else a new token of the root client.
+    let login = match &g.profile {
+        None => None,
+        Some(name) => {
+            let token = match boot {
+                Some(b) => b.token,
+                None => {
+                    let root = svc.root_caller()?;
+                    let body = serde_json::json!({ "apiClient": { "urn": root.client.urn } });
+                    svc.create_token(&root, &body)?.1
+                }
+            };
+            Some((name.clone(), token, svc.store().meta().company.clone()))
+        }
+    };
+    // A closed stderr must not stop the server answering (eprintln! would panic).
+    let log: server::LogFn = Arc::new(|line: &str| {
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    });
     let app = server::router(
         svc,
         Options {
             rate_limit,
             log: Some(log),
+            embedded_root: false,
         },
     );
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -69,6 +98,7 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async move {
+        let stop = shutdown_signal()?;
         let listener =
             tokio::net::TcpListener::bind(a.listen)
                 .await
@@ -79,9 +109,17 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::Internal(e.to_string()))?;
+        if let Some((name, token, owner)) = login {
+            let url = format!("http://{addr}");
+            let source =
+                super::auth::write_profile(&name, &url, &token, Some(path.clone()), &owner, out)?;
+            out.note(&format!(
+                "profile `{name}` now points here (token kept in {source}): try `baack --profile {name} client list`"
+            ));
+        }
         out.note(&format!("listening on http://{addr}"));
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(stop)
             .await
             .map_err(|e| Error::Internal(format!("the server failed: {e}")))?;
         out.note("stopped");

@@ -51,8 +51,13 @@ impl AppState {
                 .map_err(|retry_after| ApiError::new(api, Error::RateLimited { retry_after }))?;
         }
         let svc = self.svc.clone();
+        let embedded_root = self.embedded_root && token.is_none();
         tokio::task::spawn_blocking(move || {
-            let caller = svc.authenticate(token.as_deref())?;
+            let caller = if embedded_root {
+                svc.root_caller()?
+            } else {
+                svc.authenticate(token.as_deref())?
+            };
             f(&svc, &caller)
         })
         .await

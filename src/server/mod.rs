@@ -37,12 +37,17 @@ pub struct Options {
     pub rate_limit: Option<RateLimit>,
     /// Receives one line per request: method, path, status, milliseconds. Never a secret.
     pub log: Option<LogFn>,
+    /// Treat a request without `Authorization` as the root client. Only for the CLI's
+    /// in-process transport, which never listens on a socket: the store keeps no root
+    /// token to present, only its digest.
+    pub embedded_root: bool,
 }
 
 #[derive(Clone)]
 pub(crate) struct AppState {
     svc: Arc<Service>,
     limiter: Option<Arc<ratelimit::Limiter>>,
+    embedded_root: bool,
 }
 
 /// The router over `svc`.
@@ -52,6 +57,7 @@ pub fn router(svc: Arc<Service>, opts: Options) -> Router {
         limiter: opts
             .rate_limit
             .map(|r| Arc::new(ratelimit::Limiter::new(r))),
+        embedded_root: opts.embedded_root,
     };
     let mut r = routes()
         .into_router()

@@ -1,7 +1,9 @@
 //! The integration tests of the core server: each module drives the real `baack` binary.
 
+mod cli;
 mod limits;
 mod oauth;
+mod profiles;
 mod ratelimit;
 mod roles;
 mod seed001;

@@ -25,9 +25,25 @@ pub fn bin() -> PathBuf {
 /// is not UTC.
 pub fn baack() -> Command {
     let mut c = Command::new(bin());
-    c.env_remove("BAACK_STORE")
-        .env("HOME", "/nonexistent-baack-test-home")
+    for var in [
+        "BAACK_STORE",
+        "BAACK_API_URL",
+        "BAACK_TOKEN",
+        "BAACK_PROFILE",
+        "COMPLETE",
+    ] {
+        c.env_remove(var);
+    }
+    // No test may read or write the real config, data, keyring or home.
+    c.env("HOME", "/nonexistent-baack-test-home")
         .env("XDG_DATA_HOME", "/nonexistent-baack-test-home")
+        .env("XDG_CONFIG_HOME", "/nonexistent-baack-test-home")
+        .env("BAACK_CONFIG_DIR", "/nonexistent-baack-test-home/config")
+        .env("BAACK_KEYRING", "off")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent-baack-test-bus",
+        )
         // A local zone far from UTC: zone-less timestamps must still be read as UTC.
         .env("TZ", "IST-5:30");
     c
@@ -77,8 +93,15 @@ impl Server {
             .arg("--store")
             .arg(store)
             .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::null())
+            .args(args);
+        let mut s = Self::spawn(cmd);
+        s.store = store.to_path_buf();
+        s
+    }
+
+    /// Starts `cmd` (a `baack serve` command line) and waits until it listens.
+    pub fn spawn(mut cmd: Command) -> Server {
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn baack serve");
@@ -134,7 +157,7 @@ impl Server {
             child: Some(child),
             base,
             root,
-            store: store.to_path_buf(),
+            store: PathBuf::new(),
             log,
             reader: Some(reader),
             http,

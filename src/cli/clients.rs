@@ -1,0 +1,156 @@
+//! `baack client …`: API clients.
+
+use baack::Error;
+use baack::client::Call;
+use baack::model::{Scope, parse_urn};
+use clap::{Args, Subcommand};
+use http::Method;
+use serde_json::{Value, json};
+
+use super::output::{Failure, Kind};
+use super::{Ctx, complete, confirm, enc};
+
+/// The API client commands.
+#[derive(Debug, Subcommand)]
+pub enum ClientCmd {
+    /// Create an API client
+    Create {
+        /// Its name, unique within the company (1 to 128 printable characters)
+        #[arg(long, value_name = "ID")]
+        client_id: String,
+        /// What its tokens may do
+        #[arg(long, default_value = "api.baack.co", value_parser = Scope::ALL)]
+        scope: String,
+    },
+    /// List API clients
+    List {
+        /// Only the client with this clientID
+        #[arg(long, value_name = "ID", add = complete::clients())]
+        client_id: Option<String>,
+    },
+    /// Show one API client
+    Get(RefArg),
+    /// Change an API client's clientID or scope
+    Update {
+        #[command(flatten)]
+        r: RefArg,
+        /// The new clientID
+        #[arg(long, value_name = "ID")]
+        client_id: Option<String>,
+        /// The new scope
+        #[arg(long, value_parser = Scope::ALL)]
+        scope: Option<String>,
+    },
+    /// Delete an API client, its tokens and its role memberships
+    Delete {
+        #[command(flatten)]
+        r: RefArg,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+/// A client reference.
+#[derive(Debug, Args)]
+pub struct RefArg {
+    /// The client's URN or clientID
+    #[arg(value_name = "REF", add = complete::clients())]
+    pub reference: String,
+}
+
+/// Finds one API client by URN or clientID.
+pub fn resolve(ctx: &Ctx, reference: &str) -> Result<Value, Error> {
+    if let Some(urn) = parse_urn(reference) {
+        return ctx.get(&format!("/n/v1/apiclient/{urn}"));
+    }
+    let found: Vec<Value> = ctx
+        .client
+        .list_all(
+            &format!("/n/v1/apiclient/?clientID={}", enc(reference)),
+            "apiClients",
+        )?
+        .into_iter()
+        // A server that ignores the filter still gives the right answer.
+        .filter(|c| c.get("clientID").and_then(Value::as_str) == Some(reference))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(Error::NotFound(format!(
+            "no API client `{reference}`; list them with `baack client list`"
+        ))),
+        many => Err(Error::Usage(format!(
+            "`{reference}` names {} API clients ({}); use a URN",
+            many.len(),
+            many.iter()
+                .filter_map(|c| c.get("urn").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// The URN of a resolved object.
+pub fn urn_of(v: &Value) -> String {
+    v.get("urn")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Runs a client command.
+pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
+    match cmd {
+        ClientCmd::Create { client_id, scope } => {
+            let owner = ctx.owner()?;
+            let body = json!({ "owner": { "urn": owner }, "scope": scope, "clientID": client_id });
+            let r = ctx
+                .client
+                .send(&Call::new(Method::POST, "/n/v1/apiclient/").body(body))?;
+            ctx.out.item(Kind::Client, &r.body)
+        }
+        ClientCmd::List { client_id } => {
+            let path = match &client_id {
+                Some(id) => format!("/n/v1/apiclient/?clientID={}", enc(id)),
+                None => "/n/v1/apiclient/?limit=1000".into(),
+            };
+            let items = ctx.client.list_all(&path, "apiClients")?;
+            ctx.out.list(Kind::Client, &items)
+        }
+        ClientCmd::Get(r) => ctx.out.item(Kind::Client, &resolve(ctx, &r.reference)?),
+        ClientCmd::Update {
+            r,
+            client_id,
+            scope,
+        } => {
+            if client_id.is_none() && scope.is_none() {
+                return Err(Error::Usage(
+                    "nothing to change: pass --client-id and/or --scope".into(),
+                )
+                .into());
+            }
+            let cur = resolve(ctx, &r.reference)?;
+            let mut body = cur.clone();
+            if let Some(id) = client_id {
+                body["clientID"] = id.into();
+            }
+            if let Some(s) = scope {
+                body["scope"] = s.into();
+            }
+            let r = ctx.client.send(
+                &Call::new(Method::PUT, format!("/n/v1/apiclient/{}", urn_of(&cur))).body(body),
+            )?;
+            ctx.out.item(Kind::Client, &r.body)
+        }
+        ClientCmd::Delete { r, yes } => {
+            let cur = resolve(ctx, &r.reference)?;
+            let urn = urn_of(&cur);
+            let name = cur.get("clientID").and_then(Value::as_str).unwrap_or("");
+            confirm(&format!("API client `{name}` ({urn}) and its tokens"), yes)?;
+            let r = ctx
+                .client
+                .send(&Call::new(Method::DELETE, format!("/n/v1/apiclient/{urn}")))?;
+            ctx.out.deleted("API client", &urn, &r.body)
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! `baack oauth …`: OAuth clients of the SailPoint-style API.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use baack::Error;
+use baack::client::Call;
+use baack::model::{ACCESS_TYPES, CLIENT_TYPES, GRANT_TYPES};
+use clap::{ArgGroup, Subcommand};
+use http::{Method, header};
+use serde_json::{Map, Value, json};
+
+use super::output::{Failure, Kind};
+use super::secret_file::SecretFile;
+use super::{Ctx, complete, confirm, enc};
+
+/// The OAuth client commands.
+#[derive(Debug, Subcommand)]
+pub enum OauthCmd {
+    /// Create an OAuth client (its secret is shown once)
+    Create(Box<CreateArgs>),
+    /// List OAuth clients
+    List {
+        /// A filter: `lastUsed le <timestamp>` or `lastUsed isnull`
+        #[arg(long, value_name = "EXPR")]
+        filter: Option<String>,
+    },
+    /// Show one OAuth client
+    Get {
+        /// Its id (32 hex characters)
+        #[arg(add = complete::oauth_ids())]
+        id: String,
+    },
+    /// Change an OAuth client with --set FIELD=VALUE or a JSON Patch file
+    #[command(group(ArgGroup::new("change").required(true).args(["set", "patch_file"])))]
+    Update {
+        /// Its id (32 hex characters)
+        #[arg(add = complete::oauth_ids())]
+        id: String,
+        /// Replace a field: name=New, accessTokenValiditySeconds=900, redirectUris='["https://…"]'
+        #[arg(long, value_name = "FIELD=VALUE")]
+        set: Vec<String>,
+        /// An RFC 6902 JSON Patch document (- for stdin)
+        #[arg(long, value_name = "FILE|-")]
+        patch_file: Option<PathBuf>,
+    },
+    /// Delete an OAuth client
+    Delete {
+        /// Its id (32 hex characters)
+        #[arg(add = complete::oauth_ids())]
+        id: String,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+/// `baack oauth create`: a flag for every field, or a JSON body (flags override it).
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// A JSON create body (- for stdin); flags given too override its fields
+    #[arg(long, value_name = "FILE|-")]
+    from_file: Option<PathBuf>,
+    /// A human-readable name
+    #[arg(long)]
+    name: Option<String>,
+    /// A description
+    #[arg(long)]
+    description: Option<String>,
+    /// A grant type (repeatable)
+    #[arg(long = "grant-type", value_name = "TYPE", value_parser = GRANT_TYPES, ignore_case = true)]
+    grant_types: Vec<String>,
+    /// ONLINE or OFFLINE
+    #[arg(long, value_parser = ACCESS_TYPES, ignore_case = true)]
+    access_type: Option<String>,
+    /// CONFIDENTIAL or PUBLIC
+    #[arg(long = "type", value_parser = CLIENT_TYPES, ignore_case = true)]
+    client_type: Option<String>,
+    /// An approved redirect URI (repeatable)
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    redirect_uris: Vec<String>,
+    /// Access token lifetime in seconds
+    #[arg(long, value_name = "SECONDS")]
+    access_token_validity: Option<i64>,
+    /// Refresh token lifetime in seconds [default: 86400]
+    #[arg(long, value_name = "SECONDS")]
+    refresh_token_validity: Option<i64>,
+    /// The business it belongs to
+    #[arg(long)]
+    business_name: Option<String>,
+    /// The owner's homepage URL
+    #[arg(long, value_name = "URL")]
+    homepage_url: Option<String>,
+    /// A scope (repeatable) [default: sp:scopes:all]
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    /// Usable for requests internal to the product
+    #[arg(long)]
+    internal: bool,
+    /// Create it disabled
+    #[arg(long)]
+    disabled: bool,
+    /// It supports strong authentication
+    #[arg(long)]
+    strong_auth: bool,
+    /// It supports the serialization of SAML claims
+    #[arg(long)]
+    claims: bool,
+    /// Write the secret to this new file (mode 0600) instead of printing it
+    #[arg(long, value_name = "PATH")]
+    secret_file: Option<PathBuf>,
+}
+
+/// Reads a JSON document from a file, or stdin for `-`.
+fn read_json(path: &Path) -> Result<Value, Error> {
+    let text = if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Error::Usage(format!("cannot read stdin: {e}")))?;
+        s
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        Error::invalid(
+            path.display().to_string(),
+            format!("is not valid JSON: {e}"),
+        )
+    })
+}
+
+fn create_body(a: &CreateArgs) -> Result<Value, Error> {
+    let mut o: Map<String, Value> = match &a.from_file {
+        Some(p) => match read_json(p)? {
+            Value::Object(o) => o,
+            _ => {
+                return Err(Error::invalid(
+                    p.display().to_string(),
+                    "must hold a JSON object",
+                ));
+            }
+        },
+        None => Map::new(),
+    };
+    let mut set = |k: &str, v: Value| {
+        o.insert(k.to_string(), v);
+    };
+    let upper = |s: &String| Value::String(s.to_ascii_uppercase());
+    if let Some(v) = &a.name {
+        set("name", v.clone().into());
+    }
+    if let Some(v) = &a.description {
+        set("description", v.clone().into());
+    }
+    if !a.grant_types.is_empty() {
+        set("grantTypes", a.grant_types.iter().map(upper).collect());
+    }
+    if let Some(v) = &a.access_type {
+        set("accessType", upper(v));
+    }
+    if let Some(v) = &a.client_type {
+        set("type", upper(v));
+    }
+    if !a.redirect_uris.is_empty() {
+        set("redirectUris", a.redirect_uris.clone().into());
+    }
+    if let Some(v) = a.access_token_validity {
+        set("accessTokenValiditySeconds", v.into());
+    }
+    if let Some(v) = a.refresh_token_validity {
+        set("refreshTokenValiditySeconds", v.into());
+    }
+    if let Some(v) = &a.business_name {
+        set("businessName", v.clone().into());
+    }
+    if let Some(v) = &a.homepage_url {
+        set("homepageUrl", v.clone().into());
+    }
+    if !a.scopes.is_empty() {
+        set("scope", a.scopes.clone().into());
+    }
+    if a.internal {
+        set("internal", true.into());
+    }
+    if a.strong_auth {
+        set("strongAuthSupported", true.into());
+    }
+    if a.claims {
+        set("claimsSupported", true.into());
+    }
+    if a.disabled {
+        set("enabled", false.into());
+    }
+    o.entry("enabled").or_insert(true.into());
+    Ok(Value::Object(o))
+}
+
+/// `--set FIELD=VALUE` as JSON Patch `replace` operations; a VALUE that parses as JSON
+/// (a number, true, a list) is taken as that, anything else as a string.
+fn set_ops(sets: &[String]) -> Result<Value, Error> {
+    let mut ops = Vec::new();
+    for s in sets {
+        let (k, v) = s.split_once('=').ok_or_else(|| {
+            Error::Usage(format!(
+                "--set `{s}` must be FIELD=VALUE, like name=Payroll"
+            ))
+        })?;
+        let value = serde_json::from_str::<Value>(v).unwrap_or_else(|_| Value::String(v.into()));
+        ops.push(json!({ "op": "replace", "path": format!("/{}", k.trim()), "value": value }));
+    }
+    Ok(Value::Array(ops))
+}
+
+const PAGE: usize = 250;
+
+/// Runs an OAuth command.
+pub fn run(ctx: &Ctx, cmd: OauthCmd) -> Result<(), Failure> {
+    match cmd {
+        OauthCmd::Create(a) => {
+            let body = create_body(&a)?;
+            let file = a
+                .secret_file
+                .as_deref()
+                .map(SecretFile::reserve)
+                .transpose()?;
+            let r = ctx
+                .client
+                .send(&Call::new(Method::POST, "/v3/oauth-clients").body(body))?;
+            let mut v = r.body;
+            let id = v["id"].as_str().unwrap_or_default().to_string();
+            let secret = v["secret"].as_str().unwrap_or_default().to_string();
+            match file {
+                Some(f) => {
+                    let path = f.write(&secret)?;
+                    v["secret"] = Value::Null;
+                    ctx.out.item(Kind::OAuth, &v)?;
+                    ctx.out.note(&format!(
+                        "wrote the client secret to {} (mode 0600)",
+                        path.display()
+                    ));
+                    Ok(())
+                }
+                None => ctx
+                    .out
+                    .created_secret(Kind::OAuth, &v, &format!("{id} {secret}")),
+            }
+        }
+        OauthCmd::List { filter } => {
+            let mut items = Vec::new();
+            loop {
+                let mut path = format!("/v3/oauth-clients?limit={PAGE}&offset={}", items.len());
+                if let Some(f) = &filter {
+                    path.push_str(&format!("&filters={}", enc(f)));
+                }
+                let page = ctx.get(&path)?;
+                let page = page.as_array().cloned().unwrap_or_default();
+                let n = page.len();
+                items.extend(page);
+                if n < PAGE {
+                    break;
+                }
+            }
+            ctx.out.list(Kind::OAuth, &items)
+        }
+        OauthCmd::Get { id } => {
+            let v = ctx.get(&format!("/v3/oauth-clients/{id}"))?;
+            ctx.out.item(Kind::OAuth, &v)
+        }
+        OauthCmd::Update {
+            id,
+            set,
+            patch_file,
+        } => {
+            let patch = match patch_file {
+                Some(p) => read_json(&p)?,
+                None => set_ops(&set)?,
+            };
+            let r = ctx.client.send(
+                &Call::new(Method::PATCH, format!("/v3/oauth-clients/{id}"))
+                    .header(header::CONTENT_TYPE, "application/json-patch+json")
+                    .body(patch),
+            )?;
+            ctx.out.item(Kind::OAuth, &r.body)
+        }
+        OauthCmd::Delete { id, yes } => {
+            confirm(&format!("OAuth client {id}"), yes)?;
+            let r = ctx.client.send(&Call::new(
+                Method::DELETE,
+                format!("/v3/oauth-clients/{id}"),
+            ))?;
+            ctx.out.deleted("OAuth client", &id, &r.body)
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! `baack role …`: permission roles, and granting them to clients. A grant is a
+//! read-modify-write of the role; it sends `If-Match` with the role's `ETag` and starts
+//! over on 412, so concurrent grants never lose each other's change.
+
+use baack::Error;
+use baack::client::Call;
+use baack::error::ErrorKind;
+use baack::model::parse_urn;
+use clap::{Subcommand, ValueEnum};
+use http::{Method, header};
+use serde_json::{Value, json};
+
+use super::clients::{resolve as resolve_client, urn_of};
+use super::output::{Failure, Kind};
+use super::{Ctx, complete, confirm, enc};
+
+/// A permission label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PermissionArg {
+    /// Every management verb
+    Administer,
+    /// Every management GET
+    Read,
+    /// Content consumption only: no management endpoint
+    ViewContent,
+}
+
+impl PermissionArg {
+    fn label(self) -> &'static str {
+        match self {
+            PermissionArg::Administer => "ADMINISTER",
+            PermissionArg::Read => "READ",
+            PermissionArg::ViewContent => "VIEW_CONTENT",
+        }
+    }
+}
+
+/// The role commands.
+#[derive(Debug, Subcommand)]
+pub enum RoleCmd {
+    /// Create a permission role
+    Create {
+        /// Its name, unique within the company
+        #[arg(long)]
+        name: String,
+        /// A permission it grants (repeatable)
+        #[arg(
+            long = "permission",
+            value_name = "LABEL",
+            value_enum,
+            ignore_case = true
+        )]
+        permissions: Vec<PermissionArg>,
+    },
+    /// List permission roles
+    List,
+    /// Show one permission role
+    Get {
+        /// The role's URN or name
+        #[arg(value_name = "REF", add = complete::roles())]
+        reference: String,
+    },
+    /// Grant a role to clients
+    Grant {
+        /// The role's URN or name
+        #[arg(value_name = "REF", add = complete::roles())]
+        reference: String,
+        /// A client to grant it to: URN or clientID (repeatable)
+        #[arg(long = "client", value_name = "REF", required = true, add = complete::clients())]
+        clients: Vec<String>,
+    },
+    /// Take a role away from clients
+    Revoke {
+        /// The role's URN or name
+        #[arg(value_name = "REF", add = complete::roles())]
+        reference: String,
+        /// A client to take it from: URN or clientID (repeatable)
+        #[arg(long = "client", value_name = "REF", required = true, add = complete::clients())]
+        clients: Vec<String>,
+    },
+    /// Delete a permission role
+    Delete {
+        /// The role's URN or name
+        #[arg(value_name = "REF", add = complete::roles())]
+        reference: String,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+/// Finds one role by URN or name.
+pub fn resolve(ctx: &Ctx, reference: &str) -> Result<Value, Error> {
+    if let Some(urn) = parse_urn(reference) {
+        return ctx.get(&format!("/n/v1/permissionrole/{urn}"));
+    }
+    let found: Vec<Value> = ctx
+        .client
+        .list_all(
+            &format!("/n/v1/permissionrole/?name={}", enc(reference)),
+            "permissionRoles",
+        )?
+        .into_iter()
+        .filter(|r| r.get("name").and_then(Value::as_str) == Some(reference))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(Error::NotFound(format!(
+            "no permission role `{reference}`; list them with `baack role list`"
+        ))),
+        many => Err(Error::Usage(format!(
+            "`{reference}` names {} roles ({}); use a URN",
+            many.len(),
+            many.iter().map(urn_of).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// How many times a grant starts over after a concurrent change.
+const GRANT_ATTEMPTS: usize = 20;
+
+/// Changes a role's client list with `edit`, safely against concurrent writers.
+fn edit_clients(
+    ctx: &Ctx,
+    role_urn: &str,
+    edit: impl Fn(&mut Vec<String>),
+) -> Result<Value, Error> {
+    let path = format!("/n/v1/permissionrole/{role_urn}");
+    let mut last = None;
+    for _ in 0..GRANT_ATTEMPTS {
+        let cur = ctx.client.send(&Call::new(Method::GET, &path))?;
+        let mut clients: Vec<String> = cur.body["clients"]
+            .as_array()
+            .map(|a| a.iter().map(urn_of).collect())
+            .unwrap_or_default();
+        edit(&mut clients);
+        let mut body = cur.body.clone();
+        body["clients"] = clients.iter().map(|u| json!({ "urn": u })).collect();
+        let mut call = Call::new(Method::PUT, &path).body(body);
+        if let Some(tag) = cur.header("etag") {
+            call = call.header(header::IF_MATCH, tag);
+        }
+        match ctx.client.send(&call) {
+            Ok(r) => return Ok(r.body),
+            Err(e) if e.kind() == ErrorKind::Conflict => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| Error::Internal("the role kept changing".into())))
+}
+
+fn client_urns(ctx: &Ctx, refs: &[String]) -> Result<Vec<String>, Error> {
+    refs.iter()
+        .map(|r| resolve_client(ctx, r).map(|c| urn_of(&c)))
+        .collect()
+}
+
+/// Runs a role command.
+pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
+    match cmd {
+        RoleCmd::Create { name, permissions } => {
+            let owner = ctx.owner()?;
+            let mut labels: Vec<&str> = permissions.iter().map(|p| p.label()).collect();
+            labels.dedup();
+            let body = json!({
+                "name": name,
+                "owner": { "urn": owner },
+                "identities": [],
+                "clients": [],
+                "permissions": labels,
+            });
+            let r = ctx
+                .client
+                .send(&Call::new(Method::POST, "/n/v1/permissionrole/").body(body))?;
+            ctx.out.item(Kind::Role, &r.body)
+        }
+        RoleCmd::List => {
+            let items = ctx
+                .client
+                .list_all("/n/v1/permissionrole/?limit=1000", "permissionRoles")?;
+            ctx.out.list(Kind::Role, &items)
+        }
+        RoleCmd::Get { reference } => ctx.out.item(Kind::Role, &resolve(ctx, &reference)?),
+        RoleCmd::Grant { reference, clients } => {
+            let role = resolve(ctx, &reference)?;
+            let add = client_urns(ctx, &clients)?;
+            let v = edit_clients(ctx, &urn_of(&role), |list| {
+                for u in &add {
+                    if !list.contains(u) {
+                        list.push(u.clone());
+                    }
+                }
+            })?;
+            ctx.out.item(Kind::Role, &v)
+        }
+        RoleCmd::Revoke { reference, clients } => {
+            let role = resolve(ctx, &reference)?;
+            let remove = client_urns(ctx, &clients)?;
+            let v = edit_clients(ctx, &urn_of(&role), |list| {
+                list.retain(|u| !remove.contains(u));
+            })?;
+            ctx.out.item(Kind::Role, &v)
+        }
+        RoleCmd::Delete { reference, yes } => {
+            let role = resolve(ctx, &reference)?;
+            let urn = urn_of(&role);
+            confirm(&format!("permission role `{reference}` ({urn})"), yes)?;
+            let r = ctx.client.send(&Call::new(
+                Method::DELETE,
+                format!("/n/v1/permissionrole/{urn}"),
+            ))?;
+            ctx.out.deleted("permission role", &urn, &r.body)
+        }
+    }
+}

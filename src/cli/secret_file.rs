@@ -1,0 +1,69 @@
+//! `--secret-file PATH`: a new secret goes to a new 0600 file instead of the terminal.
+//! The file is created before the secret exists, so a path that is taken fails the
+//! command before anything is created on the server.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use baack::Error;
+
+/// A reserved secret file: written by [`SecretFile::write`], removed if dropped unwritten.
+pub struct SecretFile {
+    path: PathBuf,
+    file: Option<File>,
+}
+
+impl SecretFile {
+    /// Creates `path` (mode 0600), refusing to overwrite anything.
+    pub fn reserve(path: &Path) -> Result<SecretFile, Error> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| {
+                let why = if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    "it already exists and is never overwritten; choose a new path".to_string()
+                } else {
+                    e.to_string()
+                };
+                Error::Usage(format!(
+                    "cannot create secret file {}: {why}",
+                    path.display()
+                ))
+            })?;
+        Ok(SecretFile {
+            path: path.to_path_buf(),
+            file: Some(file),
+        })
+    }
+
+    /// Writes the secret and a newline, durably.
+    pub fn write(mut self, secret: &str) -> Result<PathBuf, Error> {
+        let mut f = self
+            .file
+            .take()
+            .ok_or_else(|| Error::Internal("the secret file was already written".into()))?;
+        f.write_all(secret.as_bytes())
+            .and_then(|()| f.write_all(b"\n"))
+            .and_then(|()| f.sync_all())
+            .map_err(|e| {
+                Error::Internal(format!(
+                    "cannot write secret file {}: {e}",
+                    self.path.display()
+                ))
+            })?;
+        Ok(self.path.clone())
+    }
+}
+
+impl Drop for SecretFile {
+    fn drop(&mut self) {
+        // Reserved but never written (the create failed): leave no empty file behind.
+        if self.file.is_some() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}

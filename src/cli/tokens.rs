@@ -1,0 +1,184 @@
+//! `baack token …`: API client bearer tokens.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use baack::client::Call;
+use baack::clock::{format_baack, parse_timestamp};
+use baack::model::parse_urn;
+use baack::secret::obfuscate;
+use clap::{Args, Subcommand};
+use http::Method;
+use serde_json::{Value, json};
+
+use super::clients::{resolve as resolve_client, urn_of};
+use super::output::{Failure, Kind};
+use super::secret_file::SecretFile;
+use super::{Ctx, complete, confirm, enc, parse_duration};
+
+/// The bearer token commands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Create a bearer token for a client (the token is shown once)
+    Create {
+        /// The client: URN or clientID
+        #[arg(long, value_name = "REF", add = complete::clients())]
+        client: String,
+        /// Expire after this long (90s, 15m, 24h, 30d)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "expires_at")]
+        expires_in: Option<Duration>,
+        /// Expire at this time (RFC 3339, or Baack's zone-less UTC form)
+        #[arg(long, value_name = "TIMESTAMP", value_parser = parse_ts)]
+        expires_at: Option<i64>,
+        /// Write the token to this new file (mode 0600) instead of printing it
+        #[arg(long, value_name = "PATH")]
+        secret_file: Option<PathBuf>,
+    },
+    /// List bearer tokens (obfuscated)
+    List {
+        /// Only this client's tokens: URN or clientID
+        #[arg(long, value_name = "REF", add = complete::clients())]
+        client: Option<String>,
+        /// Only tokens that expire within this long from now (90s, 15m, 24h, 30d)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        expiring_within: Option<Duration>,
+    },
+    /// Show one bearer token (obfuscated)
+    Get(UrnArg),
+    /// Revoke a token, at once or after a notice period
+    Revoke {
+        #[command(flatten)]
+        u: UrnArg,
+        /// Keep it working this long first (90s, 15m, 24h, 30d)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
+        notice: Duration,
+    },
+    /// Delete a token: it stops working at once
+    Delete {
+        #[command(flatten)]
+        u: UrnArg,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+/// A token URN.
+#[derive(Debug, Args)]
+pub struct UrnArg {
+    /// The token's URN
+    #[arg(value_name = "URN", value_parser = parse_token_urn, add = complete::tokens())]
+    pub urn: String,
+}
+
+fn parse_token_urn(s: &str) -> Result<String, String> {
+    parse_urn(s)
+        .ok_or_else(|| format!("`{s}` is not a token URN; list them with `baack token list`"))
+}
+
+fn parse_ts(s: &str) -> Result<i64, String> {
+    parse_timestamp(s).ok_or_else(|| {
+        format!("`{s}` is not a timestamp: use RFC 3339 (2026-07-04T14:34:19Z) or 2026-07-04T14:34:19.610")
+    })
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+/// Runs a token command.
+pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
+    match cmd {
+        TokenCmd::Create {
+            client,
+            expires_in,
+            expires_at,
+            secret_file,
+        } => {
+            let c = resolve_client(ctx, &client)?;
+            let mut body = json!({ "apiClient": { "urn": urn_of(&c) } });
+            if let Some(at) = expires_in.map(|d| now_ms() + ms(d)).or(expires_at) {
+                body["expirationTimestamp"] = format_baack(at).into();
+            }
+            let file = secret_file
+                .as_deref()
+                .map(SecretFile::reserve)
+                .transpose()?;
+            let r = ctx
+                .client
+                .send(&Call::new(Method::POST, "/n/v1/apiclientbearertoken/").body(body))?;
+            let mut v = r.body;
+            let token = v
+                .get("bearerToken")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            match file {
+                Some(f) => {
+                    let path = f.write(&token)?;
+                    v["bearerToken"] = obfuscate(&token).into();
+                    ctx.out.item(Kind::Token, &v)?;
+                    ctx.out.note(&format!(
+                        "wrote the bearer token to {} (mode 0600)",
+                        path.display()
+                    ));
+                    Ok(())
+                }
+                None => ctx.out.created_secret(Kind::Token, &v, &token),
+            }
+        }
+        TokenCmd::List {
+            client,
+            expiring_within,
+        } => {
+            let mut path = "/n/v1/apiclientbearertoken/?limit=1000".to_string();
+            if let Some(c) = client {
+                let c = resolve_client(ctx, &c)?;
+                path.push_str(&format!("&apiClient={}", enc(&urn_of(&c))));
+            }
+            let mut items = ctx.client.list_all(&path, "bearerTokens")?;
+            if let Some(d) = expiring_within {
+                let (now, until) = (now_ms(), now_ms() + ms(d));
+                items.retain(|t| {
+                    t.get("expirationTimestamp")
+                        .and_then(Value::as_str)
+                        .and_then(parse_timestamp)
+                        .is_some_and(|e| e > now && e <= until)
+                });
+            }
+            ctx.out.list(Kind::Token, &items)
+        }
+        TokenCmd::Get(u) => {
+            let v = ctx.get(&format!("/n/v1/apiclientbearertoken/{}", u.urn))?;
+            ctx.out.item(Kind::Token, &v)
+        }
+        TokenCmd::Revoke { u, notice } => {
+            let at = format_baack(now_ms() + ms(notice));
+            let r = ctx.client.send(
+                &Call::new(Method::PUT, format!("/n/v1/apiclientbearertoken/{}", u.urn))
+                    .body(json!({ "expirationTimestamp": at })),
+            )?;
+            ctx.out.item(Kind::Token, &r.body)?;
+            let until = r
+                .body
+                .get("expirationTimestamp")
+                .and_then(Value::as_str)
+                .unwrap_or("now");
+            ctx.out
+                .note(&format!("the token stops working at {until} UTC"));
+            Ok(())
+        }
+        TokenCmd::Delete { u, yes } => {
+            confirm(&format!("bearer token {}", u.urn), yes)?;
+            let r = ctx.client.send(&Call::new(
+                Method::DELETE,
+                format!("/n/v1/apiclientbearertoken/{}", u.urn),
+            ))?;
+            ctx.out.deleted("bearer token", &u.urn, &r.body)
+        }
+    }
+}

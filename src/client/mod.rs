@@ -1,0 +1,562 @@
+//! The API client: one `send` over two transports. `Remote` speaks HTTPS to a
+//! Baack-compatible API with reqwest (timeouts, retries with backoff and jitter, honouring
+//! `Retry-After`); `Embedded` hands the very same request to the server's router
+//! in-process, so both modes share routing, status codes, errors and JSON.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::clock::SystemClock;
+use crate::error::{Error, Result};
+use crate::server::{self, ErrorDetail};
+use crate::service::Service;
+use crate::store::Store;
+
+/// Receives the `--verbose` lines: one per request and per response, never a secret.
+pub type LogFn = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Where requests go.
+#[derive(Clone)]
+pub enum Transport {
+    /// A remote API at `base` (no trailing slash), authenticating with `token`.
+    Remote {
+        /// The base URL.
+        base: String,
+        /// The bearer token, if any.
+        token: Option<String>,
+        /// The HTTP client.
+        http: reqwest::Client,
+    },
+    /// The router over a local store, in-process, acting as the root client.
+    Embedded(Router),
+}
+
+/// How patient the client is.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Retries after the first attempt.
+    pub retries: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            timeout: Duration::from_secs(30),
+            retries: 3,
+        }
+    }
+}
+
+/// An answer: status, the headers a caller may need, and the JSON body (`Null` if none).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Value,
+}
+
+impl Reply {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A request to send.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The method.
+    pub method: Method,
+    /// The path and query, starting with `/`.
+    pub path: String,
+    /// The JSON body.
+    pub body: Option<Value>,
+    /// Extra headers (`If-Match`, a patch content type).
+    pub headers: Vec<(header::HeaderName, String)>,
+}
+
+impl Call {
+    /// A call without a body.
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        Call {
+            method,
+            path: path.into(),
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+    /// With a JSON body.
+    pub fn body(mut self, v: Value) -> Self {
+        self.body = Some(v);
+        self
+    }
+    /// With a header.
+    pub fn header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// The client.
+#[derive(Clone)]
+pub struct Client {
+    transport: Transport,
+    policy: Policy,
+    log: Option<LogFn>,
+    rt: Arc<tokio::runtime::Runtime>,
+}
+
+enum Attempt {
+    Done(Reply),
+    /// Retry after this long (a `Retry-After`), or after the backoff when `None`.
+    Retry(Option<Duration>, Error),
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
+}
+
+/// Parses `Retry-After`: delta seconds or an HTTP date.
+pub fn parse_retry_after(v: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - now;
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+fn backoff(attempt: u32) -> Duration {
+    // 250 ms doubling, capped at 8 s, with ±50% jitter so many clients do not retry in step.
+    let base = 250u64.saturating_mul(1 << attempt.min(5)).min(8000);
+    let jitter = rand::random_range(0.5..1.5);
+    Duration::from_millis((base as f64 * jitter) as u64)
+}
+
+/// The error an API answered, in either shape, as the library's error.
+pub fn error_from_reply(r: &Reply) -> Error {
+    let b = &r.body;
+    let retry_after = r
+        .header("retry-after")
+        .and_then(|v| parse_retry_after(v, chrono::Utc::now()))
+        .map(|d| d.as_secs());
+    let (code, message) = if let Some(api_code) = b.get("apiCode").and_then(Value::as_str) {
+        let detail = b.get("detail").and_then(Value::as_str);
+        (
+            api_code.to_string(),
+            match detail {
+                Some(d) => format!("{api_code}: {d}"),
+                // Baack hides whether a thing exists from a token without the permission.
+                None if api_code == "NOT_FOUND" => "NOT_FOUND: no such object, or this token lacks the permission to see it; check `baack whoami`".to_string(),
+                None => api_code.to_string(),
+            },
+        )
+    } else if let Some(dc) = b.get("detailCode").and_then(Value::as_str) {
+        let texts = |k: &str| -> Vec<String> {
+            b.get(k)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|m| m.get("text").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut parts = texts("causes");
+        if parts.is_empty() {
+            parts = texts("messages");
+        }
+        (dc.to_string(), format!("{dc}: {}", parts.join("; ")))
+    } else if let Some(e) = b.get("error").and_then(Value::as_str) {
+        ("UNAUTHORIZED".into(), format!("UNAUTHORIZED: {e}"))
+    } else if let Some(m) = b.get("message").and_then(Value::as_str) {
+        (r.status.as_u16().to_string(), m.trim().to_string())
+    } else {
+        (
+            r.status.as_u16().to_string(),
+            format!("the server answered {}", r.status),
+        )
+    };
+    Error::Remote {
+        status: r.status.as_u16(),
+        code,
+        message,
+        retry_after,
+    }
+}
+
+impl Client {
+    /// A client of the remote API at `base`.
+    pub fn remote(base: &str, token: Option<String>, policy: Policy) -> Result<Client> {
+        let http = reqwest::Client::builder()
+            .timeout(policy.timeout)
+            .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("baack/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))?;
+        let base = base.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::Usage(format!(
+                "the API URL `{base}` must start with https:// (or http://)"
+            )));
+        }
+        Ok(Client {
+            transport: Transport::Remote { base, token, http },
+            policy,
+            log: None,
+            rt: Arc::new(runtime()?),
+        })
+    }
+
+    /// A client of the local store, in-process, acting as its root client.
+    pub fn embedded(store: Store) -> Result<Client> {
+        let svc = Arc::new(Service::new(store, Arc::new(SystemClock)));
+        let router = server::router(
+            svc,
+            server::Options {
+                rate_limit: None,
+                log: None,
+                embedded_root: true,
+            },
+        );
+        Ok(Client {
+            transport: Transport::Embedded(router),
+            policy: Policy::default(),
+            log: None,
+            rt: Arc::new(runtime()?),
+        })
+    }
+
+    /// Sends `--verbose` lines to `log`.
+    pub fn with_log(mut self, log: LogFn) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    /// Whether this client talks to the embedded store.
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.transport, Transport::Embedded(_))
+    }
+
+    fn log(&self, line: &str) {
+        if let Some(l) = &self.log {
+            l(line);
+        }
+    }
+
+    /// Sends `call`, retrying what is safe to retry; a non-2xx answer is an error.
+    pub fn send(&self, call: &Call) -> Result<Reply> {
+        let r = self.send_raw(call)?;
+        if r.status.is_success() {
+            Ok(r)
+        } else {
+            Err(error_from_reply(&r))
+        }
+    }
+
+    /// Sends `call` and returns whatever status came back (after retries).
+    pub fn send_raw(&self, call: &Call) -> Result<Reply> {
+        let mut attempt = 0;
+        loop {
+            match self.rt.block_on(self.attempt(call))? {
+                Attempt::Done(r) => return Ok(r),
+                Attempt::Retry(wait, err) => {
+                    if attempt >= self.policy.retries {
+                        return Err(err);
+                    }
+                    let wait = wait
+                        .unwrap_or_else(|| backoff(attempt))
+                        .min(Duration::from_secs(60));
+                    self.log(&format!("* retrying in {:.1}s ({err})", wait.as_secs_f64()));
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, call: &Call) -> Result<Attempt> {
+        match &self.transport {
+            Transport::Embedded(router) => self.embedded_attempt(router, call).await,
+            Transport::Remote { base, token, http } => {
+                self.remote_attempt(base, token.as_deref(), http, call)
+                    .await
+            }
+        }
+    }
+
+    async fn embedded_attempt(&self, router: &Router, call: &Call) -> Result<Attempt> {
+        let mut req = Request::builder()
+            .method(call.method.clone())
+            .uri(&call.path)
+            .header(header::CONTENT_TYPE, "application/json");
+        for (k, v) in &call.headers {
+            req = req.header(k, v);
+        }
+        let body = match &call.body {
+            Some(v) => {
+                Bytes::from(serde_json::to_vec(v).map_err(|e| Error::Internal(e.to_string()))?)
+            }
+            None => Bytes::new(),
+        };
+        let req = req
+            .body(axum::body::Body::from(body))
+            .map_err(|e| Error::Internal(format!("cannot build the request: {e}")))?;
+        self.log(&format!("> {} {} (embedded store)", call.method, call.path));
+        let start = Instant::now();
+        let resp = router
+            .clone()
+            .oneshot(req)
+            .await
+            .map_err(|e| Error::Internal(format!("the embedded server failed: {e}")))?;
+        let (parts, body) = resp.into_parts();
+        self.log(&format!(
+            "< {} ({:.1} ms)",
+            parts.status,
+            start.elapsed().as_secs_f64() * 1000.0
+        ));
+        // A store failure reaches the CLI as itself (naming its file, exit 7), not as a
+        // bare 500: the embedded mode has no server log to look in.
+        if let Some(d) = parts.extensions.get::<ErrorDetail>()
+            && matches!(
+                d.kind,
+                crate::ErrorKind::Unavailable | crate::ErrorKind::Internal
+            )
+        {
+            return Err(Error::Embedded {
+                kind: d.kind,
+                message: d.message.clone(),
+            });
+        }
+        let bytes = body
+            .collect()
+            .await
+            .map_err(|e| Error::Internal(format!("cannot read the answer: {e}")))?
+            .to_bytes();
+        Ok(Attempt::Done(Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body: parse_body(&bytes),
+        }))
+    }
+
+    async fn remote_attempt(
+        &self,
+        base: &str,
+        token: Option<&str>,
+        http: &reqwest::Client,
+        call: &Call,
+    ) -> Result<Attempt> {
+        let url = format!("{base}{}", call.path);
+        let mut req = http.request(call.method.clone(), &url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in &call.headers {
+            req = req.header(k, v);
+        }
+        if let Some(b) = &call.body {
+            if call.headers.iter().any(|(k, _)| k == header::CONTENT_TYPE) {
+                req = req.body(serde_json::to_vec(b).map_err(|e| Error::Internal(e.to_string()))?);
+            } else {
+                req = req.json(b);
+            }
+        }
+        self.log(&format!(
+            "> {} {url}{}",
+            call.method,
+            if token.is_some() {
+                " (Authorization: Bearer <redacted>)"
+            } else {
+                ""
+            }
+        ));
+        let start = Instant::now();
+        let post = call.method == Method::POST;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                self.log(&format!("< failed: {}", describe(&e)));
+                let err = Error::Unreachable {
+                    url: base.to_string(),
+                    reason: describe(&e),
+                };
+                // A refused connection never reached the server, so even a POST may be
+                // sent again; a timeout may have been acted on, so a POST is not.
+                return Ok(
+                    if e.is_connect() || (!post && (e.is_timeout() || e.is_request())) {
+                        Attempt::Retry(None, err)
+                    } else {
+                        return Err(err);
+                    },
+                );
+            }
+        };
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.map_err(|e| Error::Unreachable {
+            url: base.to_string(),
+            reason: describe(&e),
+        })?;
+        self.log(&format!(
+            "< {status} ({:.1} ms)",
+            start.elapsed().as_secs_f64() * 1000.0
+        ));
+        let mut body = parse_body(&bytes);
+        normalise_urn(&mut body);
+        let reply = Reply {
+            status,
+            headers,
+            body,
+        };
+        let retryable = match status.as_u16() {
+            429 => true,
+            502..=504 => !post,
+            _ => false,
+        };
+        if retryable {
+            let wait = reply
+                .header("retry-after")
+                .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+            let err = error_from_reply(&reply);
+            return Ok(Attempt::Retry(wait, err));
+        }
+        Ok(Attempt::Done(reply))
+    }
+
+    /// Every item of a Baack list, following `nextPage` to the end.
+    pub fn list_all(&self, path: &str, key: &str) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        let mut next = Some(path.to_string());
+        while let Some(p) = next.take() {
+            let r = self.send(&Call::new(Method::GET, p))?;
+            let items =
+                r.body.get(key).and_then(Value::as_array).ok_or_else(|| {
+                    Error::Internal(format!("the list answer has no `{key}` array"))
+                })?;
+            out.extend(items.iter().cloned());
+            next = r
+                .body
+                .get("nextPage")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+        Ok(out)
+    }
+}
+
+/// What a reqwest error was, without the URL's query or anything secret.
+fn describe(e: &reqwest::Error) -> String {
+    let mut s = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(&format!(": {inner}"));
+        src = inner.source();
+    }
+    s
+}
+
+fn parse_body(bytes: &[u8]) -> Value {
+    if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+    }
+}
+
+/// Normalises a response object so `"Urn"` reads as `"urn"`, at any depth: some Baack
+/// deployments spell it so (seed 001).
+pub fn normalise_urn(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if let Some(u) = o.remove("Urn") {
+                o.entry("urn").or_insert(u);
+            }
+            for x in o.values_mut() {
+                normalise_urn(x);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(normalise_urn),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:05 GMT", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(0) <= Duration::from_millis(375));
+        assert!(backoff(10) <= Duration::from_millis(12_000));
+    }
+
+    #[test]
+    fn urn_spelling_is_normalised() {
+        let mut v = json!({"Urn": "a", "apiClient": {"Urn": "b"}, "list": [{"Urn": "c"}]});
+        normalise_urn(&mut v);
+        assert_eq!(
+            v,
+            json!({"urn": "a", "apiClient": {"urn": "b"}, "list": [{"urn": "c"}]})
+        );
+    }
+
+    #[test]
+    fn both_error_shapes_become_messages() {
+        let r = Reply {
+            status: StatusCode::NOT_FOUND,
+            headers: HeaderMap::new(),
+            body: json!({"httpCode": 404, "apiCode": "NOT_FOUND", "detail": "no API client x"}),
+        };
+        assert_eq!(
+            error_from_reply(&r).to_string(),
+            "NOT_FOUND: no API client x"
+        );
+        let r = Reply {
+            status: StatusCode::BAD_REQUEST,
+            headers: HeaderMap::new(),
+            body: json!({"detailCode": "400.1 Bad Request Content", "causes": [{"text": "name is required"}]}),
+        };
+        let e = error_from_reply(&r);
+        assert_eq!(e.kind(), crate::ErrorKind::Invalid);
+        assert!(e.to_string().contains("name is required"));
+    }
+}
