@@ -64,7 +64,11 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
         .and_then(|p| p.store.clone());
     let path = store_path(g, profile_store)?;
     let (store, boot) = open_store(&path, out)?;
-    let svc = Arc::new(Service::new(store, Arc::new(SystemClock)));
+    // Many connections write at once here: group-commit them.
+    let svc = Arc::new(Service::new(
+        store.with_group_commit(),
+        Arc::new(SystemClock),
+    ));
     // `--profile NAME` logs that profile in to this server, as `vault server -dev` does:
     // with the new store's root token, or else a new token of the root client.
     let login = match &g.profile {

@@ -5,11 +5,12 @@
 //! ```text
 //! meta.json                          format version, company and root client URNs (written last at init)
 //! lock                               the cross-process write lock (flock)
+//! dirty                              a group commit is in flight (see below)
 //! tmp/                               temp files of writes in progress; swept by the next writer
 //! pending/<client-urn>               a client deletion whose cascade must be finished
 //! company/<urn>.json  clients/<urn>.json  tokens/<urn>.json  roles/<urn>.json  oauth/<id>.json
-//! index/client-id/<sha256(clientID)>     -> client URN
-//! index/role-name/<sha256(name)>         -> role URN
+//! index/client-id/<sha256(clientID)>     -> client URN   (a symlink: created atomically,
+//! index/role-name/<sha256(name)>         -> role URN       no data block to fsync)
 //! index/token-digest/<sha256(token)>     -> token URN
 //! index/client-tokens/<client>/<token>   (empty: membership)
 //! index/client-roles/<client>/<role>     (empty: membership)
@@ -24,12 +25,21 @@
 //! ignore and writers overwrite. Writers hold an exclusive `flock` on `lock` (released by
 //! the kernel if the process dies, so a lock is never stale); readers need no lock because
 //! every file they open is complete.
+//!
+//! Durability comes in two modes. A CLI write fsyncs each file and directory as it goes,
+//! in the order above. `baack serve` group-commits: concurrent writers run one after the
+//! other under one lock, unsynced, and one `syncfs` then makes the whole batch durable
+//! before any of them is acknowledged. Since unsynced writes may reach the disk in any
+//! order, a batch first leaves a durable `dirty` marker; the next writer to find it (after
+//! a crash) rebuilds every index from the objects before doing anything else.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind as IoKind, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -89,6 +99,16 @@ pub struct Bootstrap {
 pub struct Store {
     root: PathBuf,
     meta: Meta,
+    group: Option<Arc<GroupCommit>>,
+}
+
+/// How a transaction makes its writes durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync every file and directory as it is written, in order.
+    Each,
+    /// Write without syncing: the batch is synced as a whole before it is acknowledged.
+    Batch,
 }
 
 /// The default store directory: `<data dir>/baack/store`.
@@ -137,11 +157,27 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
 }
 
 fn read_pointer(path: &Path) -> Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(s) => Ok(Some(s.trim().to_string())),
+    match fs::read_link(path) {
+        Ok(target) => match target.to_str() {
+            Some(s) => Ok(Some(s.to_string())),
+            None => Err(Error::StoreCorrupt {
+                path: path.into(),
+                reason: "the index entry is not text".into(),
+            }),
+        },
         Err(e) if e.kind() == IoKind::NotFound => Ok(None),
+        Err(e) if e.kind() == IoKind::InvalidInput => Err(Error::StoreCorrupt {
+            path: path.into(),
+            reason: "the index entry is not a link".into(),
+        }),
         Err(e) => Err(Error::io(path, e)),
     }
+}
+
+/// Flushes everything written under `root` to the disk, in one call.
+fn sync_all(root: &Path) -> Result<()> {
+    let dir = File::open(root).map_err(|e| Error::io(root, e))?;
+    rustix::fs::syncfs(&dir).map_err(|e| Error::io(root, e.into()))
 }
 
 fn remove_file(path: &Path) -> Result<bool> {
@@ -238,6 +274,7 @@ impl Store {
         Ok(Some(Store {
             root: root.to_path_buf(),
             meta,
+            group: None,
         }))
     }
 
@@ -283,10 +320,11 @@ impl Store {
         let store = Store {
             root: root.to_path_buf(),
             meta: meta.clone(),
+            group: None,
         };
         let txn = Txn {
             store: &store,
-            _lock: lock,
+            durability: Durability::Each,
         };
         let company = Company {
             urn: meta.company.clone(),
@@ -318,6 +356,7 @@ impl Store {
         txn.put_token(&root_token)?;
         // meta.json last: until it exists, the store does not.
         txn.put(&root.join("meta.json"), &meta)?;
+        drop(lock);
         Ok(Bootstrap {
             path: root.to_path_buf(),
             company,
@@ -337,15 +376,45 @@ impl Store {
         &self.meta
     }
 
+    /// This store with group commit: for a long-lived process with concurrent writers.
+    pub fn with_group_commit(mut self) -> Store {
+        self.group = Some(Arc::new(GroupCommit::default()));
+        self
+    }
+
     /// Takes the write lock, sweeps crash leftovers, and runs `f` as the only writer.
+    /// When this returns `Ok`, what `f` wrote is durable.
     pub fn write<T>(&self, f: impl FnOnce(&Txn<'_>) -> Result<T>) -> Result<T> {
-        let lock = lock_file(&self.root)?;
+        if let Some(g) = &self.group {
+            return g.write(self, f);
+        }
+        let _lock = lock_file(&self.root)?;
         let txn = Txn {
             store: self,
-            _lock: lock,
+            durability: Durability::Each,
         };
         txn.recover()?;
         f(&txn)
+    }
+
+    /// Runs `f` unsynced under the write lock, then syncs once: for bulk loads, where one
+    /// flush at the end is what matters.
+    pub fn write_bulk<T>(&self, f: impl FnOnce(&Txn<'_>) -> Result<T>) -> Result<T> {
+        let _lock = lock_file(&self.root)?;
+        Txn {
+            store: self,
+            durability: Durability::Each,
+        }
+        .recover()?;
+        let txn = Txn {
+            store: self,
+            durability: Durability::Batch,
+        };
+        txn.begin_batch()?;
+        let r = f(&txn)?;
+        sync_all(&self.root)?;
+        txn.end_batch();
+        Ok(r)
     }
 
     fn obj(&self, dir: &str, key: &str) -> PathBuf {
@@ -499,11 +568,118 @@ fn lock_file(root: &Path) -> Result<File> {
 
 static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// How long a server may keep the write lock under continuous load before it lets other
+/// processes (CLI writers) have a turn.
+const FAIR_HOLD: Duration = Duration::from_millis(20);
+
+#[derive(Debug, Default)]
+struct GroupState {
+    /// The write lock, held across batches while writers keep coming.
+    lock: Option<File>,
+    /// When the lock was taken.
+    held_since: Option<Instant>,
+    /// Batches closed so far; writers execute into batch `open_batch + 1`.
+    open_batch: u64,
+    /// Writers executed into `gen`, waiting for its sync.
+    pending: usize,
+    /// A leader is syncing.
+    syncing: bool,
+    /// The last batch that was synced.
+    synced: u64,
+    /// No writer may start: the lock is about to be released for fairness.
+    draining: bool,
+    /// Batches whose sync failed, and why.
+    failed: Vec<(u64, String)>,
+}
+
+/// Group commit: writers of one process execute one at a time under the write lock,
+/// unsynced, and whoever finds no sync running syncs every write executed so far with one
+/// `syncfs`, then wakes them all. Later writers execute while that sync runs and are
+/// synced by the next one.
+#[derive(Debug, Default)]
+struct GroupCommit {
+    state: Mutex<GroupState>,
+    cv: Condvar,
+}
+
+impl GroupCommit {
+    fn guard(&self) -> std::sync::MutexGuard<'_, GroupState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write<T>(&self, store: &Store, f: impl FnOnce(&Txn<'_>) -> Result<T>) -> Result<T> {
+        let mut s = self.guard();
+        while s.draining {
+            s = self.cv.wait(s).unwrap_or_else(PoisonError::into_inner);
+        }
+        if s.lock.is_none() {
+            let file = lock_file(&store.root)?;
+            let setup = Txn {
+                store,
+                durability: Durability::Each,
+            };
+            setup.recover()?;
+            setup.begin_batch()?;
+            s.lock = Some(file);
+            s.held_since = Some(Instant::now());
+        }
+        let txn = Txn {
+            store,
+            durability: Durability::Batch,
+        };
+        // An error leaves nothing that must be durable before it is reported.
+        let value = f(&txn)?;
+        let mine = s.open_batch + 1;
+        s.pending += 1;
+        loop {
+            if s.synced >= mine {
+                if let Some((_, why)) = s.failed.iter().find(|(g, _)| *g == mine) {
+                    return Err(Error::io(
+                        &store.root,
+                        std::io::Error::other(format!("the batch could not be synced: {why}")),
+                    ));
+                }
+                return Ok(value);
+            }
+            if s.syncing {
+                s = self.cv.wait(s).unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            // Lead: sync everything executed so far.
+            s.syncing = true;
+            s.open_batch += 1;
+            let batch = s.open_batch;
+            s.pending = 0;
+            if s.held_since.is_some_and(|t| t.elapsed() > FAIR_HOLD) {
+                s.draining = true;
+            }
+            drop(s);
+            let result = sync_all(&store.root);
+            s = self.guard();
+            s.syncing = false;
+            s.synced = batch;
+            if let Err(e) = result {
+                s.failed.push((batch, e.to_string()));
+                let keep = s.failed.len().saturating_sub(64);
+                s.failed.drain(..keep);
+            }
+            if s.pending == 0 {
+                // Idle, or draining: hand the lock to whoever else wants it.
+                txn.end_batch();
+                s.lock = None;
+                s.held_since = None;
+                s.draining = false;
+            }
+            self.cv.notify_all();
+        }
+    }
+}
+
 /// The store while this process holds its write lock.
 #[derive(Debug)]
 pub struct Txn<'a> {
     store: &'a Store,
-    _lock: File,
+    durability: Durability,
 }
 
 impl std::ops::Deref for Txn<'_> {
@@ -514,18 +690,100 @@ impl std::ops::Deref for Txn<'_> {
 }
 
 impl Txn<'_> {
-    /// Removes temp files of writes that died, and finishes interrupted client deletions.
+    /// Removes temp files of writes that died, repairs the indexes after a batch that
+    /// died unsynced, and finishes interrupted client deletions.
     fn recover(&self) -> Result<()> {
         let tmp = self.root.join("tmp");
         for name in sorted_names(&tmp)? {
             // Only writers create temp files, and we are the only writer.
             remove_file(&tmp.join(&name))?;
         }
+        if self.root.join("dirty").exists() {
+            self.repair()?;
+            self.remove(&self.root.join("dirty"))?;
+        }
         let pending = self.root.join("pending");
         for client in sorted_names(&pending)? {
             self.finish_client_delete(&client)?;
         }
         Ok(())
+    }
+
+    /// Starts a batch of unsynced writes: the durable `dirty` marker says a crash may have
+    /// left objects without their indexes.
+    fn begin_batch(&self) -> Result<()> {
+        let marker = self.root.join("dirty");
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&marker)
+            .map_err(|e| Error::io(&marker, e))?;
+        sync_dir(&self.root)
+    }
+
+    /// Ends a batch that has been synced.
+    fn end_batch(&self) {
+        // If this removal is lost in a crash, the next writer merely repairs for nothing.
+        let _ = fs::remove_file(self.root.join("dirty"));
+    }
+
+    /// Rebuilds every index from the objects, which are the truth. Runs only after a
+    /// batch died before its sync, so its O(n) cost is paid once per crash.
+    fn repair(&self) -> Result<()> {
+        for urn in sorted_names(&self.root.join("clients"))? {
+            if let Some(c) = self.client(&urn)? {
+                let path = self.idx("client-id", &sha(&c.client_id));
+                if read_pointer(&path)?.as_deref() != Some(c.urn.as_str()) {
+                    self.put_pointer(&path, &c.urn)?;
+                }
+            }
+        }
+        for urn in sorted_names(&self.root.join("tokens"))? {
+            if let Some(t) = self.token(&urn)? {
+                let path = self.idx("token-digest", &t.digest);
+                if read_pointer(&path)?.as_deref() != Some(t.urn.as_str()) {
+                    self.put_pointer(&path, &t.urn)?;
+                }
+                self.put_member("client-tokens", &t.client, &t.urn)?;
+            }
+        }
+        for urn in sorted_names(&self.root.join("roles"))? {
+            if let Some(r) = self.role(&urn)? {
+                let path = self.idx("role-name", &sha(&r.name));
+                if read_pointer(&path)?.as_deref() != Some(r.urn.as_str()) {
+                    self.put_pointer(&path, &r.urn)?;
+                }
+                for c in &r.clients {
+                    self.put_member("client-roles", c, &r.urn)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn tmp_path(&self) -> PathBuf {
+        self.root.join("tmp").join(format!(
+            "{}.{}",
+            std::process::id(),
+            TMP_SEQ.fetch_add(1, Ordering::Relaxed)
+        ))
+    }
+
+    fn sync_parent(&self, path: &Path) -> Result<()> {
+        match self.durability {
+            Durability::Each => sync_dir(path.parent().unwrap_or(&self.root)),
+            Durability::Batch => Ok(()),
+        }
+    }
+
+    /// Points the index entry `path` at `urn`, replacing any entry atomically.
+    fn put_pointer(&self, path: &Path, urn: &str) -> Result<()> {
+        let tmp = self.tmp_path();
+        std::os::unix::fs::symlink(urn, &tmp).map_err(|e| Error::io(&tmp, e))?;
+        fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+        self.sync_parent(path)
     }
 
     /// Replaces `path` with `value`'s JSON atomically and durably.
@@ -535,30 +793,27 @@ impl Txn<'_> {
     }
 
     fn put_bytes(&self, path: &Path, bytes: &[u8]) -> Result<()> {
-        let tmp = self.root.join("tmp").join(format!(
-            "{}.{}",
-            std::process::id(),
-            TMP_SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
+        let tmp = self.tmp_path();
         let mut f = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&tmp)
             .map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+        if self.durability == Durability::Each {
+            f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        }
         drop(f);
         fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-        sync_dir(path.parent().unwrap_or(&self.root))
+        self.sync_parent(path)
     }
 
     /// Removes `path` durably; true when it existed.
     fn remove(&self, path: &Path) -> Result<bool> {
         let existed = remove_file(path)?;
         if existed {
-            sync_dir(path.parent().unwrap_or(&self.root))?;
+            self.sync_parent(path)?;
         }
         Ok(existed)
     }
@@ -567,9 +822,12 @@ impl Txn<'_> {
         let dir = self.root.join("index").join(index).join(owner);
         if !dir.exists() {
             mkdir_private(&dir)?;
-            sync_dir(dir.parent().unwrap_or(&self.root))?;
+            self.sync_parent(&dir)?;
         }
         let path = dir.join(member);
+        if path.exists() {
+            return Ok(());
+        }
         OpenOptions::new()
             .write(true)
             .create(true)
@@ -577,7 +835,7 @@ impl Txn<'_> {
             .mode(0o600)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        sync_dir(&dir)
+        self.sync_parent(&path)
     }
 
     fn remove_member(&self, index: &str, owner: &str, member: &str) -> Result<()> {
@@ -585,7 +843,7 @@ impl Txn<'_> {
         self.remove(&dir.join(member))?;
         // An emptied membership folder goes too, so deleted clients leave nothing.
         if fs::remove_dir(&dir).is_ok() {
-            sync_dir(dir.parent().unwrap_or(&self.root))?;
+            self.sync_parent(&dir)?;
         }
         Ok(())
     }
@@ -594,7 +852,7 @@ impl Txn<'_> {
     pub fn put_client(&self, c: &ApiClient, old: Option<&ApiClient>) -> Result<()> {
         let renamed = old.is_none_or(|o| o.client_id != c.client_id);
         if renamed {
-            self.put_bytes(&self.idx("client-id", &sha(&c.client_id)), c.urn.as_bytes())?;
+            self.put_pointer(&self.idx("client-id", &sha(&c.client_id)), &c.urn)?;
         }
         self.put(&self.obj("clients", &c.urn), c)?;
         if let Some(o) = old.filter(|_| renamed) {
@@ -646,7 +904,7 @@ impl Txn<'_> {
     /// Writes a token with its digest and client indexes.
     pub fn put_token(&self, t: &BearerToken) -> Result<()> {
         self.put_member("client-tokens", &t.client, &t.urn)?;
-        self.put_bytes(&self.idx("token-digest", &t.digest), t.urn.as_bytes())?;
+        self.put_pointer(&self.idx("token-digest", &t.digest), &t.urn)?;
         self.put(&self.obj("tokens", &t.urn), t)
     }
 
@@ -669,7 +927,7 @@ impl Txn<'_> {
     pub fn put_role(&self, r: &Role, old: Option<&Role>) -> Result<()> {
         let renamed = old.is_none_or(|o| o.name != r.name);
         if renamed {
-            self.put_bytes(&self.idx("role-name", &sha(&r.name)), r.urn.as_bytes())?;
+            self.put_pointer(&self.idx("role-name", &sha(&r.name)), &r.urn)?;
         }
         let before: &[String] = old.map_or(&[], |o| &o.clients);
         for c in r.clients.iter().filter(|c| !before.contains(c)) {
@@ -770,7 +1028,7 @@ mod tests {
         Store::init(dir.path(), "Acme").unwrap();
         let s = Store::open(dir.path()).unwrap();
         // An index left by a crash before its object was written.
-        s.write(|t| t.put_bytes(&t.idx("client-id", &sha("ghost")), b"0000"))
+        s.write(|t| t.put_pointer(&t.idx("client-id", &sha("ghost")), "0000"))
             .unwrap();
         assert_eq!(s.client_by_id("ghost").unwrap(), None);
         let owner = s.meta().company.clone();
@@ -830,5 +1088,81 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_batch_that_died_unsynced_is_repaired_by_the_next_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = Store::init(dir.path(), "Acme").unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        // A crash mid-batch: the marker is durable, an object landed, its indexes did not.
+        let c = ApiClient {
+            urn: new_urn(),
+            client_id: "orphan".into(),
+            scope: Scope::Api,
+            owner: b.company.urn.clone(),
+        };
+        let tok = BearerToken {
+            urn: new_urn(),
+            client: c.urn.clone(),
+            digest: sha("t"),
+            shown: "t...".into(),
+            expires: None,
+            created: 0,
+        };
+        fs::write(dir.path().join("dirty"), b"").unwrap();
+        fs::write(
+            dir.path().join("clients").join(format!("{}.json", c.urn)),
+            serde_json::to_vec(&c).unwrap(),
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("tokens").join(format!("{}.json", tok.urn)),
+            serde_json::to_vec(&tok).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(s.client_by_id("orphan").unwrap(), None);
+        s.write(|_| Ok(())).unwrap();
+        assert_eq!(s.client_by_id("orphan").unwrap(), Some(c.clone()));
+        assert_eq!(s.token_by_digest(&tok.digest).unwrap(), Some(tok.clone()));
+        assert_eq!(s.client_token_urns(&c.urn).unwrap(), vec![tok.urn.clone()]);
+        assert!(!dir.path().join("dirty").exists());
+    }
+
+    #[test]
+    fn group_commit_batches_concurrent_writers_and_loses_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = Store::init(dir.path(), "Acme").unwrap();
+        let s = Store::open(dir.path()).unwrap().with_group_commit();
+        let threads: Vec<_> = (0..16)
+            .map(|t| {
+                let s = s.clone();
+                let owner = b.company.urn.clone();
+                std::thread::spawn(move || {
+                    for i in 0..20 {
+                        let c = ApiClient {
+                            urn: new_urn(),
+                            client_id: format!("t{t}-{i}"),
+                            scope: Scope::Api,
+                            owner: owner.clone(),
+                        };
+                        s.write(|txn| txn.put_client(&c, None)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let batches = s.group.as_ref().unwrap().guard().open_batch;
+        assert!(
+            batches < 16 * 20,
+            "{batches} syncs for 320 writes: no batching"
+        );
+        assert_eq!(s.clients(None, 1000).unwrap().0.len(), 16 * 20 + 1);
+        // Idle again: the lock and the marker are released for other processes.
+        assert!(!dir.path().join("dirty").exists());
+        let plain = Store::open(dir.path()).unwrap();
+        plain.write(|_| Ok(())).unwrap();
     }
 }
