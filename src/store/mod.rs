@@ -100,6 +100,7 @@ pub struct Store {
     root: PathBuf,
     meta: Meta,
     group: Option<Arc<GroupCommit>>,
+    listings: Arc<ListingCache>,
 }
 
 /// How a transaction makes its writes durable.
@@ -137,11 +138,15 @@ fn sync_dir(dir: &Path) -> Result<()> {
 /// Reads a JSON file; `None` when it does not exist, an error naming it when it is not
 /// what this build wrote.
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
+    // open + read, without the stat `fs::read` makes to size its buffer: objects are
+    // small, and listing reads thousands of them.
+    let mut file = match File::open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == IoKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path, e)),
     };
+    let mut bytes = Vec::with_capacity(1024);
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| Error::io(path, e))?;
     if bytes.is_empty() {
         return Err(Error::StoreCorrupt {
             path: path.into(),
@@ -188,6 +193,44 @@ fn remove_file(path: &Path) -> Result<bool> {
     }
 }
 
+/// Sorted listings of big directories, kept while the directory's mtime says it has not
+/// changed. Only listings of a directory untouched for a while are kept: mtimes tick
+/// coarsely, so a change in the same tick as the listing could otherwise go unseen.
+#[derive(Debug, Default)]
+struct ListingCache(Mutex<std::collections::HashMap<PathBuf, Listing>>);
+
+/// A directory's mtime when listed, and its sorted names.
+type Listing = (std::time::SystemTime, Arc<Vec<String>>);
+
+const LISTING_SETTLED: Duration = Duration::from_secs(2);
+const LISTING_CACHED_FROM: usize = 256;
+
+impl ListingCache {
+    fn names(&self, dir: &Path) -> Result<Arc<Vec<String>>> {
+        let mtime = match fs::metadata(dir) {
+            Ok(m) => m.modified().ok(),
+            Err(e) if e.kind() == IoKind::NotFound => return Ok(Arc::new(Vec::new())),
+            Err(e) => return Err(Error::io(dir, e)),
+        };
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let (Some(m), Some((cached_m, names))) = (mtime, map.get(dir))
+            && *cached_m == m
+        {
+            return Ok(names.clone());
+        }
+        drop(map);
+        let names = Arc::new(sorted_names(dir)?);
+        let settled = mtime
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age > LISTING_SETTLED);
+        if let (true, Some(m)) = (settled && names.len() >= LISTING_CACHED_FROM, mtime) {
+            map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            map.insert(dir.to_path_buf(), (m, names.clone()));
+        }
+        Ok(names)
+    }
+}
+
 /// Names in `dir` (without a `.json` ending), sorted; an absent directory is empty.
 fn sorted_names(dir: &Path) -> Result<Vec<String>> {
     let entries = match fs::read_dir(dir) {
@@ -208,7 +251,7 @@ fn sorted_names(dir: &Path) -> Result<Vec<String>> {
 
 /// One page of a sorted listing: names after `after`, at most `limit`, and whether more
 /// follow.
-fn page(names: Vec<String>, after: Option<&str>, limit: usize) -> (Vec<String>, bool) {
+fn page(names: &[String], after: Option<&str>, limit: usize) -> (Vec<String>, bool) {
     let start = match after {
         Some(a) => names.partition_point(|n| n.as_str() <= a),
         None => 0,
@@ -275,6 +318,7 @@ impl Store {
             root: root.to_path_buf(),
             meta,
             group: None,
+            listings: Arc::default(),
         }))
     }
 
@@ -321,6 +365,7 @@ impl Store {
             root: root.to_path_buf(),
             meta: meta.clone(),
             group: None,
+            listings: Arc::default(),
         };
         let txn = Txn {
             store: &store,
@@ -531,22 +576,36 @@ impl Store {
             .0)
     }
 
-    fn page_of<T>(
+    fn page_of<T: Send>(
         &self,
         dir: &str,
         after: Option<&str>,
         limit: usize,
-        get: impl Fn(&Store, &str) -> Result<Option<T>>,
+        get: impl Fn(&Store, &str) -> Result<Option<T>> + Sync,
     ) -> Result<(Vec<T>, bool)> {
-        let names = sorted_names(&self.root.join(dir))?;
-        let (keys, more) = page(names, after, limit);
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            // A name whose object vanished (deleted since the listing) is skipped.
-            if let Some(v) = get(self, &k)? {
-                out.push(v);
+        let names = self.listings.names(&self.root.join(dir))?;
+        let (keys, more) = page(&names, after, limit);
+        // Big pages are read on two threads: the cost is opening and parsing files.
+        let read = |keys: &[String]| -> Result<Vec<T>> {
+            let mut out = Vec::with_capacity(keys.len());
+            for k in keys {
+                // A name whose object vanished (deleted since the listing) is skipped.
+                if let Some(v) = get(self, k)? {
+                    out.push(v);
+                }
             }
+            Ok(out)
+        };
+        if keys.len() < 128 {
+            return Ok((read(&keys)?, more));
         }
+        let (a, b) = keys.split_at(keys.len() / 2);
+        let (first, second) = std::thread::scope(|scope| {
+            let h = scope.spawn(|| read(b));
+            (read(a), h.join())
+        });
+        let mut out = first?;
+        out.extend(second.map_err(|_| Error::Internal("a reader thread panicked".into()))??);
         Ok((out, more))
     }
 }
