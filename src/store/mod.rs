@@ -1224,4 +1224,33 @@ mod tests {
         let plain = Store::open(dir.path()).unwrap();
         plain.write(|_| Ok(())).unwrap();
     }
+
+    #[test]
+    fn a_cached_listing_is_dropped_when_the_directory_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = Store::init(dir.path(), "Acme").unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let add = |i: usize| {
+            let c = ApiClient {
+                urn: new_urn(),
+                client_id: format!("c{i}"),
+                scope: Scope::Api,
+                owner: b.company.urn.clone(),
+            };
+            s.write_bulk(|t| t.put_client(&c, None)).unwrap();
+        };
+        for i in 0..LISTING_CACHED_FROM {
+            add(i);
+        }
+        // Make the directory look settled, so its listing is cached.
+        let old = std::time::SystemTime::now() - Duration::from_secs(60);
+        File::open(dir.path().join("clients"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let n = LISTING_CACHED_FROM + 1;
+        assert_eq!(s.clients(None, usize::MAX).unwrap().0.len(), n);
+        add(9999);
+        assert_eq!(s.clients(None, usize::MAX).unwrap().0.len(), n + 1);
+    }
 }
