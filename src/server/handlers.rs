@@ -52,18 +52,25 @@ impl AppState {
         }
         let svc = self.svc.clone();
         let embedded_root = self.embedded_root && token.is_none();
-        tokio::task::spawn_blocking(move || {
+        let work = move || {
             let caller = if embedded_root {
                 svc.root_caller()?
             } else {
                 svc.authenticate(token.as_deref())?
             };
             f(&svc, &caller)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("a request task failed: {e}")))
-        .and_then(|r| r)
-        .map_err(|e| ApiError::new(api, e))
+        };
+        // In-process, one request runs at a time on the CLI's own thread: handing it to
+        // another thread would only add a switch. A server keeps its workers free.
+        let result = if self.embedded_root {
+            work()
+        } else {
+            tokio::task::spawn_blocking(work)
+                .await
+                .map_err(|e| Error::Internal(format!("a request task failed: {e}")))
+                .and_then(|r| r)
+        };
+        result.map_err(|e| ApiError::new(api, e))
     }
 }
 
