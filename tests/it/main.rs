@@ -4,6 +4,7 @@ mod cli;
 mod limits;
 mod oauth;
 mod profiles;
+mod properties;
 mod ratelimit;
 mod roles;
 mod seed001;
