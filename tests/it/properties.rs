@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use baack::Error;
-use baack::clock::{Millis, SystemClock, parse_timestamp};
+use baack::clock::{Millis, SystemClock, format_baack, format_rfc3339, parse_timestamp};
 use baack::model::{
     ApiClient, BearerToken, ClientInput, GRANT_TYPES, MAX_VALIDITY, OAuthClient, OAuthFields,
     Permission, Role, RoleInput, Scope, TokenInput, client_json, new_urn, oauth_json, parse_oauth,
@@ -567,6 +567,17 @@ fn not_a_timestamp() -> impl Strategy<Value = String> {
 }
 
 proptest! {
+    /// Every instant formats in both spellings and reads back as itself; those beyond
+    /// chrono's calendar (about ±262,000 years) as its nearest end, never the epoch.
+    #[test]
+    fn any_instant_reads_back_as_written(ms in prop_oneof![any::<i64>(), future()]) {
+        let lo = DateTime::<Utc>::MIN_UTC.timestamp_millis();
+        let hi = DateTime::<Utc>::MAX_UTC.timestamp_millis();
+        let want = ms.clamp(lo, hi);
+        prop_assert_eq!(parse_timestamp(&format_baack(ms)), Some(want));
+        prop_assert_eq!(parse_timestamp(&format_rfc3339(ms)), Some(want));
+    }
+
     #[test]
     fn valid_tokens_are_accepted_and_round_trip(case in valid_token()) {
         let body = Value::Object(case.body.clone());
