@@ -58,7 +58,10 @@ fn fixture() -> &'static Fixture {
 fn check_name(s: &str) {
     let n = s.chars().count();
     assert!((1..=128).contains(&n), "accepted a name of {n} characters");
-    assert!(!s.chars().any(char::is_control), "accepted a control character");
+    assert!(
+        !s.chars().any(char::is_control),
+        "accepted a control character"
+    );
 }
 
 fn patch(f: &Fixture, ops: &Value) {
@@ -69,10 +72,7 @@ fn patch(f: &Fixture, ops: &Value) {
             let wire = oauth_json(&rec, None);
             assert_eq!(parse_oauth(&wire).unwrap(), rec.fields);
             // Put the original back so every run starts from the same store.
-            f.svc
-                .store()
-                .write(|txn| txn.put_oauth(&f.oauth))
-                .unwrap();
+            f.svc.store().write(|txn| txn.put_oauth(&f.oauth)).unwrap();
         }
         Err(_) => {
             // A refused patch changes nothing.

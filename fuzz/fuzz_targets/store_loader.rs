@@ -1,6 +1,7 @@
 //! Arbitrary bytes as store files: `meta.json`, object files and index pointers of a real
 //! store made by `Store::init`, then `Store::open` and every read. Errors are fine; a panic
-//! is a bug.
+//! is a bug. Whatever a read returns must be the record asked for and refer by URNs: URNs
+//! become file names, so anything else would make the next write touch the wrong file.
 //!
 //! Input: chunks separated by the bytes `FF FE` (never inside UTF-8 text). Each chunk is a
 //! selector byte (which file, modulo the list below) and the file's new content. For the
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use baack::clock::SystemClock;
-use baack::model::{client_json, company_json, oauth_json, role_json, token_json};
+use baack::model::{client_json, company_json, oauth_json, parse_urn, role_json, token_json};
 use baack::secret::digest;
 use baack::service::{PageQuery, Service};
 use baack::store::Store;
@@ -155,10 +156,9 @@ fn split_chunks(data: &[u8]) -> Vec<&[u8]> {
     out
 }
 
-fn write_chunk(t: &Template, store: &Path, chunk: &[u8]) {
-    let Some((&sel, content)) = chunk.split_first() else {
-        return;
-    };
+/// Writes one chunk; gives the file it wrote, to be put back after the run.
+fn write_chunk(t: &Template, store: &Path, chunk: &[u8]) -> Option<PathBuf> {
+    let (&sel, content) = chunk.split_first()?;
     let (path, content): (PathBuf, &[u8]) = match sel % 16 {
         0 => (store.join("meta.json"), content),
         1 => (store.join(format!("company/{}.json", t.company)), content),
@@ -185,10 +185,11 @@ fn write_chunk(t: &Template, store: &Path, chunk: &[u8]) {
         ),
         sel => {
             // Named: the first line is a file name in one of the folders.
-            let nl = content.iter().position(|&b| b == b'\n').unwrap_or(content.len());
-            let Some(name) = component(&content[..nl]) else {
-                return;
-            };
+            let nl = content
+                .iter()
+                .position(|&b| b == b'\n')
+                .unwrap_or(content.len());
+            let name = component(&content[..nl])?;
             let body = content.get(nl + 1..).unwrap_or_default();
             let dir = match sel {
                 11 => "clients".to_string(),
@@ -205,26 +206,59 @@ fn write_chunk(t: &Template, store: &Path, chunk: &[u8]) {
             (store.join(dir).join(name), body)
         }
     };
-    let _ = std::fs::write(path, substitute(t, content));
+    std::fs::write(&path, substitute(t, content)).ok()?;
+    Some(path)
+}
+
+/// Puts the files a run wrote back as the template has them.
+fn restore(t: &Template, store: &Path, written: &[PathBuf]) {
+    for path in written.iter().rev() {
+        let rel = path.strip_prefix(store).unwrap();
+        let original = t.path.join(rel);
+        if original.exists() {
+            std::fs::copy(&original, path).unwrap();
+        } else if let Err(e) = std::fs::remove_file(path) {
+            // The same new file written twice is removed at its first turn.
+            assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+        }
+    }
+}
+
+fn is_urn(s: &str) -> bool {
+    parse_urn(s).as_deref() == Some(s)
 }
 
 fn reads(t: &Template, store: &Store) {
-    let _ = store.company().map(|c| company_json(&c));
+    if let Ok(c) = store.company() {
+        assert_eq!(c.urn, store.meta().company);
+        let _ = company_json(&c);
+    }
     for urn in [&t.root, &t.client, &t.company, &t.token_urn, &t.role] {
+        // Whatever a read returns is the record it was asked for, and refers by URNs.
         if let Ok(Some(c)) = store.client(urn) {
+            assert!(&c.urn == urn && is_urn(&c.owner));
             let _ = client_json(&c);
+        }
+        if let Ok(Some(tok)) = store.token(urn) {
+            assert!(&tok.urn == urn && is_urn(&tok.client));
+        }
+        if let Ok(Some(r)) = store.role(urn) {
+            assert!(&r.urn == urn && r.clients.iter().all(|c| is_urn(c)));
         }
         let _ = store.client_token_urns(urn);
         let _ = store.roles_of_client(urn);
         let _ = store.tokens(Some(urn), None, 100);
     }
     for id in ["root", "second", "hook", ""] {
-        let _ = store.client_by_id(id);
+        if let Ok(Some(c)) = store.client_by_id(id) {
+            assert!(c.client_id == id && is_urn(&c.urn));
+        }
     }
     if let Ok(Some(tok)) = store.token(&t.token_urn) {
         let _ = token_json(&tok, None);
     }
     if let Ok(Some(tok)) = store.token_by_digest(&digest(&t.token)) {
+        assert!(tok.digest == digest(&t.token) && is_urn(&tok.urn) && is_urn(&tok.client));
         let _ = token_json(&tok, Some(&t.token));
     }
     if let Ok((toks, _)) = store.tokens(None, None, 100) {
@@ -239,8 +273,14 @@ fn reads(t: &Template, store: &Store) {
         let _ = role_json(&r);
     }
     let _ = store.role_by_name(&t.role_name);
+    if let Ok((clients, _)) = store.clients(None, 100) {
+        for c in clients {
+            assert!(is_urn(&c.urn) && is_urn(&c.owner));
+        }
+    }
     if let Ok((roles, _)) = store.roles(None, 100) {
         for r in roles {
+            assert!(is_urn(&r.urn) && r.clients.iter().all(|c| is_urn(c)));
             let _ = role_json(&r);
         }
     }
@@ -281,19 +321,29 @@ fn service_reads(t: &Template, store: Store) {
     let _ = svc.get_oauth(&me, &t.oauth);
 }
 
+/// The store the runs use: a copy of the template, put back after every run (copying
+/// the whole store for each run would be most of the work).
+fn work() -> &'static Path {
+    static W: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &W.get_or_init(|| {
+        let dir = tempfile::tempdir_in(scratch()).unwrap();
+        let path = dir.path().join("store");
+        copy_tree(&template().path, &path).unwrap();
+        (dir, path)
+    })
+    .1
+}
+
 fuzz_target!(|data: &[u8]| {
     let t = template();
-    let Ok(work) = tempfile::tempdir_in(scratch()) else {
-        return;
-    };
-    let path = work.path().join("store");
-    copy_tree(&t.path, &path).unwrap();
-    for chunk in split_chunks(data) {
-        write_chunk(t, &path, chunk);
+    let path = work();
+    let written: Vec<PathBuf> = split_chunks(data)
+        .into_iter()
+        .filter_map(|chunk| write_chunk(t, path, chunk))
+        .collect();
+    if let Ok(store) = Store::open(path) {
+        reads(t, &store);
+        service_reads(t, store);
     }
-    let Ok(store) = Store::open(&path) else {
-        return;
-    };
-    reads(t, &store);
-    service_reads(t, store);
+    restore(t, path, &written);
 });
