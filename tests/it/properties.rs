@@ -13,9 +13,9 @@ use std::sync::{Arc, OnceLock};
 use baack::Error;
 use baack::clock::{Millis, SystemClock, format_baack, format_rfc3339, parse_timestamp};
 use baack::model::{
-    ApiClient, BearerToken, ClientInput, GRANT_TYPES, MAX_VALIDITY, OAuthClient, OAuthFields,
-    Permission, Role, RoleInput, Scope, TokenInput, client_json, new_urn, oauth_json, parse_oauth,
-    paths, role_json, token_json,
+    ApiClient, BearerToken, ClientInput, GRANT_TYPES, MAX_VALIDITY, OAUTH_PATCHABLE, OAuthClient,
+    OAuthFields, Permission, Role, RoleInput, Scope, TokenInput, client_json, new_urn, oauth_json,
+    oauth_rule_breaks, parse_oauth, paths, role_json, token_json,
 };
 use baack::service::{Caller, Service};
 use baack::store::Store;
@@ -1362,5 +1362,49 @@ proptest! {
         let field = break_oauth(&mut body, which, pick, &junk, &oj);
         let e = parse_oauth(&Value::Object(body.clone())).unwrap_err();
         check_oauth_refusal(&e, field)?;
+    }
+}
+
+proptest! {
+    /// A JSON Patch of patchable fields gives exactly the patched fields when they keep
+    /// the create rules, and is refused naming the broken rules, changing nothing, when
+    /// they do not; any other path is an illegal update.
+    #[test]
+    fn oauth_patches_keep_the_create_rules(
+        a in valid_oauth(),
+        b in valid_oauth(),
+        chosen in prop::collection::vec(any::<bool>(), OAUTH_PATCHABLE.len()),
+        other in prop::sample::select(vec!["/type", "/internal", "/scope", "/id", "/secret", "/created", "/lastUsed", ""]),
+    ) {
+        let f = fixture();
+        let (made, _) = f.svc.create_oauth(&f.me, &Value::Object(a.body.clone())).unwrap();
+        let theirs = serde_json::to_value(&b.fields).unwrap();
+        let mut expected = serde_json::to_value(&a.fields).unwrap();
+        let mut ops = Vec::new();
+        for (field, take) in OAUTH_PATCHABLE.iter().zip(&chosen) {
+            if *take {
+                ops.push(json!({"op": "replace", "path": format!("/{field}"), "value": theirs[field]}));
+                expected[field] = theirs[field].clone();
+            }
+        }
+        let expected: OAuthFields = serde_json::from_value(expected).unwrap();
+        let breaks = oauth_rule_breaks(&expected);
+        match f.svc.patch_oauth(&f.me, &made.id, &json!(ops)) {
+            Ok(rec) => {
+                prop_assert!(breaks.is_empty(), "accepted though {breaks:?}");
+                prop_assert_eq!(&rec.fields, &expected);
+            }
+            Err(Error::InvalidMany(causes)) => {
+                prop_assert!(!breaks.is_empty(), "refused a valid patch: {causes:?}");
+                prop_assert_eq!(causes, breaks);
+                prop_assert_eq!(f.svc.store().oauth(&made.id).unwrap(), Some(made.clone()));
+            }
+            Err(e) => prop_assert!(false, "unexpected {e:?}"),
+        }
+        let mut illegal = ops.clone();
+        illegal.push(json!({"op": "replace", "path": other, "value": "x"}));
+        let e = f.svc.patch_oauth(&f.me, &made.id, &json!(illegal)).unwrap_err();
+        prop_assert!(matches!(e, Error::IllegalUpdate(_)), "{e:?}");
+        f.svc.delete_oauth(&f.me, &made.id).unwrap();
     }
 }
