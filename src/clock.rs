@@ -48,8 +48,14 @@ impl Clock for ManualClock {
     }
 }
 
+/// The instant `ms`, clamped to the range chrono represents (about ±262,000 years): a
+/// far-future expiry stays in the far future instead of becoming the epoch.
 fn to_datetime(ms: Millis) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+    DateTime::from_timestamp_millis(ms).unwrap_or(if ms > 0 {
+        DateTime::<Utc>::MAX_UTC
+    } else {
+        DateTime::<Utc>::MIN_UTC
+    })
 }
 
 /// Baack's spelling: ISO 8601, no zone, UTC, milliseconds (`2026-07-04T14:34:19.610`).
@@ -104,6 +110,18 @@ mod tests {
         }
         assert_eq!(parse_timestamp("yesterday"), None);
         assert_eq!(parse_timestamp("2026-13-04T14:34:19"), None);
+    }
+
+    #[test]
+    fn instants_beyond_the_calendar_are_clamped_not_the_epoch() {
+        // `baack token revoke --notice 300000y` must not revoke at once.
+        let far = format_baack(i64::MAX / 2);
+        assert!(far.starts_with("+262"), "{far}");
+        let back = parse_timestamp(&far).unwrap();
+        assert!(back > parse_timestamp("9999-12-31T23:59:59.999").unwrap());
+        assert_eq!(parse_timestamp(&format_rfc3339(i64::MAX)), Some(back));
+        let early = parse_timestamp(&format_baack(i64::MIN)).unwrap();
+        assert!(early < parse_timestamp("0000-01-01T00:00:00").unwrap());
     }
 
     #[test]

@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{
-    ApiClient, BearerToken, Company, OAuthClient, ROOT_CLIENT_ID, Role, Scope, new_urn,
+    ApiClient, BearerToken, Company, OAuthClient, ROOT_CLIENT_ID, Role, Scope, new_urn, parse_urn,
 };
 use crate::secret;
 
@@ -185,6 +185,44 @@ fn sync_all(root: &Path) -> Result<()> {
     rustix::fs::syncfs(&dir).map_err(|e| Error::io(root, e.into()))
 }
 
+/// Whether `s` is a URN as this build writes it: a lowercase hyphenated UUID.
+fn is_urn(s: &str) -> bool {
+    parse_urn(s).as_deref() == Some(s)
+}
+
+/// An index pointer's target, when it is a URN; anything else is a stale hint (only this
+/// build writes pointers, and it writes URNs), and a stale hint is ignored.
+fn read_urn_pointer(path: &Path) -> Result<Option<String>> {
+    Ok(read_pointer(path)?.filter(|u| is_urn(u)))
+}
+
+/// A record read under `key` must carry `key` as its own, and every URN it refers to must
+/// be a URN: both become file names, so anything else would make the next write touch the
+/// wrong file (a delete that leaves the object alive) or one outside the store.
+fn check_record<'a>(
+    path: &Path,
+    key: &str,
+    own: &str,
+    own_ok: bool,
+    refs: impl IntoIterator<Item = &'a String>,
+) -> Result<()> {
+    let corrupt = |reason: String| Error::StoreCorrupt {
+        path: path.into(),
+        reason,
+    };
+    if own != key || !own_ok {
+        return Err(corrupt(format!(
+            "it holds the record `{own}`, not `{key}` as its name says"
+        )));
+    }
+    for r in refs {
+        if !is_urn(r) {
+            return Err(corrupt(format!("it refers to `{r}`, which is not a URN")));
+        }
+    }
+    Ok(())
+}
+
 fn remove_file(path: &Path) -> Result<bool> {
     match fs::remove_file(path) {
         Ok(()) => Ok(true),
@@ -314,6 +352,15 @@ impl Store {
             path: path.clone(),
             reason: e.to_string(),
         })?;
+        // Both become file names.
+        for urn in [&meta.company, &meta.root_client] {
+            if !is_urn(urn) {
+                return Err(Error::StoreCorrupt {
+                    path,
+                    reason: format!("it names `{urn}`, which is not a URN"),
+                });
+            }
+        }
         Ok(Some(Store {
             root: root.to_path_buf(),
             meta,
@@ -473,20 +520,27 @@ impl Store {
     /// The company.
     pub fn company(&self) -> Result<Company> {
         let path = self.obj("company", &self.meta.company);
-        read_json(&path)?.ok_or_else(|| Error::StoreCorrupt {
-            path,
+        let c: Company = read_json(&path)?.ok_or_else(|| Error::StoreCorrupt {
+            path: path.clone(),
             reason: "the company file is missing".into(),
-        })
+        })?;
+        check_record(&path, &self.meta.company, &c.urn, true, [])?;
+        Ok(c)
     }
 
     /// An API client by URN.
     pub fn client(&self, urn: &str) -> Result<Option<ApiClient>> {
-        read_json(&self.obj("clients", urn))
+        let path = self.obj("clients", urn);
+        let c: Option<ApiClient> = read_json(&path)?;
+        if let Some(c) = &c {
+            check_record(&path, urn, &c.urn, is_urn(&c.urn), [&c.owner])?;
+        }
+        Ok(c)
     }
 
     /// An API client by `clientID`.
     pub fn client_by_id(&self, client_id: &str) -> Result<Option<ApiClient>> {
-        let Some(urn) = read_pointer(&self.idx("client-id", &sha(client_id)))? else {
+        let Some(urn) = read_urn_pointer(&self.idx("client-id", &sha(client_id)))? else {
             return Ok(None);
         };
         Ok(self.client(&urn)?.filter(|c| c.client_id == client_id))
@@ -499,12 +553,17 @@ impl Store {
 
     /// A bearer token by URN.
     pub fn token(&self, urn: &str) -> Result<Option<BearerToken>> {
-        read_json(&self.obj("tokens", urn))
+        let path = self.obj("tokens", urn);
+        let t: Option<BearerToken> = read_json(&path)?;
+        if let Some(t) = &t {
+            check_record(&path, urn, &t.urn, is_urn(&t.urn), [&t.client])?;
+        }
+        Ok(t)
     }
 
     /// A bearer token by the digest of its value.
     pub fn token_by_digest(&self, digest: &str) -> Result<Option<BearerToken>> {
-        let Some(urn) = read_pointer(&self.idx("token-digest", digest))? else {
+        let Some(urn) = read_urn_pointer(&self.idx("token-digest", digest))? else {
             return Ok(None);
         };
         Ok(self.token(&urn)?.filter(|t| t.digest == digest))
@@ -535,12 +594,18 @@ impl Store {
 
     /// A role by URN.
     pub fn role(&self, urn: &str) -> Result<Option<Role>> {
-        read_json(&self.obj("roles", urn))
+        let path = self.obj("roles", urn);
+        let r: Option<Role> = read_json(&path)?;
+        if let Some(r) = &r {
+            let refs = r.clients.iter().chain(&r.identities).chain([&r.owner]);
+            check_record(&path, urn, &r.urn, is_urn(&r.urn), refs)?;
+        }
+        Ok(r)
     }
 
     /// A role by name.
     pub fn role_by_name(&self, name: &str) -> Result<Option<Role>> {
-        let Some(urn) = read_pointer(&self.idx("role-name", &sha(name)))? else {
+        let Some(urn) = read_urn_pointer(&self.idx("role-name", &sha(name)))? else {
             return Ok(None);
         };
         Ok(self.role(&urn)?.filter(|r| r.name == name))
@@ -566,7 +631,16 @@ impl Store {
 
     /// An OAuth client by id.
     pub fn oauth(&self, id: &str) -> Result<Option<OAuthClient>> {
-        read_json(&self.obj("oauth", id))
+        let path = self.obj("oauth", id);
+        let o: Option<OAuthClient> = read_json(&path)?;
+        if let Some(o) = &o {
+            let id_ok = o.id.len() == 32
+                && o.id
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            check_record(&path, id, &o.id, id_ok, [])?;
+        }
+        Ok(o)
     }
 
     /// Every OAuth client, in id order.
@@ -1252,5 +1326,51 @@ mod tests {
         assert_eq!(s.clients(None, usize::MAX).unwrap().0.len(), n);
         add(9999);
         assert_eq!(s.clients(None, usize::MAX).unwrap().0.len(), n + 1);
+    }
+
+    #[test]
+    fn a_record_must_be_the_one_its_file_name_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = Store::init(dir.path(), "Acme").unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let tok = &b.root_token;
+        let file = dir.path().join("tokens").join(format!("{}.json", tok.urn));
+        // A token file copied under another name: deleting "it" would remove the other
+        // file and leave this one authenticating; refuse to read it instead.
+        let other = new_urn();
+        let moved = BearerToken {
+            urn: other.clone(),
+            ..tok.clone()
+        };
+        fs::write(&file, serde_json::to_vec(&moved).unwrap()).unwrap();
+        let e = s.token(&tok.urn).unwrap_err();
+        assert!(matches!(e, Error::StoreCorrupt { .. }), "{e}");
+        assert!(s.token_by_digest(&tok.digest).is_err());
+        // A reference that is not a URN would become a path outside the store.
+        let escaping = BearerToken {
+            client: "../../../../tmp".into(),
+            ..tok.clone()
+        };
+        fs::write(&file, serde_json::to_vec(&escaping).unwrap()).unwrap();
+        assert!(matches!(s.token(&tok.urn), Err(Error::StoreCorrupt { .. })));
+        // An index pointer that is not a URN is a stale hint: ignored.
+        let pointer = dir.path().join("index/client-id").join(sha(ROOT_CLIENT_ID));
+        fs::remove_file(&pointer).unwrap();
+        std::os::unix::fs::symlink("../meta", &pointer).unwrap();
+        assert_eq!(s.client_by_id(ROOT_CLIENT_ID).unwrap(), None);
+        // meta.json naming a company outside the store is corrupt.
+        let meta = Meta {
+            company: "../clients/x".into(),
+            ..s.meta().clone()
+        };
+        fs::write(
+            dir.path().join("meta.json"),
+            serde_json::to_vec(&meta).unwrap(),
+        )
+        .unwrap();
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(Error::StoreCorrupt { .. })
+        ));
     }
 }

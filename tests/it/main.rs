@@ -5,6 +5,7 @@ mod durability;
 mod limits;
 mod oauth;
 mod profiles;
+mod properties;
 mod ratelimit;
 mod roles;
 mod secrets;
