@@ -25,16 +25,22 @@ use crate::service::{
 
 type Reply = std::result::Result<Response, ApiError>;
 
-/// The bearer token of a request: `None` when there is no `Authorization` header; a
-/// header in another scheme yields a value that fails the token check.
-fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(header::AUTHORIZATION)?;
-    let s = v.to_str().unwrap_or_default().trim();
-    let token = match s.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        _ => s,
+/// The bearer token of a request: `Ok(None)` when there is no `Authorization` header,
+/// and 401 when the header is not `Bearer <token>` (RFC 6750): another scheme, or a bare
+/// token without its scheme, is no bearer credential.
+fn bearer(headers: &HeaderMap) -> Result<Option<String>> {
+    let Some(v) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
     };
-    Some(token.to_string())
+    let s = v.to_str().unwrap_or_default().trim();
+    match s.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Ok(Some(rest.trim().to_string()))
+        }
+        _ => Err(Error::Unauthorized(
+            "the Authorization header is not `Bearer <token>`".into(),
+        )),
+    }
 }
 
 impl AppState {
@@ -47,9 +53,17 @@ impl AppState {
     ) -> std::result::Result<T, ApiError> {
         let token = bearer(headers);
         if let Some(l) = &self.limiter {
-            l.check(token.as_deref().unwrap_or_default().as_bytes())
+            // Keyed by the token, or by the whole header when it holds none.
+            let key = match &token {
+                Ok(t) => t.as_deref().unwrap_or_default().as_bytes(),
+                Err(_) => headers
+                    .get(header::AUTHORIZATION)
+                    .map_or(&[][..], |v| v.as_bytes()),
+            };
+            l.check(key)
                 .map_err(|retry_after| ApiError::new(api, Error::RateLimited { retry_after }))?;
         }
+        let token = token.map_err(|e| ApiError::new(api, e))?;
         let svc = self.svc.clone();
         let embedded_root = self.embedded_root && token.is_none();
         tokio::task::spawn_blocking(move || {
