@@ -9,6 +9,7 @@ mod ratelimit;
 mod roles;
 mod seed001;
 mod server;
+mod slow;
 mod status;
 mod store;
 mod support;
