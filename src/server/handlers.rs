@@ -8,8 +8,6 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::errors::{Api, ApiError, status_body};
@@ -154,21 +152,15 @@ fn number(q: &Params, name: &str, default: usize, max: usize, min: usize) -> Res
 
 fn page_query(q: &Params) -> Result<PageQuery> {
     let limit = number(q, "limit", DEFAULT_LIMIT, MAX_LIMIT, 1)?;
+    // The cursor is the URN of the last item of the page before: opaque to clients, and
+    // a shape the OpenAPI document can state exactly.
     let after = match param(q, "cursor") {
         None | Some("") => None,
-        Some(c) => {
-            let decoded = URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| urn_param(&s).ok())
-                .ok_or_else(|| {
-                    Error::BadRequest(format!(
-                        "cursor `{c}` is not one this server gave; use the nextPage URL as it is"
-                    ))
-                })?;
-            Some(decoded)
-        }
+        Some(c) => Some(urn_param(c).map_err(|_| {
+            Error::BadRequest(format!(
+                "cursor `{c}` is not one this server gave; use the nextPage URL as it is"
+            ))
+        })?),
     };
     Ok(PageQuery { after, limit })
 }
@@ -177,11 +169,9 @@ fn next_page(prefix: &str, next: Option<String>, limit: usize, extra: &[(&str, &
     match next {
         None => Value::Null,
         Some(after) => {
-            let mut url = format!(
-                "{prefix}?limit={limit}&cursor={}",
-                URL_SAFE_NO_PAD.encode(after)
-            );
+            let mut url = format!("{prefix}?limit={limit}&cursor={after}");
             for (k, v) in extra {
+                let v: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
                 url.push_str(&format!("&{k}={v}"));
             }
             Value::String(url)
