@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::errors::{Api, ApiError, status_body};
+use super::errors::{Api, ApiError, sailpoint_body, status_body};
 use super::{AppState, MAX_BODY};
 use crate::error::{Error, Result};
 use crate::model::{
@@ -201,26 +201,36 @@ pub(crate) async fn openapi() -> Response {
     reply(StatusCode::OK, super::openapi::document())
 }
 
-pub(crate) async fn no_route(uri: Uri) -> Response {
-    let err = Error::NotFound(format!("no such endpoint {}", uri.path()));
-    let api = if uri.path().starts_with("/n/") {
+/// The API a path belongs to, for answers made outside any route: Baack's under `/n/`,
+/// SailPoint's elsewhere.
+fn api_of(path: &str) -> Api {
+    if path.starts_with("/n/") {
         Api::Baack
     } else {
         Api::OAuth
-    };
-    ApiError::new(api, err).into_response()
+    }
 }
 
+pub(crate) async fn no_route(uri: Uri) -> Response {
+    let err = Error::NotFound(format!("no such endpoint {}", uri.path()));
+    ApiError::new(api_of(uri.path()), err).into_response()
+}
+
+/// 405, in the shape of the API of the path (axum adds `Allow`).
 pub(crate) async fn no_method(uri: Uri, req: Request<Body>) -> Response {
-    let body = status_body(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
-        Some(&format!(
-            "{} is not allowed on {}",
-            req.method(),
-            uri.path()
-        )),
-    );
+    let detail = format!("{} is not allowed on {}", req.method(), uri.path());
+    let body = match api_of(uri.path()) {
+        Api::Baack => status_body(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            Some(&detail),
+        ),
+        Api::OAuth => sailpoint_body(
+            "405 Method Not Allowed",
+            "The request method is not supported by the target resource.",
+            &[detail],
+        ),
+    };
     reply(StatusCode::METHOD_NOT_ALLOWED, body)
 }
 

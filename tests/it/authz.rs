@@ -659,3 +659,53 @@ fn every_route_against_every_credential() {
         started.elapsed()
     );
 }
+
+/// The other side of the matrix: every verb a path does not serve is 405 in that path's
+/// API shape, before any token is looked at, with `Allow` naming what it does serve.
+#[test]
+fn verbs_a_path_does_not_serve_are_405_with_allow() {
+    let srv = Server::start();
+    let routes = baack::server::route_list();
+    let paths: BTreeSet<&str> = routes.iter().map(|(_, p)| *p).collect();
+    let mut checked = 0;
+    for path in paths {
+        let served: BTreeSet<String> = routes
+            .iter()
+            .filter(|(_, p)| *p == path)
+            .map(|(m, _)| m.to_string())
+            .collect();
+        let concrete = path
+            .replace("{urn}", &random_urn())
+            .replace("{id}", "0123456789abcdef0123456789abcdef");
+        for m in [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ] {
+            if served.contains(m.as_str()) {
+                continue;
+            }
+            checked += 1;
+            for token in [None, Some(srv.root())] {
+                let (s, h, b) = srv.call(m.clone(), &concrete, token, None);
+                assert_eq!(s, 405, "{m} {path}: {b}");
+                if path.starts_with("/n/") {
+                    assert_eq!(b["apiCode"], "METHOD_NOT_ALLOWED", "{m} {path}: {b}");
+                } else {
+                    assert_eq!(b["detailCode"], "405 Method Not Allowed", "{m} {path}: {b}");
+                }
+                let allow: BTreeSet<String> = h["allow"]
+                    .to_str()
+                    .unwrap()
+                    .split(',')
+                    .map(|a| a.trim().to_string())
+                    .filter(|a| a != "HEAD")
+                    .collect();
+                assert_eq!(allow, served, "Allow of {m} {path}");
+            }
+        }
+    }
+    assert!(checked > 60, "{checked}");
+}
