@@ -477,6 +477,16 @@ pub const OAUTH_PATCHABLE: [&str; 12] = [
     "claimsSupported",
 ];
 
+/// A JSON number with no fractional part, as an `i64`: `3600`, and also `3600.0` or
+/// `3.6e3`, which JSON (and JSON Schema's `integer`) count as the same number.
+fn whole_number(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        let f = v.as_f64()?;
+        // Within ±2^53 every whole f64 is exact, and far wider than any rule here.
+        (f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0).then_some(f as i64)
+    })
+}
+
 /// Reads an OAuth client body and checks every create rule, naming each broken one.
 pub fn parse_oauth(body: &Value) -> Result<OAuthFields> {
     let o = body_object(body)?;
@@ -509,7 +519,7 @@ pub fn parse_oauth(body: &Value) -> Result<OAuthFields> {
                 causes.push(format!("{name} is required"));
                 0
             }),
-            Some(v) => match v.as_i64() {
+            Some(v) => match whole_number(v) {
                 Some(n) if (1..=MAX_VALIDITY).contains(&n) => n,
                 _ => {
                     causes.push(format!(
@@ -896,6 +906,30 @@ mod tests {
         broken(json!({"homepageUrl": "acme.example"}), "homepageUrl");
         broken(json!({"name": null}), "name is required");
         broken(json!({"enabled": "yes"}), "enabled must be true or false");
+    }
+
+    #[test]
+    fn validities_are_whole_numbers_however_spelled() {
+        for (v, want) in [(json!(750), 750), (json!(750.0), 750), (json!(7.5e2), 750)] {
+            let mut body = seed_002();
+            body["accessTokenValiditySeconds"] = v.clone();
+            body["refreshTokenValiditySeconds"] = v.clone();
+            let f = parse_oauth(&body).unwrap_or_else(|e| panic!("{v}: {e}"));
+            assert_eq!(f.access_token_validity_seconds, want);
+            assert_eq!(f.refresh_token_validity_seconds, want);
+        }
+        broken(
+            json!({"accessTokenValiditySeconds": 750.5}),
+            "accessTokenValiditySeconds",
+        );
+        broken(
+            json!({"accessTokenValiditySeconds": 1e300}),
+            "accessTokenValiditySeconds",
+        );
+        broken(
+            json!({"accessTokenValiditySeconds": "750"}),
+            "accessTokenValiditySeconds",
+        );
     }
 
     #[test]
