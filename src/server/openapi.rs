@@ -494,7 +494,7 @@ fn operation(op: &Op, path: &str, alias: usize) -> Value {
     if !ok_headers.is_empty() {
         ok["headers"] = Value::Object(ok_headers);
     }
-    if let Some(links) = links(op.id) {
+    if let Some(links) = links(op.id, path) {
         ok["links"] = links;
     }
     responses.insert(op.ok.0.to_string(), ok);
@@ -592,32 +592,37 @@ fn operation(op: &Op, path: &str, alias: usize) -> Value {
     v
 }
 
-/// What a created object leads to: reading, changing and deleting it.
-fn links(id: &str) -> Option<Value> {
-    let (key, get, update, delete) = match id {
-        "createApiClient" => ("urn", "getApiClient", "updateApiClient", "deleteApiClient"),
-        "createBearerToken" => (
-            "urn",
-            "getBearerToken",
-            "updateBearerToken",
-            "deleteBearerToken",
-        ),
-        "createPermissionRole" => (
-            "urn",
-            "getPermissionRole",
-            "updatePermissionRole",
-            "deletePermissionRole",
-        ),
-        "createOauthClient" => (
-            "id",
-            "getOauthClient",
-            "patchOauthClient",
-            "deleteOauthClient",
-        ),
+/// What a created object leads to: reading, changing and deleting it, at the spelling of
+/// the path it was created at (`/n/v1/role/` leads to `/n/v1/role/{urn}`).
+fn links(id: &str, collection: &str) -> Option<Value> {
+    let key = match id {
+        "createApiClient" | "createBearerToken" | "createPermissionRole" => "urn",
+        "createOauthClient" => "id",
         _ => return None,
     };
-    let link = |op: &str| json!({ "operationId": op, "parameters": { key: format!("$response.body#/{key}") } });
-    Some(json!({ "Get": link(get), "Update": link(update), "Delete": link(delete) }))
+    let item = format!("{}/{{{key}}}", collection.trim_end_matches('/'));
+    let mut out = Map::new();
+    for op in ops() {
+        let Some(alias) = op.paths.iter().position(|p| *p == item) else {
+            continue;
+        };
+        let name = match op.method {
+            "get" => "Get",
+            "put" | "patch" => "Update",
+            "delete" => "Delete",
+            _ => continue,
+        };
+        let op_id = if alias == 0 {
+            op.id.to_string()
+        } else {
+            format!("{}Alias{alias}", op.id)
+        };
+        out.insert(
+            name.into(),
+            json!({ "operationId": op_id, "parameters": { key: format!("$response.body#/{key}") } }),
+        );
+    }
+    Some(Value::Object(out))
 }
 
 fn schemas() -> Value {
@@ -840,6 +845,45 @@ mod tests {
         let extra: Vec<_> = documented.difference(&routed).collect();
         assert!(missing.is_empty(), "routed but not documented: {missing:?}");
         assert!(extra.is_empty(), "documented but not routed: {extra:?}");
+    }
+
+    #[test]
+    fn every_create_links_to_the_reads_changes_and_deletes_at_its_spelling() {
+        let doc = document();
+        let mut ids = BTreeSet::new();
+        let mut by_id = std::collections::BTreeMap::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for op in item.as_object().unwrap().values() {
+                let id = op["operationId"].as_str().unwrap().to_string();
+                ids.insert(id.clone());
+                by_id.insert(id, path.clone());
+            }
+        }
+        let mut links = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let Some(post) = item.get("post") else {
+                continue;
+            };
+            let ok = post["responses"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .next()
+                .unwrap()
+                .1;
+            let l = ok["links"].as_object().unwrap();
+            assert_eq!(l.len(), 3, "{path}: {l:?}");
+            for link in l.values() {
+                let target = &by_id[link["operationId"].as_str().unwrap()];
+                assert!(
+                    target.starts_with(path.trim_end_matches('/')),
+                    "{path} -> {target}"
+                );
+                links += 1;
+            }
+        }
+        assert_eq!(links, 3 * 11);
+        assert!(!ids.is_empty());
     }
 
     #[test]
