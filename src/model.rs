@@ -682,20 +682,44 @@ pub fn oauth_rule_breaks(f: &OAuthFields) -> Vec<String> {
     causes
 }
 
-/// Splits `scheme://host[:port]...` into the scheme and host, if it has that shape.
+/// Splits `scheme://[userinfo@]host[:port]...` into the scheme and host, if it has that
+/// shape: a non-empty host that is a name or a bracketed IPv6 address, a port of digits
+/// (at most 65535), and no `[` or `]` anywhere else in the authority.
 fn scheme_and_host(url: &str) -> Option<(&str, &str)> {
     let (scheme, rest) = url.split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let hostport = authority.rsplit('@').next().unwrap_or_default();
-    let host = if hostport.starts_with('[') {
-        let end = hostport.find(']')?;
-        &hostport[..=end]
-    } else {
-        hostport.split(':').next().unwrap_or_default()
+    let userinfo = &authority[..authority.len() - hostport.len()];
+    let (host, port) = match hostport.strip_prefix('[') {
+        // `[::1]x` or `[not-an-address]` is no host: URL parsers disagree on such
+        // strings, and a redirect URI must mean one thing to all of them.
+        Some(inner) => {
+            let end = inner.find(']')?;
+            inner[..end].parse::<std::net::Ipv6Addr>().ok()?;
+            (&hostport[..end + 2], &hostport[end + 2..])
+        }
+        None => {
+            let end = hostport.find(':').unwrap_or(hostport.len());
+            (&hostport[..end], &hostport[end..])
+        }
     };
+    let port_ok = match port.strip_prefix(':') {
+        None => port.is_empty(),
+        Some("") => true,
+        Some(p) => {
+            let significant = p.trim_start_matches('0');
+            p.bytes().all(|b| b.is_ascii_digit())
+                && significant.len() <= 5
+                && significant.parse::<u32>().map_or(true, |n| n <= 65535)
+        }
+    };
+    let brackets = |s: &str| s.contains(['[', ']']);
     // A backslash is no URL character (RFC 3986), and browsers read it as `/`: in
     // `http://evil.example\@localhost/` they see host evil.example, not localhost.
     if host.is_empty()
+        || !port_ok
+        || brackets(userinfo)
+        || (!host.starts_with('[') && brackets(host))
         || url
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
@@ -938,11 +962,24 @@ mod tests {
             "http://localhost:1/cb",
             "http://127.0.0.1/cb",
             "http://[::1]:8080/",
-            "https://a.example/x?y=1",
+            "http://localhost:/",
+            "http://localhost:065535/",
+            "https://[fe80::1:2]/",
+            "https://[::ffff:1.2.3.4]:443/",
+            "https://a.example/x?y=1&z=[1]",
         ] {
             assert_eq!(check_redirect_uri(ok), Ok(()), "{ok}");
         }
         for bad in [
+            "http://[::1]evil.example/",
+            "http://[::1]:x/",
+            "http://localhost:http/",
+            "http://localhost:65536/",
+            "https://[x]/",
+            "https://[1.2.3.4]/",
+            "https://a]b/",
+            "https://a[b/",
+            "https://[::1@evil.example/",
             "http://evil.example\\@localhost/cb",
             "http://evil.example\\@127.0.0.1/",
             "http://localhost@evil.example/",
