@@ -80,14 +80,49 @@ pub mod patterns {
         format!("^[{WS}]*(?:lastUsed[{WS}]+(?:isnull|le[{WS}]+{ts})[{WS}]*)?$")
     }
 
-    /// `scheme://[userinfo@]host…` with a non-empty host, `https` or `http`, any host.
+    /// An IPv6 address as Rust's `Ipv6Addr` reads it: eight groups, or fewer around one
+    /// `::` that stands for at least one, the last two possibly an IPv4 address.
+    fn ipv6() -> String {
+        let h = "[0-9a-fA-F]{1,4}";
+        let octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9][0-9]|[0-9])";
+        let v4 = format!(r"{octet}(?:\.{octet}){{3}}");
+        let mut forms = vec![format!("(?:{h}:){{7}}{h}"), format!("(?:{h}:){{6}}{v4}")];
+        for head in 0..=7usize {
+            let left = 7 - head;
+            let head = match head {
+                0 => String::new(),
+                n => format!("(?:{h}:){{{}}}{h}", n - 1),
+            };
+            let mut tails = Vec::new();
+            if left >= 2 {
+                tails.push(format!("(?:{h}:){{0,{}}}{v4}", left - 2));
+            }
+            if left >= 1 {
+                tails.push(format!("{h}(?::{h}){{0,{}}}", left - 1));
+            }
+            let tail = if tails.is_empty() {
+                String::new()
+            } else {
+                format!("(?:{})?", tails.join("|"))
+            };
+            forms.push(format!("{head}::{tail}"));
+        }
+        format!("(?:{})", forms.join("|"))
+    }
+
+    /// `:` and a port of digits up to 65535, or nothing.
+    const PORT: &str = "(?::(?:0*(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?)?";
+
+    /// `[userinfo@]`: the host follows the last `@` of the authority, which runs to the
+    /// first `/`, `?` or `#`; no `[` or `]` outside a host literal.
+    fn userinfo(no: &str) -> String {
+        format!(r"(?:[^{no}/?#\[\]]*@)?")
+    }
+
+    /// `[userinfo@]host[:port]` with a host that is a name or a bracketed IPv6 address.
     fn authority_any(no: &str) -> String {
-        // The authority runs to the first `/`, `?` or `#`; the host follows its last `@`
-        // and ends at `:` (or is a bracketed literal).
-        let a = format!("[^{no}/?#]");
-        let b = format!("[^{no}/?#@]");
-        let b1 = format!(r"[^{no}/?#@:\[]");
-        format!(r"(?:{a}*@)?(?:\[{b}*\]{b}*|{b1}{b}*)")
+        let name = format!(r"[^{no}/?#@:\[\]]+");
+        format!(r"{}(?:\[{}\]|{name}){PORT}", userinfo(no), ipv6())
     }
 
     /// An absolute `http` or `https` URL (a `homepageUrl`).
@@ -101,9 +136,7 @@ pub mod patterns {
     pub fn redirect_uri() -> String {
         let no = format!("{NOT_URL}#");
         let auth = authority_any(&no);
-        let a = format!("[^{no}/?]");
-        let b = format!("[^{no}/?@]");
-        let loopback = format!(r"(?:{a}*@)?(?:(?:localhost|127\.0\.0\.1)(?::{b}*)?|\[::1\]{b}*)");
+        let loopback = format!(r"{}(?:localhost|127\.0\.0\.1|\[::1\]){PORT}", userinfo(&no));
         format!("^(?:https://{auth}|http://{loopback})(?:[/?][^{no}]*)?$")
     }
 
@@ -1041,8 +1074,27 @@ mod tests {
             "https://é.example/",
             "//host/",
             "https:/host",
+            "http://[::1]evil.example/",
+            "http://[::1]:8080/",
+            "http://localhost:/",
+            "http://localhost:65535/",
+            "http://localhost:065536/",
+            "http://localhost:x/",
+            "https://[x]/",
+            "https://[1.2.3.4]/",
+            "https://[::ffff:1.2.3.4]/",
+            "https://[1:2:3:4:5:6:7:8]/",
+            "https://[1:2:3:4:5:6:7::]/",
+            "https://[1::2:3:4:5:6:7]/",
+            "https://[::1.2.3.04]/",
+            "https://[1:2:3:4:5:6:1.2.3.4]/",
+            "https://[1:2:3:4:5::1.2.3.4]/",
+            "https://[12345::]/",
+            "https://a]b/",
+            "https://u[@host/",
+            "https://host/[x]",
         ];
-        let alphabet = format!("ahtps:/?#@[]:.1lochx{EDGES}");
+        let alphabet = format!("ahtps:/?#@[]:.1lochxf0{EDGES}");
         for s in corpus(&seeds, &alphabet, 6000) {
             let server = parse_oauth(&oauth_body("homepageUrl", &s)).is_ok();
             assert_eq!(homepage.is_match(&s), server, "homepageUrl {s:?}");
@@ -1054,6 +1106,42 @@ mod tests {
     /// The contract's shape of a timestamp; the server also takes more (offsets,
     /// one-digit fields).
     const SHAPE: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z?$";
+
+    #[test]
+    fn the_ipv6_literal_pattern_is_the_address_parser() {
+        let homepage = re(&patterns::http_url());
+        let seeds = [
+            "::",
+            "::1",
+            "1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3:4::5:6:7",
+            "fe80::1",
+            "::ffff:1.2.3.4",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1::1.2.3.4",
+            "1:2:3:4:5::1.2.3.4",
+            "::1.2.3.04",
+            "::256.1.1.1",
+            "1:::2",
+            "12345::",
+            "1:2:3:4:5:6:7:8:9",
+            ":1::",
+            "1.2.3.4",
+            "ABCD:ef01::",
+        ];
+        let mut n = 0;
+        for s in corpus(&seeds, "0123456789abcdefABCDEFg:.", 30_000) {
+            let url = format!("https://[{s}]/");
+            let server = parse_oauth(&oauth_body("homepageUrl", &url)).is_ok();
+            assert_eq!(s.parse::<std::net::Ipv6Addr>().is_ok(), server, "{s:?}");
+            assert_eq!(homepage.is_match(&url), server, "IPv6 literal {s:?}");
+            n += usize::from(server);
+        }
+        assert!(n > 1000, "only {n} addresses among the cases");
+    }
 
     #[test]
     fn the_timestamp_pattern_is_the_contract_and_the_server_takes_it() {
