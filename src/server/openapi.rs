@@ -952,7 +952,7 @@ mod tests {
     /// The seeds, and many strings made from them by one to three random edits with
     /// characters of `alphabet`, and random strings of it.
     fn corpus(seeds: &[&str], alphabet: &str, n: usize) -> Vec<String> {
-        let mut rng = StdRng::seed_from_u64(0x6261_6163_6b);
+        let mut rng = StdRng::seed_from_u64(0x0062_6161_636b);
         let chars: Vec<char> = alphabet.chars().collect();
         let mut out: Vec<String> = seeds.iter().map(|s| s.to_string()).collect();
         for i in 0..n {
