@@ -419,3 +419,46 @@ fn role_etag_and_if_match() {
     assert_eq!(fin["name"], "Editors renamed");
     assert_eq!(fin["permissions"], json!(["READ"]));
 }
+
+/// Every list the router serves, at every spelling: a `limit` over the maximum is refused
+/// with 400 in the API's shape, not quietly lowered; the maximum itself is served.
+#[test]
+fn a_limit_over_the_maximum_is_refused_by_every_list() {
+    let srv = Server::start();
+    let lists: Vec<&str> = baack::server::route_list()
+        .into_iter()
+        .filter(|(m, p)| {
+            *m == Method::GET
+                && !p.ends_with('}')
+                && !matches!(
+                    *p,
+                    "/openapi.json" | "/n/v1/clientcontext" | "/n/v1/companies"
+                )
+        })
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(lists.len(), 11, "{lists:?}");
+    for path in lists {
+        let oauth = !path.starts_with("/n/");
+        let max = if oauth { 250 } else { 1000 };
+        for over in [
+            (max + 1).to_string(),
+            "4294967297".into(),
+            "99999999999999999999999".into(),
+        ] {
+            let a = srv.get(&format!("{path}?limit={over}"));
+            if oauth {
+                assert_sailpoint(&a, 400, "400.1 Bad Request Content", "limit");
+            } else {
+                assert_status(&a, 400, "BAD_REQUEST");
+                assert!(
+                    a.2["detail"].as_str().unwrap().contains("limit"),
+                    "{path}: {}",
+                    a.2
+                );
+            }
+        }
+        let (s, _, b) = srv.get(&format!("{path}?limit={max}"));
+        assert_eq!(s, StatusCode::OK, "{path}?limit={max}: {b}");
+    }
+}

@@ -1,5 +1,6 @@
 //! The integration tests of the core server: each module drives the real `baack` binary.
 
+mod authz;
 mod cli;
 mod durability;
 mod limits;
@@ -11,6 +12,7 @@ mod roles;
 mod secrets;
 mod seed001;
 mod server;
+mod slow;
 mod status;
 mod store;
 mod support;
