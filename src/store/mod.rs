@@ -538,12 +538,26 @@ impl Store {
         Ok(c)
     }
 
-    /// An API client by `clientID`.
-    pub fn client_by_id(&self, client_id: &str) -> Result<Option<ApiClient>> {
-        let Some(urn) = read_urn_pointer(&self.idx("client-id", &sha(client_id)))? else {
+    /// The object an index entry points at, if the entry exists and the object still
+    /// answers to `key` (an entry is a hint; the object is the truth).
+    fn by_pointer<T>(
+        &self,
+        index: &str,
+        entry: &str,
+        get: impl Fn(&Store, &str) -> Result<Option<T>>,
+        still: impl Fn(&T) -> bool,
+    ) -> Result<Option<T>> {
+        let Some(urn) = read_urn_pointer(&self.idx(index, entry))? else {
             return Ok(None);
         };
-        Ok(self.client(&urn)?.filter(|c| c.client_id == client_id))
+        Ok(get(self, &urn)?.filter(still))
+    }
+
+    /// An API client by `clientID`.
+    pub fn client_by_id(&self, client_id: &str) -> Result<Option<ApiClient>> {
+        self.by_pointer("client-id", &sha(client_id), Store::client, |c| {
+            c.client_id == client_id
+        })
     }
 
     /// A page of API clients in URN order.
@@ -563,10 +577,7 @@ impl Store {
 
     /// A bearer token by the digest of its value.
     pub fn token_by_digest(&self, digest: &str) -> Result<Option<BearerToken>> {
-        let Some(urn) = read_urn_pointer(&self.idx("token-digest", digest))? else {
-            return Ok(None);
-        };
-        Ok(self.token(&urn)?.filter(|t| t.digest == digest))
+        self.by_pointer("token-digest", digest, Store::token, |t| t.digest == digest)
     }
 
     /// A page of bearer tokens in URN order, of one client or of all.
@@ -605,10 +616,7 @@ impl Store {
 
     /// A role by name.
     pub fn role_by_name(&self, name: &str) -> Result<Option<Role>> {
-        let Some(urn) = read_urn_pointer(&self.idx("role-name", &sha(name)))? else {
-            return Ok(None);
-        };
-        Ok(self.role(&urn)?.filter(|r| r.name == name))
+        self.by_pointer("role-name", &sha(name), Store::role, |r| r.name == name)
     }
 
     /// A page of roles in URN order.

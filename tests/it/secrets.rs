@@ -134,74 +134,35 @@ fn secrets_appear_only_where_they_are_meant_to() {
     // The CLI in both modes, with -v and -o json: each secret printed once, on stdout.
     let mut intended: Vec<(String, String)> =
         vec![(local_root.clone(), "local store creation stderr".into())];
+    const TOKEN: &[&str] = &["-v", "token", "create", "--client", "cli", "-o", "json"];
+    const OAUTH: &[&str] = &[
+        "-v",
+        "oauth",
+        "create",
+        "--name",
+        "n",
+        "--description",
+        "d",
+        "--grant-type",
+        "CLIENT_CREDENTIALS",
+        "--access-type",
+        "ONLINE",
+        "--access-token-validity",
+        "60",
+        "-o",
+        "json",
+    ];
     for (mode, args) in [
-        (
-            "remote token",
-            &["-v", "token", "create", "--client", "cli", "-o", "json"][..],
-        ),
-        (
-            "remote oauth",
-            &[
-                "-v",
-                "oauth",
-                "create",
-                "--name",
-                "n",
-                "--description",
-                "d",
-                "--grant-type",
-                "CLIENT_CREDENTIALS",
-                "--access-type",
-                "ONLINE",
-                "--access-token-validity",
-                "60",
-                "-o",
-                "json",
-            ][..],
-        ),
+        ("remote token", TOKEN),
+        ("remote oauth", OAUTH),
+        ("local token", TOKEN),
+        ("local oauth", OAUTH),
     ] {
-        let out = remote(args, &root);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let secret = v["bearerToken"]
-            .as_str()
-            .or(v["secret"].as_str())
-            .unwrap()
-            .to_string();
-        seen.record(mode, &out);
-        intended.push((secret, format!("{mode} stdout")));
-    }
-    for (mode, args) in [
-        (
-            "local token",
-            &["-v", "token", "create", "--client", "cli", "-o", "json"][..],
-        ),
-        (
-            "local oauth",
-            &[
-                "-v",
-                "oauth",
-                "create",
-                "--name",
-                "n",
-                "--description",
-                "d",
-                "--grant-type",
-                "CLIENT_CREDENTIALS",
-                "--access-type",
-                "ONLINE",
-                "--access-token-validity",
-                "60",
-                "-o",
-                "json",
-            ][..],
-        ),
-    ] {
-        let out = local(args);
+        let out = if mode.starts_with("remote") {
+            remote(args, &root)
+        } else {
+            local(args)
+        };
         assert!(
             out.status.success(),
             "{}",
