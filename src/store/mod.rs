@@ -741,6 +741,26 @@ struct GroupState {
 struct GroupCommit {
     state: Mutex<GroupState>,
     cv: Condvar,
+    /// Writers that have arrived and not yet executed. While any are coming, an executed
+    /// writer waits for them rather than syncing a batch they just miss: one sync then
+    /// covers every request in flight.
+    arriving: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts a writer as arriving until it has executed (or failed).
+struct Arriving<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Arriving<'a> {
+    fn new(n: &'a std::sync::atomic::AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::SeqCst);
+        Arriving(n)
+    }
+}
+
+impl Drop for Arriving<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl GroupCommit {
@@ -749,6 +769,7 @@ impl GroupCommit {
     }
 
     fn write<T>(&self, store: &Store, f: impl FnOnce(&Txn<'_>) -> Result<T>) -> Result<T> {
+        let arriving = Arriving::new(&self.arriving);
         let mut s = self.guard();
         while s.draining {
             s = self.cv.wait(s).unwrap_or_else(PoisonError::into_inner);
@@ -769,7 +790,11 @@ impl GroupCommit {
             durability: Durability::Batch,
         };
         // An error leaves nothing that must be durable before it is reported.
-        let value = f(&txn)?;
+        let value = f(&txn);
+        drop(arriving);
+        // Wake a writer that may be waiting for the arrivals to finish before leading.
+        self.cv.notify_all();
+        let value = value?;
         let mine = s.open_batch + 1;
         s.pending += 1;
         loop {
@@ -782,7 +807,9 @@ impl GroupCommit {
                 }
                 return Ok(value);
             }
-            if s.syncing {
+            // Someone is syncing, or more writers are about to execute into this batch
+            // (draining lets none in, so then nobody is coming).
+            if s.syncing || (!s.draining && self.arriving.load(Ordering::SeqCst) > 0) {
                 s = self.cv.wait(s).unwrap_or_else(PoisonError::into_inner);
                 continue;
             }
