@@ -477,6 +477,16 @@ pub const OAUTH_PATCHABLE: [&str; 12] = [
     "claimsSupported",
 ];
 
+/// A JSON number with no fractional part, as an `i64`: `3600`, and also `3600.0` or
+/// `3.6e3`, which JSON (and JSON Schema's `integer`) count as the same number.
+fn whole_number(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        let f = v.as_f64()?;
+        // Within ±2^53 every whole f64 is exact, and far wider than any rule here.
+        (f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0).then_some(f as i64)
+    })
+}
+
 /// Reads an OAuth client body and checks every create rule, naming each broken one.
 pub fn parse_oauth(body: &Value) -> Result<OAuthFields> {
     let o = body_object(body)?;
@@ -509,7 +519,7 @@ pub fn parse_oauth(body: &Value) -> Result<OAuthFields> {
                 causes.push(format!("{name} is required"));
                 0
             }),
-            Some(v) => match v.as_i64() {
+            Some(v) => match whole_number(v) {
                 Some(n) if (1..=MAX_VALIDITY).contains(&n) => n,
                 _ => {
                     causes.push(format!(
@@ -672,20 +682,44 @@ pub fn oauth_rule_breaks(f: &OAuthFields) -> Vec<String> {
     causes
 }
 
-/// Splits `scheme://host[:port]...` into the scheme and host, if it has that shape.
+/// Splits `scheme://[userinfo@]host[:port]...` into the scheme and host, if it has that
+/// shape: a non-empty host that is a name or a bracketed IPv6 address, a port of digits
+/// (at most 65535), and no `[` or `]` anywhere else in the authority.
 fn scheme_and_host(url: &str) -> Option<(&str, &str)> {
     let (scheme, rest) = url.split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let hostport = authority.rsplit('@').next().unwrap_or_default();
-    let host = if hostport.starts_with('[') {
-        let end = hostport.find(']')?;
-        &hostport[..=end]
-    } else {
-        hostport.split(':').next().unwrap_or_default()
+    let userinfo = &authority[..authority.len() - hostport.len()];
+    let (host, port) = match hostport.strip_prefix('[') {
+        // `[::1]x` or `[not-an-address]` is no host: URL parsers disagree on such
+        // strings, and a redirect URI must mean one thing to all of them.
+        Some(inner) => {
+            let end = inner.find(']')?;
+            inner[..end].parse::<std::net::Ipv6Addr>().ok()?;
+            (&hostport[..end + 2], &hostport[end + 2..])
+        }
+        None => {
+            let end = hostport.find(':').unwrap_or(hostport.len());
+            (&hostport[..end], &hostport[end..])
+        }
     };
+    let port_ok = match port.strip_prefix(':') {
+        None => port.is_empty(),
+        Some("") => true,
+        Some(p) => {
+            let significant = p.trim_start_matches('0');
+            p.bytes().all(|b| b.is_ascii_digit())
+                && significant.len() <= 5
+                && significant.parse::<u32>().map_or(true, |n| n <= 65535)
+        }
+    };
+    let brackets = |s: &str| s.contains(['[', ']']);
     // A backslash is no URL character (RFC 3986), and browsers read it as `/`: in
     // `http://evil.example\@localhost/` they see host evil.example, not localhost.
     if host.is_empty()
+        || !port_ok
+        || brackets(userinfo)
+        || (!host.starts_with('[') && brackets(host))
         || url
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
@@ -899,16 +933,53 @@ mod tests {
     }
 
     #[test]
+    fn validities_are_whole_numbers_however_spelled() {
+        for (v, want) in [(json!(750), 750), (json!(750.0), 750), (json!(7.5e2), 750)] {
+            let mut body = seed_002();
+            body["accessTokenValiditySeconds"] = v.clone();
+            body["refreshTokenValiditySeconds"] = v.clone();
+            let f = parse_oauth(&body).unwrap_or_else(|e| panic!("{v}: {e}"));
+            assert_eq!(f.access_token_validity_seconds, want);
+            assert_eq!(f.refresh_token_validity_seconds, want);
+        }
+        broken(
+            json!({"accessTokenValiditySeconds": 750.5}),
+            "accessTokenValiditySeconds",
+        );
+        broken(
+            json!({"accessTokenValiditySeconds": 1e300}),
+            "accessTokenValiditySeconds",
+        );
+        broken(
+            json!({"accessTokenValiditySeconds": "750"}),
+            "accessTokenValiditySeconds",
+        );
+    }
+
+    #[test]
     fn loopback_http_redirects_are_allowed() {
         for ok in [
             "http://localhost:1/cb",
             "http://127.0.0.1/cb",
             "http://[::1]:8080/",
-            "https://a.example/x?y=1",
+            "http://localhost:/",
+            "http://localhost:065535/",
+            "https://[fe80::1:2]/",
+            "https://[::ffff:1.2.3.4]:443/",
+            "https://a.example/x?y=1&z=[1]",
         ] {
             assert_eq!(check_redirect_uri(ok), Ok(()), "{ok}");
         }
         for bad in [
+            "http://[::1]evil.example/",
+            "http://[::1]:x/",
+            "http://localhost:http/",
+            "http://localhost:65536/",
+            "https://[x]/",
+            "https://[1.2.3.4]/",
+            "https://a]b/",
+            "https://a[b/",
+            "https://[::1@evil.example/",
             "http://evil.example\\@localhost/cb",
             "http://evil.example\\@127.0.0.1/",
             "http://localhost@evil.example/",

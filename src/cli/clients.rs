@@ -2,13 +2,13 @@
 
 use baack::Error;
 use baack::client::Call;
-use baack::model::{Scope, parse_urn};
+use baack::model::Scope;
 use clap::{Args, Subcommand};
 use http::Method;
 use serde_json::{Value, json};
 
 use super::output::{Failure, Kind};
-use super::{Ctx, complete, confirm, enc};
+use super::{Ctx, Named, complete, confirm, enc};
 
 /// The API client commands.
 #[derive(Debug, Subcommand)]
@@ -59,35 +59,18 @@ pub struct RefArg {
     pub reference: String,
 }
 
+/// API clients, named by `clientID`.
+pub const CLIENTS: Named = Named {
+    prefix: "/n/v1/apiclient/",
+    list_key: "apiClients",
+    name_field: "clientID",
+    what: "API client",
+    list_cmd: "baack client list",
+};
+
 /// Finds one API client by URN or clientID.
 pub fn resolve(ctx: &Ctx, reference: &str) -> Result<Value, Error> {
-    if let Some(urn) = parse_urn(reference) {
-        return ctx.get(&format!("/n/v1/apiclient/{urn}"));
-    }
-    let found: Vec<Value> = ctx
-        .client
-        .list_all(
-            &format!("/n/v1/apiclient/?clientID={}", enc(reference)),
-            "apiClients",
-        )?
-        .into_iter()
-        // A server that ignores the filter still gives the right answer.
-        .filter(|c| c.get("clientID").and_then(Value::as_str) == Some(reference))
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err(Error::NotFound(format!(
-            "no API client `{reference}`; list them with `baack client list`"
-        ))),
-        many => Err(Error::Usage(format!(
-            "`{reference}` names {} API clients ({}); use a URN",
-            many.len(),
-            many.iter()
-                .filter_map(|c| c.get("urn").and_then(Value::as_str))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
+    ctx.resolve(&CLIENTS, reference)
 }
 
 /// The URN of a resolved object.

@@ -305,6 +305,55 @@ impl Ctx {
     }
 }
 
+/// What a REF names: where its objects live and which field is its human name.
+pub struct Named {
+    /// The collection path, e.g. `/n/v1/apiclient/`.
+    pub prefix: &'static str,
+    /// The list's array key, e.g. `apiClients`.
+    pub list_key: &'static str,
+    /// The name field and query filter, e.g. `clientID`.
+    pub name_field: &'static str,
+    /// What it is called in messages, e.g. `API client`.
+    pub what: &'static str,
+    /// The command that lists them, for the hint.
+    pub list_cmd: &'static str,
+}
+
+impl Ctx {
+    /// Finds one object by URN, or by name: exit 3 with a hint when nothing matches, a
+    /// usage error listing them when several do.
+    pub fn resolve(&self, kind: &Named, reference: &str) -> Result<serde_json::Value, Error> {
+        use serde_json::Value;
+        if let Some(urn) = baack::model::parse_urn(reference) {
+            return self.get(&format!("{}{urn}", kind.prefix));
+        }
+        let path = format!("{}?{}={}", kind.prefix, kind.name_field, enc(reference));
+        let found: Vec<Value> = self
+            .client
+            .list_all(&path, kind.list_key)?
+            .into_iter()
+            // A server that ignores the filter still gives the right answer.
+            .filter(|v| v.get(kind.name_field).and_then(Value::as_str) == Some(reference))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(Error::NotFound(format!(
+                "no {} `{reference}`; list them with `{}`",
+                kind.what, kind.list_cmd
+            ))),
+            many => Err(Error::Usage(format!(
+                "`{reference}` names {} {}s ({}); use a URN",
+                many.len(),
+                kind.what,
+                many.iter()
+                    .filter_map(|v| v.get("urn").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+}
+
 /// Percent-encodes a query value.
 pub fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()

@@ -161,7 +161,7 @@ impl Printer {
     }
 
     /// One JSON document on stdout.
-    pub fn json(&self, v: &Value) -> Result<(), Failure> {
+    pub fn json<T: serde::Serialize + ?Sized>(&self, v: &T) -> Result<(), Failure> {
         let text = serde_json::to_string_pretty(v)
             .map_err(|e| Error::Internal(format!("cannot render JSON: {e}")))?;
         self.stdout(&text)
@@ -220,7 +220,7 @@ impl Printer {
             return self.stdout(&lines);
         }
         match self.format {
-            OutputFormat::Json => self.json(&Value::Array(items.to_vec())),
+            OutputFormat::Json => self.json(items),
             OutputFormat::Table => {
                 let cols = kind.columns();
                 let header: Vec<&str> = cols.iter().map(|(h, _)| *h).collect();

@@ -5,14 +5,13 @@
 use baack::Error;
 use baack::client::Call;
 use baack::error::ErrorKind;
-use baack::model::parse_urn;
 use clap::{Subcommand, ValueEnum};
 use http::{Method, header};
 use serde_json::{Value, json};
 
 use super::clients::{resolve as resolve_client, urn_of};
 use super::output::{Failure, Kind};
-use super::{Ctx, complete, confirm, enc};
+use super::{Ctx, Named, complete, confirm};
 
 /// A permission label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,31 +89,18 @@ pub enum RoleCmd {
     },
 }
 
+/// Permission roles, named by `name`.
+const ROLES: Named = Named {
+    prefix: "/n/v1/permissionrole/",
+    list_key: "permissionRoles",
+    name_field: "name",
+    what: "permission role",
+    list_cmd: "baack role list",
+};
+
 /// Finds one role by URN or name.
 pub fn resolve(ctx: &Ctx, reference: &str) -> Result<Value, Error> {
-    if let Some(urn) = parse_urn(reference) {
-        return ctx.get(&format!("/n/v1/permissionrole/{urn}"));
-    }
-    let found: Vec<Value> = ctx
-        .client
-        .list_all(
-            &format!("/n/v1/permissionrole/?name={}", enc(reference)),
-            "permissionRoles",
-        )?
-        .into_iter()
-        .filter(|r| r.get("name").and_then(Value::as_str) == Some(reference))
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err(Error::NotFound(format!(
-            "no permission role `{reference}`; list them with `baack role list`"
-        ))),
-        many => Err(Error::Usage(format!(
-            "`{reference}` names {} roles ({}); use a URN",
-            many.len(),
-            many.iter().map(urn_of).collect::<Vec<_>>().join(", ")
-        ))),
-    }
+    ctx.resolve(&ROLES, reference)
 }
 
 /// How many times a grant starts over after a concurrent change.

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use baack::Error;
 use baack::clock::SystemClock;
@@ -24,6 +25,19 @@ pub struct ServeArgs {
     /// Requests allowed per token: N/SECONDS, or off
     #[arg(long, default_value = "100/10", value_name = "N/SECS|off")]
     pub rate_limit: String,
+
+    /// Cut off a client that takes longer than this to send a request's headers (or
+    /// sends nothing on a kept-alive connection for as long)
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_header_timeout)]
+    pub header_timeout: Duration,
+}
+
+fn parse_header_timeout(s: &str) -> Result<Duration, String> {
+    let d = super::parse_duration(s)?;
+    if d.is_zero() {
+        return Err("the header timeout must be longer than 0s".into());
+    }
+    Ok(d)
 }
 
 fn parse_rate_limit(s: &str) -> Result<Option<RateLimit>, Error> {
@@ -64,7 +78,11 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
         .and_then(|p| p.store.clone());
     let path = store_path(g, profile_store)?;
     let (store, boot) = open_store(&path, out)?;
-    let svc = Arc::new(Service::new(store, Arc::new(SystemClock)));
+    // Many connections write at once here: group-commit them.
+    let svc = Arc::new(Service::new(
+        store.with_group_commit(),
+        Arc::new(SystemClock),
+    ));
     // `--profile NAME` logs that profile in to this server, as `vault server -dev` does:
     // with the new store's root token, or else a new token of the root client.
     let login = match &g.profile {
@@ -118,10 +136,7 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
             ));
         }
         out.note(&format!("listening on http://{addr}"));
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await
-            .map_err(|e| Error::Internal(format!("the server failed: {e}")))?;
+        server::serve(listener, app, stop, a.header_timeout).await;
         out.note("stopped");
         Ok::<(), Failure>(())
     })

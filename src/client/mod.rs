@@ -446,17 +446,19 @@ impl Client {
         let mut out = Vec::new();
         let mut next = Some(path.to_string());
         while let Some(p) = next.take() {
-            let r = self.send(&Call::new(Method::GET, p))?;
-            let items =
-                r.body.get(key).and_then(Value::as_array).ok_or_else(|| {
-                    Error::Internal(format!("the list answer has no `{key}` array"))
-                })?;
-            out.extend(items.iter().cloned());
-            next = r
-                .body
+            let mut body = self.send(&Call::new(Method::GET, p))?.body;
+            next = body
                 .get("nextPage")
                 .and_then(Value::as_str)
                 .map(str::to_string);
+            match body.get_mut(key).map(Value::take) {
+                Some(Value::Array(items)) => out.extend(items),
+                _ => {
+                    return Err(Error::Internal(format!(
+                        "the list answer has no `{key}` array"
+                    )));
+                }
+            }
         }
         Ok(out)
     }

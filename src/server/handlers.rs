@@ -8,11 +8,9 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use super::errors::{Api, ApiError, status_body};
+use super::errors::{Api, ApiError, sailpoint_body, status_body};
 use super::{AppState, MAX_BODY};
 use crate::error::{Error, Result};
 use crate::model::{
@@ -25,16 +23,22 @@ use crate::service::{
 
 type Reply = std::result::Result<Response, ApiError>;
 
-/// The bearer token of a request: `None` when there is no `Authorization` header; a
-/// header in another scheme yields a value that fails the token check.
-fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(header::AUTHORIZATION)?;
-    let s = v.to_str().unwrap_or_default().trim();
-    let token = match s.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        _ => s,
+/// The bearer token of a request: `Ok(None)` when there is no `Authorization` header,
+/// and 401 when the header is not `Bearer <token>` (RFC 6750): another scheme, or a bare
+/// token without its scheme, is no bearer credential.
+fn bearer(headers: &HeaderMap) -> Result<Option<String>> {
+    let Some(v) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
     };
-    Some(token.to_string())
+    let s = v.to_str().unwrap_or_default().trim();
+    match s.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Ok(Some(rest.trim().to_string()))
+        }
+        _ => Err(Error::Unauthorized(
+            "the Authorization header is not `Bearer <token>`".into(),
+        )),
+    }
 }
 
 impl AppState {
@@ -45,25 +49,62 @@ impl AppState {
         headers: &HeaderMap,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
+        self.exec(api, headers, false, f).await
+    }
+
+    /// Like [`AppState::run`], for a read of one object: a few page-cache reads take
+    /// microseconds, less than handing them to the blocking pool and back.
+    async fn read<T: Send + 'static>(
+        &self,
+        api: Api,
+        headers: &HeaderMap,
+        f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
+    ) -> std::result::Result<T, ApiError> {
+        self.exec(api, headers, true, f).await
+    }
+
+    async fn exec<T: Send + 'static>(
+        &self,
+        api: Api,
+        headers: &HeaderMap,
+        inline: bool,
+        f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
+    ) -> std::result::Result<T, ApiError> {
         let token = bearer(headers);
         if let Some(l) = &self.limiter {
-            l.check(token.as_deref().unwrap_or_default().as_bytes())
+            // Keyed by the token, or by the whole header when it holds none.
+            let key = match &token {
+                Ok(t) => t.as_deref().unwrap_or_default().as_bytes(),
+                Err(_) => headers
+                    .get(header::AUTHORIZATION)
+                    .map_or(&[][..], |v| v.as_bytes()),
+            };
+            l.check(key)
                 .map_err(|retry_after| ApiError::new(api, Error::RateLimited { retry_after }))?;
         }
+        let token = token.map_err(|e| ApiError::new(api, e))?;
         let svc = self.svc.clone();
         let embedded_root = self.embedded_root && token.is_none();
-        tokio::task::spawn_blocking(move || {
+        let work = move || {
             let caller = if embedded_root {
                 svc.root_caller()?
             } else {
                 svc.authenticate(token.as_deref())?
             };
             f(&svc, &caller)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("a request task failed: {e}")))
-        .and_then(|r| r)
-        .map_err(|e| ApiError::new(api, e))
+        };
+        // In-process, one request runs at a time on the CLI's own thread: handing it to
+        // another thread would only add a switch. A server keeps its workers free for
+        // anything longer than a single-object read (writes wait for their group commit).
+        let result = if self.embedded_root || inline {
+            work()
+        } else {
+            tokio::task::spawn_blocking(work)
+                .await
+                .map_err(|e| Error::Internal(format!("a request task failed: {e}")))
+                .and_then(|r| r)
+        };
+        result.map_err(|e| ApiError::new(api, e))
     }
 }
 
@@ -140,21 +181,15 @@ fn number(q: &Params, name: &str, default: usize, max: usize, min: usize) -> Res
 
 fn page_query(q: &Params) -> Result<PageQuery> {
     let limit = number(q, "limit", DEFAULT_LIMIT, MAX_LIMIT, 1)?;
+    // The cursor is the URN of the last item of the page before: opaque to clients, and
+    // a shape the OpenAPI document can state exactly.
     let after = match param(q, "cursor") {
         None | Some("") => None,
-        Some(c) => {
-            let decoded = URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| urn_param(&s).ok())
-                .ok_or_else(|| {
-                    Error::BadRequest(format!(
-                        "cursor `{c}` is not one this server gave; use the nextPage URL as it is"
-                    ))
-                })?;
-            Some(decoded)
-        }
+        Some(c) => Some(urn_param(c).map_err(|_| {
+            Error::BadRequest(format!(
+                "cursor `{c}` is not one this server gave; use the nextPage URL as it is"
+            ))
+        })?),
     };
     Ok(PageQuery { after, limit })
 }
@@ -163,11 +198,9 @@ fn next_page(prefix: &str, next: Option<String>, limit: usize, extra: &[(&str, &
     match next {
         None => Value::Null,
         Some(after) => {
-            let mut url = format!(
-                "{prefix}?limit={limit}&cursor={}",
-                URL_SAFE_NO_PAD.encode(after)
-            );
+            let mut url = format!("{prefix}?limit={limit}&cursor={after}");
             for (k, v) in extra {
+                let v: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
                 url.push_str(&format!("&{k}={v}"));
             }
             Value::String(url)
@@ -197,26 +230,36 @@ pub(crate) async fn openapi() -> Response {
     reply(StatusCode::OK, super::openapi::document())
 }
 
-pub(crate) async fn no_route(uri: Uri) -> Response {
-    let err = Error::NotFound(format!("no such endpoint {}", uri.path()));
-    let api = if uri.path().starts_with("/n/") {
+/// The API a path belongs to, for answers made outside any route: Baack's under `/n/`,
+/// SailPoint's elsewhere.
+fn api_of(path: &str) -> Api {
+    if path.starts_with("/n/") {
         Api::Baack
     } else {
         Api::OAuth
-    };
-    ApiError::new(api, err).into_response()
+    }
 }
 
+pub(crate) async fn no_route(uri: Uri) -> Response {
+    let err = Error::NotFound(format!("no such endpoint {}", uri.path()));
+    ApiError::new(api_of(uri.path()), err).into_response()
+}
+
+/// 405, in the shape of the API of the path (axum adds `Allow`).
 pub(crate) async fn no_method(uri: Uri, req: Request<Body>) -> Response {
-    let body = status_body(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
-        Some(&format!(
-            "{} is not allowed on {}",
-            req.method(),
-            uri.path()
-        )),
-    );
+    let detail = format!("{} is not allowed on {}", req.method(), uri.path());
+    let body = match api_of(uri.path()) {
+        Api::Baack => status_body(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            Some(&detail),
+        ),
+        Api::OAuth => sailpoint_body(
+            "405 Method Not Allowed",
+            "The request method is not supported by the target resource.",
+            &[detail],
+        ),
+    };
     reply(StatusCode::METHOD_NOT_ALLOWED, body)
 }
 
@@ -224,7 +267,7 @@ pub(crate) async fn no_method(uri: Uri, req: Request<Body>) -> Response {
 
 pub(crate) async fn client_context(State(st): State<AppState>, h: HeaderMap) -> Reply {
     let (client, company, perms) = st
-        .run(Api::Baack, &h, |svc, c| svc.client_context(c))
+        .read(Api::Baack, &h, |svc, c| svc.client_context(c))
         .await?;
     Ok(reply(
         StatusCode::OK,
@@ -238,7 +281,7 @@ pub(crate) async fn client_context(State(st): State<AppState>, h: HeaderMap) -> 
 }
 
 pub(crate) async fn companies(State(st): State<AppState>, h: HeaderMap) -> Reply {
-    let list = st.run(Api::Baack, &h, |svc, c| svc.companies(c)).await?;
+    let list = st.read(Api::Baack, &h, |svc, c| svc.companies(c)).await?;
     let items: Vec<Value> = list
         .iter()
         .map(|c| reference_json(paths::COMPANY, &c.urn))
@@ -255,7 +298,7 @@ pub(crate) async fn company(
     Path(urn): Path<String>,
 ) -> Reply {
     let c = st
-        .run(Api::Baack, &h, move |svc, c| svc.company(c, &urn))
+        .read(Api::Baack, &h, move |svc, c| svc.company(c, &urn))
         .await?;
     Ok(reply(StatusCode::OK, company_json(&c)))
 }
@@ -302,7 +345,7 @@ pub(crate) async fn client_get(
     Path(urn): Path<String>,
 ) -> Reply {
     let c = st
-        .run(Api::Baack, &h, move |svc, c| svc.get_client(c, &urn))
+        .read(Api::Baack, &h, move |svc, c| svc.get_client(c, &urn))
         .await?;
     Ok(reply(StatusCode::OK, client_json(&c)))
 }
@@ -383,7 +426,7 @@ pub(crate) async fn token_get(
     Path(urn): Path<String>,
 ) -> Reply {
     let t = st
-        .run(Api::Baack, &h, move |svc, c| svc.get_token(c, &urn))
+        .read(Api::Baack, &h, move |svc, c| svc.get_token(c, &urn))
         .await?;
     Ok(reply(StatusCode::OK, token_json(&t, None)))
 }
@@ -460,7 +503,7 @@ pub(crate) async fn role_get(
     Path(urn): Path<String>,
 ) -> Reply {
     let r = st
-        .run(Api::Baack, &h, move |svc, c| svc.get_role(c, &urn))
+        .read(Api::Baack, &h, move |svc, c| svc.get_role(c, &urn))
         .await?;
     Ok(role_reply(StatusCode::OK, &r))
 }
@@ -551,7 +594,7 @@ pub(crate) async fn oauth_get(
     Path(id): Path<String>,
 ) -> Reply {
     let o = st
-        .run(Api::OAuth, &h, move |svc, c| svc.get_oauth(c, &id))
+        .read(Api::OAuth, &h, move |svc, c| svc.get_oauth(c, &id))
         .await?;
     Ok(reply(StatusCode::OK, oauth_json(&o, None)))
 }

@@ -8,8 +8,9 @@ pub mod openapi;
 mod ratelimit;
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -26,6 +27,14 @@ use crate::service::Service;
 
 /// The largest request body accepted; larger ones get 413.
 pub const MAX_BODY: usize = 1024 * 1024;
+
+/// How long a client may take to send a request's headers, by default. A client that
+/// dribbles them (slowloris) is cut off after this; so is a kept-alive connection that
+/// sends nothing for as long.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a graceful stop waits for requests in flight before it gives up on them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Where the server writes its one line per request.
 pub type LogFn = Arc<dyn Fn(&str) + Send + Sync>;
@@ -68,6 +77,58 @@ pub fn router(svc: Arc<Service>, opts: Options) -> Router {
         r = r.layer(middleware::from_fn_with_state(log, log_requests));
     }
     r
+}
+
+/// Serves `app` on `listener` over HTTP/1.1 until `shutdown` completes; then stops
+/// accepting, lets the requests in flight finish (closing idle connections at once), and
+/// returns.
+///
+/// Not `axum::serve`, which has no header-read timeout: a client that sends its request
+/// headers slowly is cut off once `header_timeout` has passed since it began the
+/// request (or since its previous answer, on a kept-alive connection).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()>,
+    header_timeout: Duration,
+) {
+    use hyper::server::conn::http1;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use tower::ServiceExt;
+
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            conn = listener.accept() => match conn {
+                Ok((stream, _)) => stream,
+                // Out of descriptors, or a connection reset before it was accepted:
+                // pause a moment rather than spin, and keep serving.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            app.clone().oneshot(req.map(axum::body::Body::new))
+        });
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), svc));
+        // A connection's error (a timeout, a reset) ends that connection only.
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
 }
 
 /// Every (method, path) the router serves, as registered.

@@ -1,10 +1,151 @@
-//! The OpenAPI 3 document served at `/openapi.json`: every operation the router serves,
-//! aliases included. A test checks it against the router's own list of routes.
+//! The OpenAPI 3.1 document served at `/openapi.json`: every operation the router serves,
+//! aliases included, with the constraints the server really enforces (so a tool that
+//! generates requests from it, like schemathesis, finds the document and the server in
+//! agreement), the statuses each operation can answer, and the headers that come with
+//! them. Tests check it against the router's own list of routes, and its patterns against
+//! the validators of `model` and `clock`.
 
 use serde_json::{Map, Value, json};
 
-use crate::model::{ACCESS_TYPES, CLIENT_TYPES, GRANT_TYPES, MAX_VALIDITY, Permission, Scope};
+use crate::model::{
+    ACCESS_TYPES, CLIENT_TYPES, GRANT_TYPES, MAX_VALIDITY, OAUTH_PATCHABLE, Permission, Scope,
+};
 use crate::service::{MAX_LIMIT, MAX_OAUTH_LIMIT};
+
+/// The regular expressions of the document. Each states exactly what a validator of the
+/// server accepts (a test compares them), in the subset of syntax that ECMA 262, Python
+/// and Rust's `regex` read alike: `[0-9]` rather than `\d`, explicit classes rather than
+/// `\s` or `.`, `\xHH` and `\uHHHH` escapes.
+pub mod patterns {
+    /// Unicode White_Space, what Rust's `char::is_whitespace` and `str::trim` mean.
+    const WS: &str = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+    /// What no URL may hold here: control characters (Cc), White_Space and `\`.
+    const NOT_URL: &str = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\";
+
+    const URN: &str = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
+
+    /// A URN in a path, a query or a body: a hyphenated UUID, either case.
+    pub fn urn() -> String {
+        format!("^{URN}$")
+    }
+
+    /// A URN as the server writes it: lowercase.
+    pub fn urn_out() -> String {
+        "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$".into()
+    }
+
+    /// The `cursor` of a Baack list: empty, or the URN the page starts after.
+    pub fn cursor() -> String {
+        format!("^(?:{URN})?$")
+    }
+
+    /// An OAuth client id in a path (32 hex digits; the server answers in lowercase).
+    pub fn oauth_id() -> String {
+        "^[0-9a-fA-F]{32}$".into()
+    }
+
+    /// A `clientID` or role name: no control characters (the length is a separate rule).
+    pub fn printable() -> String {
+        r"^[^\x00-\x1f\x7f-\x9f]*$".into()
+    }
+
+    /// Holds something other than White_Space (unanchored: a search).
+    pub fn not_blank() -> String {
+        format!("[^{WS}]")
+    }
+
+    /// A timestamp of the contract, unanchored: a real date, a time, 0 to 9 fractional
+    /// digits and an optional `Z`.
+    fn timestamp_body() -> String {
+        let day_any = "(?:0[1-9]|1[0-9]|2[0-8])";
+        let common = format!(
+            "[0-9]{{4}}-(?:(?:0[1-9]|1[0-2])-{day_any}|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+        );
+        let leap =
+            "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29";
+        // Second 60 is a leap second, which ISO 8601 (and the server) allow.
+        let time = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]{1,9})?";
+        format!("(?:{common}|{leap})T{time}Z?")
+    }
+
+    /// A timestamp: `2026-07-04T14:34:19.610`, with 0 to 9 fractional digits and an
+    /// optional trailing `Z`.
+    pub fn timestamp() -> String {
+        format!("^{}$", timestamp_body())
+    }
+
+    /// The `filters` of the OAuth list: nothing, `lastUsed isnull` or `lastUsed le <ts>`.
+    pub fn oauth_filters() -> String {
+        let ts = timestamp_body();
+        format!("^[{WS}]*(?:lastUsed[{WS}]+(?:isnull|le[{WS}]+{ts})[{WS}]*)?$")
+    }
+
+    /// An IPv6 address as Rust's `Ipv6Addr` reads it: eight groups, or fewer around one
+    /// `::` that stands for at least one, the last two possibly an IPv4 address.
+    fn ipv6() -> String {
+        let h = "[0-9a-fA-F]{1,4}";
+        let octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9][0-9]|[0-9])";
+        let v4 = format!(r"{octet}(?:\.{octet}){{3}}");
+        let mut forms = vec![format!("(?:{h}:){{7}}{h}"), format!("(?:{h}:){{6}}{v4}")];
+        for head in 0..=7usize {
+            let left = 7 - head;
+            let head = match head {
+                0 => String::new(),
+                n => format!("(?:{h}:){{{}}}{h}", n - 1),
+            };
+            let mut tails = Vec::new();
+            if left >= 2 {
+                tails.push(format!("(?:{h}:){{0,{}}}{v4}", left - 2));
+            }
+            if left >= 1 {
+                tails.push(format!("{h}(?::{h}){{0,{}}}", left - 1));
+            }
+            let tail = if tails.is_empty() {
+                String::new()
+            } else {
+                format!("(?:{})?", tails.join("|"))
+            };
+            forms.push(format!("{head}::{tail}"));
+        }
+        format!("(?:{})", forms.join("|"))
+    }
+
+    /// `:` and a port of digits up to 65535, or nothing.
+    const PORT: &str = "(?::(?:0*(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?)?";
+
+    /// `[userinfo@]`: the host follows the last `@` of the authority, which runs to the
+    /// first `/`, `?` or `#`; no `[` or `]` outside a host literal.
+    fn userinfo(no: &str) -> String {
+        format!(r"(?:[^{no}/?#\[\]]*@)?")
+    }
+
+    /// `[userinfo@]host[:port]` with a host that is a name or a bracketed IPv6 address.
+    fn authority_any(no: &str) -> String {
+        let name = format!(r"[^{no}/?#@:\[\]]+");
+        format!(r"{}(?:\[{}\]|{name}){PORT}", userinfo(no), ipv6())
+    }
+
+    /// An absolute `http` or `https` URL (a `homepageUrl`).
+    pub fn http_url() -> String {
+        let auth = authority_any(NOT_URL);
+        format!("^https?://{auth}(?:[/?#][^{NOT_URL}]*)?$")
+    }
+
+    /// A redirect URI: an `https` URL, or `http` on `localhost`, `127.0.0.1` or `[::1]`;
+    /// no fragment.
+    pub fn redirect_uri() -> String {
+        let no = format!("{NOT_URL}#");
+        let auth = authority_any(&no);
+        let loopback = format!(r"{}(?:localhost|127\.0\.0\.1|\[::1\]){PORT}", userinfo(&no));
+        format!("^(?:https://{auth}|http://{loopback})(?:[/?][^{no}]*)?$")
+    }
+
+    /// The `path` or `from` of a JSON Patch operation: a JSON Pointer into a field that
+    /// PATCH may change.
+    pub fn patch_path(fields: &[&str]) -> String {
+        format!("^/(?:{})(?:/(?:[^~/]|~[01])*)*$", fields.join("|"))
+    }
+}
 
 /// One documented operation, at every path spelling it answers to.
 struct Op {
@@ -12,13 +153,17 @@ struct Op {
     paths: &'static [&'static str],
     id: &'static str,
     summary: &'static str,
+    /// Rules that depend on the store or the clock, beyond what the schemas say.
+    rules: Option<&'static str>,
     /// Schema name of the request body.
     body: Option<&'static str>,
     /// Success status and schema name (None: no body).
     ok: (u16, Option<&'static str>),
-    query: &'static [(&'static str, &'static str)],
+    query: &'static [&'static str],
     /// Whether the operation requires a token.
     auth: bool,
+    /// Whether it needs a permission (READ for a GET, ADMINISTER for a change).
+    managed: bool,
 }
 
 const fn op(
@@ -32,34 +177,19 @@ const fn op(
         paths,
         id,
         summary,
+        rules: None,
         body: None,
         ok: (200, None),
         query: &[],
         auth: true,
+        managed: true,
     }
 }
 
-const CLIENT_Q: &[(&str, &str)] = &[
-    ("limit", "integer"),
-    ("cursor", "string"),
-    ("clientID", "string"),
-];
-const TOKEN_Q: &[(&str, &str)] = &[
-    ("limit", "integer"),
-    ("cursor", "string"),
-    ("apiClient", "string"),
-];
-const ROLE_Q: &[(&str, &str)] = &[
-    ("limit", "integer"),
-    ("cursor", "string"),
-    ("name", "string"),
-];
-const OAUTH_Q: &[(&str, &str)] = &[
-    ("filters", "string"),
-    ("limit", "integer"),
-    ("offset", "integer"),
-    ("count", "boolean"),
-];
+const CLIENT_Q: &[&str] = &["limit", "cursor", "clientID"];
+const TOKEN_Q: &[&str] = &["limit", "cursor", "apiClient"];
+const ROLE_Q: &[&str] = &["limit", "cursor", "name"];
+const OAUTH_Q: &[&str] = &["filters", "limit", "offset", "count"];
 
 fn ops() -> Vec<Op> {
     use super::{CLIENT, CLIENTS, OAUTH, OAUTHS, ROLE, ROLES, TOKEN, TOKENS};
@@ -67,15 +197,17 @@ fn ops() -> Vec<Op> {
         Op {
             ok: (200, Some("Any")),
             auth: false,
+            managed: false,
             ..op("get", &["/openapi.json"], "getOpenApi", "This document")
         },
         Op {
             ok: (200, Some("ClientContext")),
+            managed: false,
             ..op(
                 "get",
                 &["/n/v1/clientcontext"],
                 "getClientContext",
-                "Who the token is: its client, company and permissions",
+                "Who the token is: its client, company and permissions (any valid token)",
             )
         },
         Op {
@@ -99,6 +231,9 @@ fn ops() -> Vec<Op> {
         Op {
             body: Some("ApiClientInput"),
             ok: (201, Some("ApiClient")),
+            rules: Some(
+                "400 INVALID_REPRESENTATION when the clientID is taken in the company; 404 when the owner is not the store's company.",
+            ),
             ..op("post", CLIENTS, "createApiClient", "Create an API client")
         },
         Op {
@@ -113,6 +248,9 @@ fn ops() -> Vec<Op> {
         Op {
             body: Some("ApiClientUpdate"),
             ok: (202, Some("ApiClient")),
+            rules: Some(
+                "400 INVALID_REPRESENTATION when the new clientID is taken, or when the root client would lose scope api.baack.co.",
+            ),
             ..op(
                 "put",
                 CLIENT,
@@ -122,6 +260,7 @@ fn ops() -> Vec<Op> {
         },
         Op {
             ok: (200, Some("Status")),
+            rules: Some("400 INVALID_REPRESENTATION for the root client, which cannot be deleted."),
             ..op(
                 "delete",
                 CLIENT,
@@ -131,7 +270,10 @@ fn ops() -> Vec<Op> {
         },
         Op {
             body: Some("BearerTokenInput"),
-            ok: (201, Some("BearerToken")),
+            ok: (201, Some("BearerTokenCreated")),
+            rules: Some(
+                "400 INVALID_REPRESENTATION when expirationTimestamp is not in the future; 404 when the API client does not exist.",
+            ),
             ..op(
                 "post",
                 TOKENS,
@@ -175,6 +317,9 @@ fn ops() -> Vec<Op> {
         Op {
             body: Some("PermissionRoleInput"),
             ok: (201, Some("PermissionRole")),
+            rules: Some(
+                "400 INVALID_REPRESENTATION when the name is taken in the company; 404 when the owner or a client does not exist.",
+            ),
             ..op(
                 "post",
                 ROLES,
@@ -199,11 +344,14 @@ fn ops() -> Vec<Op> {
         Op {
             body: Some("PermissionRoleUpdate"),
             ok: (202, Some("PermissionRole")),
+            rules: Some(
+                "400 INVALID_REPRESENTATION when the new name is taken; 404 when a client does not exist; 412 when If-Match does not name the role's current ETag.",
+            ),
             ..op(
                 "put",
                 ROLE,
                 "updatePermissionRole",
-                "Replace a permission role (grant it to clients); If-Match makes it safe against concurrent changes (412)",
+                "Replace a permission role (grant it to clients); If-Match makes it safe against concurrent changes",
             )
         },
         Op {
@@ -217,7 +365,7 @@ fn ops() -> Vec<Op> {
         },
         Op {
             body: Some("OAuthClientInput"),
-            ok: (200, Some("OAuthClient")),
+            ok: (200, Some("OAuthClientCreated")),
             ..op(
                 "post",
                 OAUTHS,
@@ -237,6 +385,9 @@ fn ops() -> Vec<Op> {
         Op {
             body: Some("JsonPatch"),
             ok: (200, Some("OAuthClient")),
+            rules: Some(
+                "400 400.1 Bad Request Content when the patched client breaks a rule of OAuthClientInput (grant types, redirect URIs, types, ranges) or an operation cannot apply (a failed test, a missing target).",
+            ),
             ..op(
                 "patch",
                 OAUTH,
@@ -260,78 +411,190 @@ fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-fn content(schema: &str, media: &str) -> Value {
-    json!({ media: { "schema": schema_ref(schema) } })
+fn json_content(schema: &str) -> Value {
+    json!({ "application/json": { "schema": schema_ref(schema) } })
+}
+
+fn query_param(name: &str, oauth: bool) -> Value {
+    let (schema, description) = match (name, oauth) {
+        ("limit", false) => (
+            json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100 }),
+            "Items per page; over the maximum is 400, not obeyed",
+        ),
+        ("limit", true) => (
+            json!({ "type": "integer", "minimum": 0, "maximum": MAX_OAUTH_LIMIT, "default": MAX_OAUTH_LIMIT }),
+            "Items per page; over the maximum is 400, not obeyed",
+        ),
+        ("cursor", _) => (
+            json!({ "type": "string", "pattern": patterns::cursor() }),
+            "Where the page starts, as given in nextPage",
+        ),
+        ("apiClient", _) => (
+            json!({ "type": "string", "format": "uuid", "pattern": patterns::urn() }),
+            "Only the tokens of this API client",
+        ),
+        ("clientID", _) => (
+            json!({ "type": "string" }),
+            "Only the API client with exactly this clientID",
+        ),
+        ("name", _) => (
+            json!({ "type": "string" }),
+            "Only the role with exactly this name",
+        ),
+        ("filters", _) => (
+            json!({ "type": "string", "pattern": patterns::oauth_filters() }),
+            "`lastUsed le <timestamp>` or `lastUsed isnull`",
+        ),
+        ("offset", _) => (
+            json!({ "type": "integer", "minimum": 0, "maximum": u64::MAX }),
+            "Items to skip",
+        ),
+        ("count", _) => (
+            json!({ "type": "boolean" }),
+            "true: send the number of matches before paging in X-Total-Count",
+        ),
+        _ => (json!({ "type": "string" }), ""),
+    };
+    json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
+}
+
+fn header(description: &str, schema: Value, required: bool) -> Value {
+    json!({ "description": description, "required": required, "schema": schema })
 }
 
 fn operation(op: &Op, path: &str, alias: usize) -> Value {
     let oauth = !path.starts_with("/n/") && path != "/openapi.json";
     let err_schema = if oauth { "SailPointError" } else { "Status" };
     let mut params: Vec<Value> = Vec::new();
-    for name in ["urn", "id"] {
-        if path.contains(&format!("{{{name}}}")) {
-            let schema = if name == "urn" {
-                json!({ "type": "string", "format": "uuid" })
-            } else {
-                json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" })
-            };
-            params.push(json!({ "name": name, "in": "path", "required": true, "schema": schema }));
-        }
+    let mut item = false;
+    if path.contains("{urn}") {
+        item = true;
+        params.push(json!({ "name": "urn", "in": "path", "required": true,
+            "schema": { "type": "string", "format": "uuid", "pattern": patterns::urn() } }));
     }
-    for (name, ty) in op.query {
-        let schema = match (*name, oauth) {
-            ("limit", false) => json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT }),
-            ("limit", true) => {
-                json!({ "type": "integer", "minimum": 0, "maximum": MAX_OAUTH_LIMIT })
-            }
-            ("offset", _) => json!({ "type": "integer", "minimum": 0 }),
-            ("apiClient", _) => json!({ "type": "string", "format": "uuid" }),
-            _ => json!({ "type": ty }),
-        };
-        params.push(json!({ "name": name, "in": "query", "required": false, "schema": schema }));
+    if path.contains("{id}") {
+        item = true;
+        params.push(json!({ "name": "id", "in": "path", "required": true,
+            "schema": { "type": "string", "pattern": patterns::oauth_id() } }));
+    }
+    for name in op.query {
+        params.push(query_param(name, oauth));
     }
     if op.id == "updatePermissionRole" {
         params.push(
             json!({ "name": "If-Match", "in": "header", "required": false,
-            "schema": { "type": "string" }, "description": "The ETag of the role as read" }),
+            "schema": { "type": "string" },
+            "description": "ETags of the role as read (or *); another version is 412" }),
         );
     }
+
     let mut responses = Map::new();
-    let ok_desc = "Success";
-    responses.insert(
-        op.ok.0.to_string(),
-        match op.ok.1 {
-            Some(s) => json!({ "description": ok_desc, "content": content(s, "application/json") }),
-            None => json!({ "description": ok_desc }),
-        },
-    );
+    let mut ok = json!({ "description": "Success" });
+    if let Some(s) = op.ok.1 {
+        ok["content"] = json_content(s);
+    }
+    let mut ok_headers = Map::new();
+    if op.ok.1 == Some("PermissionRole") {
+        ok_headers.insert(
+            "ETag".into(),
+            header(
+                "The role's version, for If-Match",
+                json!({ "type": "string" }),
+                true,
+            ),
+        );
+    }
+    if matches!(op.id, "createBearerToken" | "createOauthClient") {
+        ok_headers.insert(
+            "Cache-Control".into(),
+            header(
+                "A secret is never cached",
+                json!({ "type": "string", "const": "no-store" }),
+                true,
+            ),
+        );
+    }
+    if op.id == "listOauthClients" {
+        ok_headers.insert(
+            "X-Total-Count".into(),
+            header(
+                "With count=true: the number of matches before paging",
+                json!({ "type": "integer", "minimum": 0 }),
+                false,
+            ),
+        );
+    }
+    if !ok_headers.is_empty() {
+        ok["headers"] = Value::Object(ok_headers);
+    }
+    if let Some(links) = links(op.id, path) {
+        ok["links"] = links;
+    }
+    responses.insert(op.ok.0.to_string(), ok);
+
     if op.auth {
-        let mut errs = vec![
-            ("400", "Invalid request"),
-            ("401", "Missing, malformed, unknown or expired token"),
-            ("404", "Not found, or the token lacks the permission"),
-            ("429", "Rate limited; see Retry-After"),
-            ("500", "Internal error"),
-        ];
-        if oauth {
-            errs.push(("403", "The token lacks the permission"));
+        let mut errs: Vec<(&str, String)> = Vec::new();
+        // Baack answers 400 to a bad path URN; SailPoint's get and delete answer 404 to a
+        // bad id.
+        if op.body.is_some() || !op.query.is_empty() || (item && !oauth) {
+            let mut d = "Invalid request: a field, parameter or body breaks a rule".to_string();
+            if let Some(r) = op.rules {
+                d = format!("{d}. {r}");
+            }
+            errs.push(("400", d));
         }
-        if op.body.is_some() {
-            errs.push(("413", "Body over 1 MiB"));
+        errs.push((
+            "401",
+            "Missing, malformed, unknown or expired token, or its client cannot call the API"
+                .into(),
+        ));
+        if op.managed && oauth {
+            errs.push(("403", "The token lacks the permission".into()));
+        }
+        if op.managed && !oauth {
+            errs.push((
+                "404",
+                "Not found, or the token lacks the permission (never revealed)".into(),
+            ));
+        } else if item {
+            errs.push(("404", "Not found".into()));
         }
         if op.id == "updatePermissionRole" {
-            errs.push(("412", "The role changed since the If-Match ETag was read"));
+            errs.push((
+                "412",
+                "The role changed since the If-Match ETag was read".into(),
+            ));
         }
+        if op.body.is_some() {
+            errs.push(("413", "Body over 1 MiB".into()));
+        }
+        errs.push((
+            "429",
+            "Rate limited; retry after Retry-After seconds".into(),
+        ));
+        errs.push(("500", "Internal error".into()));
         for (code, desc) in errs {
             let schema = match code {
                 "401" if oauth => "OAuthUnauthorized",
                 "429" if oauth => "RateLimited",
                 _ => err_schema,
             };
-            responses.insert(
-                code.into(),
-                json!({ "description": desc, "content": content(schema, "application/json") }),
-            );
+            let mut r = json!({ "description": desc, "content": json_content(schema) });
+            if code == "401" {
+                r["headers"] = json!({ "WWW-Authenticate": header(
+                    "RFC 6750",
+                    json!({ "type": "string", "const": "Bearer error=\"invalid_token\"" }),
+                    true,
+                ) });
+            }
+            if code == "429" {
+                r["headers"] = json!({ "Retry-After": header(
+                    "Seconds until the window resets",
+                    json!({ "type": "integer", "minimum": 1 }),
+                    true,
+                ) });
+            }
+            responses.insert(code.into(), r);
         }
     }
     let id = if alias == 0 {
@@ -345,127 +608,217 @@ fn operation(op: &Op, path: &str, alias: usize) -> Value {
         "tags": [if oauth { "OAuth clients" } else { "Baack" }],
         "parameters": params,
         "responses": responses,
+        "security": if op.auth { json!([{ "bearer": [] }]) } else { json!([]) },
     });
-    if !op.auth {
-        v["security"] = json!([]);
+    if let Some(r) = op.rules {
+        v["description"] = json!(r);
     }
     if let Some(b) = op.body {
         let media = if b == "JsonPatch" {
             json!({ "application/json-patch+json": { "schema": schema_ref(b) },
                     "application/json": { "schema": schema_ref(b) } })
         } else {
-            content(b, "application/json")
+            json_content(b)
         };
         v["requestBody"] = json!({ "required": true, "content": media });
     }
     v
 }
 
+/// What a created object leads to: reading, changing and deleting it, at the spelling of
+/// the path it was created at (`/n/v1/role/` leads to `/n/v1/role/{urn}`).
+fn links(id: &str, collection: &str) -> Option<Value> {
+    let key = match id {
+        "createApiClient" | "createBearerToken" | "createPermissionRole" => "urn",
+        "createOauthClient" => "id",
+        _ => return None,
+    };
+    let item = format!("{}/{{{key}}}", collection.trim_end_matches('/'));
+    let mut out = Map::new();
+    for op in ops() {
+        let Some(alias) = op.paths.iter().position(|p| *p == item) else {
+            continue;
+        };
+        let name = match op.method {
+            "get" => "Get",
+            "put" | "patch" => "Update",
+            "delete" => "Delete",
+            _ => continue,
+        };
+        let op_id = if alias == 0 {
+            op.id.to_string()
+        } else {
+            format!("{}Alias{alias}", op.id)
+        };
+        out.insert(
+            name.into(),
+            json!({ "operationId": op_id, "parameters": { key: format!("$response.body#/{key}") } }),
+        );
+    }
+    Some(Value::Object(out))
+}
+
 fn schemas() -> Value {
-    let urn = json!({ "type": "string", "format": "uuid" });
-    let reference = json!({ "type": "object", "required": ["urn"],
-        "properties": { "urn": urn, "url": { "type": "string" } } });
+    let urn_in = json!({ "type": "string", "format": "uuid", "pattern": patterns::urn() });
+    let urn_out = json!({ "type": "string", "format": "uuid", "pattern": patterns::urn_out() });
+    // `{"urn": …}`, or `{"Urn": …}` when `urn` is absent or null; `url` is ignored.
+    let reference = json!({ "type": "object", "anyOf": [
+        { "required": ["urn"], "properties": { "urn": urn_in } },
+        { "required": ["Urn"], "properties": { "urn": { "type": "null" }, "Urn": urn_in } },
+    ] });
     let reference_out = json!({ "type": "object", "required": ["urn", "url"],
-        "properties": { "urn": urn, "url": { "type": "string" } } });
-    let name = json!({ "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[^\\x00-\\x1f\\x7f]+$" });
+        "properties": { "urn": urn_out, "url": { "type": "string" } } });
+    let name = json!({ "type": "string", "minLength": 1, "maxLength": 128,
+        "pattern": patterns::printable() });
     let scope = json!({ "type": "string", "enum": Scope::ALL });
-    let perms = json!({ "type": "array", "items": { "type": "string", "enum": Permission::ALL } });
-    let refs = json!({ "type": "array", "items": reference });
-    let ts = json!({ "type": "string", "example": "2026-07-04T14:34:19.610" });
+    let perms_in = json!({ "type": ["array", "null"],
+        "items": { "type": "string", "enum": Permission::ALL } });
+    let perms_out = json!({ "type": "array",
+        "items": { "type": "string", "enum": Permission::ALL } });
+    let refs_in = json!({ "type": ["array", "null"], "items": reference });
+    let ts = json!({ "type": ["string", "null"], "pattern": patterns::timestamp(),
+        "example": "2099-12-31T23:59:59.999" });
+    let ts_out = json!({ "type": "string", "pattern": patterns::timestamp() });
     let validity = json!({ "type": "integer", "minimum": 1, "maximum": MAX_VALIDITY });
-    let strings = json!({ "type": "array", "items": { "type": "string" } });
-    let message = json!({ "type": "object", "properties": {
+    let message = json!({ "type": "object", "required": ["locale", "localeOrigin", "text"], "properties": {
         "locale": { "type": "string" }, "localeOrigin": { "type": "string" }, "text": { "type": "string" } } });
-    let oauth_props = json!({
+    let next_page = json!({ "type": ["string", "null"] });
+    let contains = |v: &str| json!({ "contains": { "const": v } });
+    // What an absent or null optional field means, the server decides: so null is
+    // allowed wherever a field is optional.
+    let oauth_in = json!({
+        "type": "object",
+        "required": ["name", "description", "accessTokenValiditySeconds", "grantTypes", "accessType", "enabled"],
+        "properties": {
+            "businessName": { "type": ["string", "null"] },
+            "homepageUrl": { "type": ["string", "null"], "pattern": patterns::http_url() },
+            "name": { "type": "string", "pattern": patterns::not_blank() },
+            "description": { "type": "string" },
+            "accessTokenValiditySeconds": validity,
+            "refreshTokenValiditySeconds": { "type": ["integer", "null"], "minimum": 1, "maximum": MAX_VALIDITY },
+            "redirectUris": { "type": ["array", "null"],
+                "items": { "type": "string", "pattern": patterns::redirect_uri() } },
+            "grantTypes": { "type": "array", "minItems": 1, "uniqueItems": true,
+                "items": { "type": "string", "enum": GRANT_TYPES } },
+            "accessType": { "type": "string", "enum": ACCESS_TYPES },
+            "type": { "type": ["string", "null"], "enum": [CLIENT_TYPES[0], CLIENT_TYPES[1], null] },
+            "internal": { "type": ["boolean", "null"] },
+            "enabled": { "type": "boolean" },
+            "strongAuthSupported": { "type": ["boolean", "null"] },
+            "claimsSupported": { "type": ["boolean", "null"] },
+            "scope": { "type": ["array", "null"], "items": { "type": "string" } },
+        },
+        "allOf": [
+            { "if": { "required": ["grantTypes"], "properties": { "grantTypes": contains("REFRESH_TOKEN") } },
+              "then": { "properties": { "grantTypes": contains("AUTHORIZATION_CODE") } } },
+            { "if": { "required": ["grantTypes"], "properties": { "grantTypes": contains("AUTHORIZATION_CODE") } },
+              "then": { "required": ["redirectUris"], "properties": { "redirectUris": { "type": "array", "minItems": 1 } } } },
+            { "if": { "required": ["type"], "properties": { "type": { "const": "PUBLIC" } } },
+              "then": { "properties": { "grantTypes": { "not": contains("CLIENT_CREDENTIALS") } } } },
+        ],
+    });
+    let oauth_out_props = json!({
+        "id": { "type": "string", "pattern": "^[0-9a-f]{32}$" },
+        "secret": { "type": "null" },
         "businessName": { "type": ["string", "null"] },
-        "homepageUrl": { "type": ["string", "null"], "format": "uri" },
-        "name": { "type": "string", "minLength": 1, "pattern": "\\S" },
+        "homepageUrl": { "type": ["string", "null"] },
+        "name": { "type": "string" },
         "description": { "type": "string" },
         "accessTokenValiditySeconds": validity,
         "refreshTokenValiditySeconds": validity,
-        "redirectUris": { "type": "array", "items": { "type": "string", "format": "uri" } },
-        "grantTypes": { "type": "array", "minItems": 1, "uniqueItems": true,
-                        "items": { "type": "string", "enum": GRANT_TYPES } },
+        "redirectUris": { "type": "array", "items": { "type": "string" } },
+        "grantTypes": { "type": "array", "items": { "type": "string", "enum": GRANT_TYPES } },
         "accessType": { "type": "string", "enum": ACCESS_TYPES },
         "type": { "type": "string", "enum": CLIENT_TYPES },
         "internal": { "type": "boolean" },
         "enabled": { "type": "boolean" },
         "strongAuthSupported": { "type": "boolean" },
         "claimsSupported": { "type": "boolean" },
-        "scope": strings,
+        "created": { "type": "string", "format": "date-time" },
+        "modified": { "type": "string", "format": "date-time" },
+        "lastUsed": { "type": ["string", "null"], "format": "date-time" },
+        "scope": { "type": "array", "items": { "type": "string" } },
+        "metadata": { "type": "null" },
     });
-    let mut oauth_out = oauth_props.clone();
-    if let Some(o) = oauth_out.as_object_mut() {
-        o.insert(
-            "id".into(),
-            json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" }),
-        );
-        o.insert("secret".into(), json!({ "type": ["string", "null"] }));
-        o.insert(
-            "created".into(),
-            json!({ "type": "string", "format": "date-time" }),
-        );
-        o.insert(
-            "modified".into(),
-            json!({ "type": "string", "format": "date-time" }),
-        );
-        o.insert(
-            "lastUsed".into(),
-            json!({ "type": ["string", "null"], "format": "date-time" }),
-        );
-        o.insert("metadata".into(), json!({ "type": ["object", "null"] }));
-    }
+    let oauth_required: Vec<&String> = oauth_out_props
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .collect();
+    let mut oauth_created_props = oauth_out_props.clone();
+    oauth_created_props["secret"] = json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" });
+    let patch_path = json!({ "type": "string", "pattern": patterns::patch_path(&OAUTH_PATCHABLE) });
+    let patch_op = |ops: &[&str], required: &[&str]| {
+        let mut props = json!({ "op": { "type": "string", "enum": ops }, "path": patch_path });
+        if required.contains(&"from") {
+            props["from"] = patch_path.clone();
+        }
+        json!({ "type": "object", "required": required, "properties": props })
+    };
+    let token = |secret: bool| {
+        json!({ "type": "object", "required": ["urn", "url", "apiClient", "bearerToken"], "properties": {
+            "urn": urn_out, "url": { "type": "string" }, "apiClient": reference_out,
+            "bearerToken": if secret {
+                json!({ "type": "string", "pattern": "^bk_[0-9A-Za-z]{40}$" })
+            } else {
+                json!({ "type": "string", "pattern": "^bk_[0-9A-Za-z]{3}[.]{3}$" })
+            },
+            "expirationTimestamp": ts_out } })
+    };
     json!({
         "Any": {},
         "Status": { "type": "object", "required": ["httpCode", "apiCode"], "properties": {
             "httpCode": { "type": "integer" }, "apiCode": { "type": "string" }, "detail": { "type": "string" } } },
         "Reference": reference,
         "Company": { "type": "object", "required": ["urn", "url", "name"], "properties": {
-            "urn": urn, "url": { "type": "string" }, "name": { "type": "string" } } },
+            "urn": urn_out, "url": { "type": "string" }, "name": { "type": "string" } } },
         "CompanyList": { "type": "object", "required": ["companies", "nextPage"], "properties": {
-            "companies": { "type": "array", "items": reference_out }, "nextPage": { "type": ["string", "null"] } } },
+            "companies": { "type": "array", "items": reference_out }, "nextPage": { "type": "null" } } },
         "ClientContext": { "type": "object", "required": ["hasBearer", "client", "owner", "permissions"], "properties": {
-            "hasBearer": { "type": "boolean" }, "client": schema_ref("ApiClient"),
-            "owner": schema_ref("Company"), "permissions": perms } },
+            "hasBearer": { "const": true }, "client": schema_ref("ApiClient"),
+            "owner": schema_ref("Company"), "permissions": perms_out } },
         "ApiClientInput": { "type": "object", "required": ["scope", "owner", "clientID"], "properties": {
-            "scope": scope, "owner": reference, "clientID": name } },
+            "scope": scope, "owner": schema_ref("Reference"), "clientID": name } },
         "ApiClientUpdate": { "type": "object", "required": ["scope", "clientID"], "properties": {
             "scope": scope, "clientID": name } },
         "ApiClient": { "type": "object", "required": ["urn", "url", "scope", "owner", "clientID"], "properties": {
-            "urn": urn, "url": { "type": "string" }, "scope": scope, "owner": reference_out, "clientID": { "type": "string" } } },
+            "urn": urn_out, "url": { "type": "string" }, "scope": scope, "owner": reference_out, "clientID": { "type": "string" } } },
         "ApiClientList": { "type": "object", "required": ["apiClients", "nextPage"], "properties": {
-            "apiClients": { "type": "array", "items": schema_ref("ApiClient") }, "nextPage": { "type": ["string", "null"] } } },
+            "apiClients": { "type": "array", "items": schema_ref("ApiClient") }, "nextPage": next_page } },
         "BearerTokenInput": { "type": "object", "required": ["apiClient"], "properties": {
-            "apiClient": reference, "expirationTimestamp": ts } },
+            "apiClient": schema_ref("Reference"), "expirationTimestamp": ts } },
         "BearerTokenUpdate": { "type": "object", "properties": { "expirationTimestamp": ts } },
-        "BearerToken": { "type": "object", "required": ["urn", "url", "apiClient", "bearerToken"], "properties": {
-            "urn": urn, "url": { "type": "string" }, "apiClient": reference_out,
-            "bearerToken": { "type": "string" }, "expirationTimestamp": ts } },
+        "BearerToken": token(false),
+        "BearerTokenCreated": token(true),
         "BearerTokenList": { "type": "object", "required": ["bearerTokens", "nextPage"], "properties": {
-            "bearerTokens": { "type": "array", "items": schema_ref("BearerToken") }, "nextPage": { "type": ["string", "null"] } } },
+            "bearerTokens": { "type": "array", "items": schema_ref("BearerToken") }, "nextPage": next_page } },
         "PermissionRoleInput": { "type": "object", "required": ["name", "owner"], "properties": {
-            "name": name, "owner": reference, "identities": refs, "clients": refs, "permissions": perms } },
+            "name": name, "owner": schema_ref("Reference"), "identities": refs_in, "clients": refs_in,
+            "permissions": perms_in } },
         "PermissionRoleUpdate": { "type": "object", "required": ["name"], "properties": {
-            "name": name, "identities": refs, "clients": refs, "permissions": perms } },
+            "name": name, "identities": refs_in, "clients": refs_in, "permissions": perms_in } },
         "PermissionRole": { "type": "object", "required": ["urn", "url", "name", "owner", "identities", "clients", "permissions"], "properties": {
-            "urn": urn, "url": { "type": "string" }, "name": { "type": "string" }, "owner": reference_out,
-            "identities": { "type": "array", "items": reference }, "clients": { "type": "array", "items": reference_out },
-            "permissions": perms } },
+            "urn": urn_out, "url": { "type": "string" }, "name": { "type": "string" }, "owner": reference_out,
+            "identities": { "type": "array", "items": { "type": "object", "required": ["urn"], "properties": { "urn": urn_out } } },
+            "clients": { "type": "array", "items": reference_out },
+            "permissions": perms_out } },
         "PermissionRoleList": { "type": "object", "required": ["permissionRoles", "nextPage"], "properties": {
-            "permissionRoles": { "type": "array", "items": schema_ref("PermissionRole") }, "nextPage": { "type": ["string", "null"] } } },
-        "OAuthClientInput": { "type": "object",
-            "required": ["name", "description", "accessTokenValiditySeconds", "grantTypes", "accessType", "enabled"],
-            "properties": oauth_props },
-        "OAuthClient": { "type": "object", "required": ["id", "name", "created", "modified"], "properties": oauth_out },
+            "permissionRoles": { "type": "array", "items": schema_ref("PermissionRole") }, "nextPage": next_page } },
+        "OAuthClientInput": oauth_in,
+        "OAuthClient": { "type": "object", "required": oauth_required, "properties": oauth_out_props },
+        "OAuthClientCreated": { "type": "object", "required": oauth_required, "properties": oauth_created_props },
         "OAuthClientList": { "type": "array", "items": schema_ref("OAuthClient") },
-        "JsonPatch": { "type": "array", "items": { "type": "object", "required": ["op", "path"], "properties": {
-            "op": { "type": "string", "enum": ["add", "remove", "replace", "move", "copy", "test"] },
-            "path": { "type": "string" }, "from": { "type": "string" }, "value": {} } } },
-        "SailPointError": { "type": "object", "required": ["detailCode", "trackingId", "messages"], "properties": {
-            "detailCode": { "type": "string" }, "trackingId": { "type": "string" },
+        "JsonPatch": { "type": "array", "items": { "oneOf": [
+            patch_op(&["add", "replace", "test"], &["op", "path", "value"]),
+            patch_op(&["remove"], &["op", "path"]),
+            patch_op(&["move", "copy"], &["op", "from", "path"]),
+        ] } },
+        "SailPointError": { "type": "object", "required": ["detailCode", "trackingId", "messages", "causes"], "properties": {
+            "detailCode": { "type": "string" }, "trackingId": { "type": "string", "pattern": "^[0-9a-f]{32}$" },
             "messages": { "type": "array", "items": message }, "causes": { "type": "array", "items": message } } },
         "OAuthUnauthorized": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
-        "RateLimited": { "type": "object", "properties": { "message": { "type": "string" } } },
+        "RateLimited": { "type": "object", "required": ["message"], "properties": { "message": { "type": "string" } } },
     })
 }
 
@@ -483,7 +836,7 @@ pub fn document() -> Value {
         "info": {
             "title": "baack",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The Baack native API (/n/v1) and the SailPoint-style OAuth client API (/v3/oauth-clients), as served by `baack serve`."
+            "description": "The Baack native API (/n/v1) and the SailPoint-style OAuth client API (/v3/oauth-clients), as served by `baack serve`. Unknown body fields are ignored; a null optional field means the same as an absent one."
         },
         "servers": [{ "url": "/" }],
         "security": [{ "bearer": [] }],
@@ -528,6 +881,45 @@ mod tests {
     }
 
     #[test]
+    fn every_create_links_to_the_reads_changes_and_deletes_at_its_spelling() {
+        let doc = document();
+        let mut ids = BTreeSet::new();
+        let mut by_id = std::collections::BTreeMap::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for op in item.as_object().unwrap().values() {
+                let id = op["operationId"].as_str().unwrap().to_string();
+                ids.insert(id.clone());
+                by_id.insert(id, path.clone());
+            }
+        }
+        let mut links = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let Some(post) = item.get("post") else {
+                continue;
+            };
+            let ok = post["responses"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .next()
+                .unwrap()
+                .1;
+            let l = ok["links"].as_object().unwrap();
+            assert_eq!(l.len(), 3, "{path}: {l:?}");
+            for link in l.values() {
+                let target = &by_id[link["operationId"].as_str().unwrap()];
+                assert!(
+                    target.starts_with(path.trim_end_matches('/')),
+                    "{path} -> {target}"
+                );
+                links += 1;
+            }
+        }
+        assert_eq!(links, 3 * 11);
+        assert!(!ids.is_empty());
+    }
+
+    #[test]
     fn operation_ids_are_unique_and_schemas_resolve() {
         let doc = document();
         let text = doc.to_string();
@@ -542,5 +934,344 @@ mod tests {
             let name: String = part.chars().take_while(|c| c.is_alphanumeric()).collect();
             assert!(schemas.contains_key(&name), "unresolved schema {name}");
         }
+    }
+
+    // --- the patterns against the validators they describe -----------------------------
+
+    use crate::clock::parse_timestamp;
+    use crate::error::Error;
+    use crate::model::{ClientInput, parse_oauth, parse_urn};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use regex::Regex;
+
+    fn re(p: &str) -> Regex {
+        Regex::new(p).unwrap_or_else(|e| panic!("{p}: {e}"))
+    }
+
+    /// The seeds, and many strings made from them by one to three random edits with
+    /// characters of `alphabet`, and random strings of it.
+    fn corpus(seeds: &[&str], alphabet: &str, n: usize) -> Vec<String> {
+        let mut rng = StdRng::seed_from_u64(0x0062_6161_636b);
+        let chars: Vec<char> = alphabet.chars().collect();
+        let mut out: Vec<String> = seeds.iter().map(|s| s.to_string()).collect();
+        for i in 0..n {
+            let mut s: Vec<char> = if i % 5 == 4 || seeds.is_empty() {
+                (0..rng.random_range(0..24))
+                    .map(|_| chars[rng.random_range(0..chars.len())])
+                    .collect()
+            } else {
+                seeds[rng.random_range(0..seeds.len())].chars().collect()
+            };
+            for _ in 0..rng.random_range(1..=3) {
+                let c = chars[rng.random_range(0..chars.len())];
+                let at = rng.random_range(0..=s.len());
+                match rng.random_range(0..3) {
+                    0 => s.insert(at, c),
+                    1 if at < s.len() => {
+                        s.remove(at);
+                    }
+                    _ if at < s.len() => s[at] = c,
+                    _ => s.push(c),
+                }
+            }
+            out.push(s.into_iter().collect());
+        }
+        out
+    }
+
+    /// Characters that sit on the edges of the classes in the patterns.
+    const EDGES: &str = "\u{0}\t\n\u{b}\r\u{1c}\u{1f} \u{7f}\u{80}\u{85}\u{9f}\u{a0}\u{a1}é\u{1680}\u{2000}\u{200b}\u{2028}\u{202f}\u{3000}\u{feff}\u{1f600}\\";
+
+    #[test]
+    fn urn_and_cursor_patterns_are_the_urn_parser() {
+        let urn = re(&patterns::urn());
+        let cursor = re(&patterns::cursor());
+        let seeds = [
+            "00a3ca73-2aa1-41e6-8d5d-4d586a6f8af8",
+            "00A3CA73-2AA1-41E6-8D5D-4D586A6F8AF8",
+            "00a3ca732aa141e68d5d4d586a6f8af8",
+            "{00a3ca73-2aa1-41e6-8d5d-4d586a6f8af8}",
+            "urn:uuid:00a3ca73-2aa1-41e6-8d5d-4d586a6f8af8",
+        ];
+        for s in corpus(&seeds, "0123456789abcdefABCDEFg-{}:\u{0}é ", 4000) {
+            let ok = parse_urn(&s).is_some();
+            assert_eq!(urn.is_match(&s), ok, "urn {s:?}");
+            assert_eq!(cursor.is_match(&s), ok || s.is_empty(), "cursor {s:?}");
+        }
+    }
+
+    #[test]
+    fn the_name_pattern_is_the_client_id_rule() {
+        let printable = re(&patterns::printable());
+        let long = "x".repeat(128);
+        let seeds = ["Android", "a", "", long.as_str(), "tab\there", "nel\u{85}"];
+        let alphabet = format!("ab{EDGES}");
+        for s in corpus(&seeds, &alphabet, 4000) {
+            let body = json!({"owner": {"urn": "00a3ca73-2aa1-41e6-8d5d-4d586a6f8af8"},
+                "scope": "api.baack.co", "clientID": s});
+            let server = ClientInput::parse(&body, true).is_ok();
+            let n = s.chars().count();
+            let doc = printable.is_match(&s) && (1..=128).contains(&n);
+            assert_eq!(doc, server, "clientID {s:?}");
+        }
+    }
+
+    fn oauth_body(field: &str, value: &str) -> Value {
+        let mut b = json!({"name": "n", "description": "", "accessTokenValiditySeconds": 60,
+            "grantTypes": ["CLIENT_CREDENTIALS"], "accessType": "ONLINE", "enabled": true});
+        if field == "redirectUris" {
+            b["grantTypes"] = json!(["AUTHORIZATION_CODE"]);
+            b[field] = json!([value]);
+        } else {
+            b[field] = json!(value);
+        }
+        b
+    }
+
+    #[test]
+    fn the_oauth_name_pattern_is_the_blank_rule() {
+        let not_blank = re(&patterns::not_blank());
+        let alphabet = format!("a{EDGES}");
+        for s in corpus(&[" ", "\u{85}", "\u{feff}", "a"], &alphabet, 4000) {
+            let server = parse_oauth(&oauth_body("name", &s)).is_ok();
+            assert_eq!(not_blank.is_match(&s), server, "name {s:?}");
+        }
+    }
+
+    #[test]
+    fn the_url_patterns_are_the_url_rules() {
+        let homepage = re(&patterns::http_url());
+        let redirect = re(&patterns::redirect_uri());
+        let seeds = [
+            "https://example.com/cb",
+            "https://example.com",
+            "http://localhost:8080/cb",
+            "http://127.0.0.1/cb?x=1",
+            "http://[::1]:9/cb",
+            "http://localhost",
+            "http://evil@localhost/",
+            "http://localhost@evil/",
+            "http://localhost.evil/",
+            "http://127.0.0.1.evil/",
+            "http://[::1",
+            "https://[::1",
+            "https://[fe80::1]x/",
+            "https://:80/",
+            "https:///x",
+            "https://a@b@c/",
+            "https://@host/",
+            "https://host#frag",
+            "https://host/p#frag",
+            "https://a://b",
+            "HTTPS://host/",
+            "ftp://host/",
+            "http://example.com/",
+            "http://evil.example\\@localhost/",
+            "https://ho st/",
+            "https://host/\u{85}",
+            "https://host/\u{feff}",
+            "https://é.example/",
+            "//host/",
+            "https:/host",
+            "http://[::1]evil.example/",
+            "http://[::1]:8080/",
+            "http://localhost:/",
+            "http://localhost:65535/",
+            "http://localhost:065536/",
+            "http://localhost:x/",
+            "https://[x]/",
+            "https://[1.2.3.4]/",
+            "https://[::ffff:1.2.3.4]/",
+            "https://[1:2:3:4:5:6:7:8]/",
+            "https://[1:2:3:4:5:6:7::]/",
+            "https://[1::2:3:4:5:6:7]/",
+            "https://[::1.2.3.04]/",
+            "https://[1:2:3:4:5:6:1.2.3.4]/",
+            "https://[1:2:3:4:5::1.2.3.4]/",
+            "https://[12345::]/",
+            "https://a]b/",
+            "https://u[@host/",
+            "https://host/[x]",
+        ];
+        let alphabet = format!("ahtps:/?#@[]:.1lochxf0{EDGES}");
+        for s in corpus(&seeds, &alphabet, 6000) {
+            let server = parse_oauth(&oauth_body("homepageUrl", &s)).is_ok();
+            assert_eq!(homepage.is_match(&s), server, "homepageUrl {s:?}");
+            let server = parse_oauth(&oauth_body("redirectUris", &s)).is_ok();
+            assert_eq!(redirect.is_match(&s), server, "redirect URI {s:?}");
+        }
+    }
+
+    /// The contract's shape of a timestamp; the server also takes more (offsets,
+    /// one-digit fields).
+    const SHAPE: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z?$";
+
+    #[test]
+    fn the_ipv6_literal_pattern_is_the_address_parser() {
+        let homepage = re(&patterns::http_url());
+        let seeds = [
+            "::",
+            "::1",
+            "1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3:4::5:6:7",
+            "fe80::1",
+            "::ffff:1.2.3.4",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1::1.2.3.4",
+            "1:2:3:4:5::1.2.3.4",
+            "::1.2.3.04",
+            "::256.1.1.1",
+            "1:::2",
+            "12345::",
+            "1:2:3:4:5:6:7:8:9",
+            ":1::",
+            "1.2.3.4",
+            "ABCD:ef01::",
+        ];
+        let mut n = 0;
+        for s in corpus(&seeds, "0123456789abcdefABCDEFg:.", 30_000) {
+            let url = format!("https://[{s}]/");
+            let server = parse_oauth(&oauth_body("homepageUrl", &url)).is_ok();
+            assert_eq!(s.parse::<std::net::Ipv6Addr>().is_ok(), server, "{s:?}");
+            assert_eq!(homepage.is_match(&url), server, "IPv6 literal {s:?}");
+            n += usize::from(server);
+        }
+        assert!(n > 1000, "only {n} addresses among the cases");
+    }
+
+    #[test]
+    fn the_timestamp_pattern_is_the_contract_and_the_server_takes_it() {
+        let ts = re(&patterns::timestamp());
+        let shape = re(SHAPE);
+        let seeds = [
+            "2026-07-04T14:34:19.610",
+            "2026-07-04T14:34:19",
+            "2026-07-04T14:34:19Z",
+            "2026-07-04T14:34:19.123456789Z",
+            "2024-02-29T00:00:00",
+            "2023-02-29T00:00:00",
+            "1900-02-29T00:00:00",
+            "2000-02-29T23:59:59",
+            "2026-04-31T00:00:00",
+            "2026-12-31T24:00:00",
+            "0000-01-01T00:00:00",
+        ];
+        for s in corpus(&seeds, "0123456789-T:.Z+ ", 20_000) {
+            let server = parse_timestamp(&s).is_some();
+            let doc = ts.is_match(&s);
+            if doc {
+                assert!(server, "the document allows {s:?}, the server refuses it");
+            }
+            if shape.is_match(&s) {
+                assert_eq!(doc, server, "{s:?}");
+            }
+        }
+    }
+
+    fn service() -> (tempfile::TempDir, crate::service::Service) {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = crate::store::Store::open_or_init(&dir.path().join("s"), "c").unwrap();
+        let svc =
+            crate::service::Service::new(store, std::sync::Arc::new(crate::clock::SystemClock));
+        (dir, svc)
+    }
+
+    #[test]
+    fn the_filters_pattern_is_the_filter_parser() {
+        let (_dir, svc) = service();
+        let root = svc.root_caller().unwrap();
+        let filters = re(&patterns::oauth_filters());
+        let shape = re(SHAPE);
+        let seeds = [
+            "",
+            " ",
+            "lastUsed isnull",
+            "  lastUsed   isnull \t",
+            "lastUsed le 2026-07-04T14:34:19.610",
+            "lastUsed le 2026-07-04T14:34:19Z",
+            "lastUsed\u{85}le\u{3000}2026-07-04T14:34:19",
+            "lastUsed le 2026-02-30T14:34:19",
+            "lastUsed eq 2026-07-04T14:34:19",
+            "lastUsed",
+            "name eq x",
+        ];
+        let alphabet = format!("lastUedinul0123456789-T:.Z{EDGES}");
+        for s in corpus(&seeds, &alphabet, 4000) {
+            let server = svc.list_oauth(&root, Some(&s), 0, 1).is_ok();
+            let doc = filters.is_match(&s);
+            if doc {
+                assert!(server, "the document allows {s:?}, the server refuses it");
+            }
+            // Beyond the contract's timestamps the server is lenient; elsewhere exact.
+            let words: Vec<&str> = s.split_whitespace().collect();
+            if words.len() != 3 || shape.is_match(words[2]) {
+                assert_eq!(doc, server, "filters {s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_patch_path_pattern_is_what_patch_may_touch() {
+        let (_dir, svc) = service();
+        let root = svc.root_caller().unwrap();
+        let (client, _) = svc
+            .create_oauth(&root, &oauth_body("businessName", "b"))
+            .unwrap();
+        let path = re(&patterns::patch_path(&OAUTH_PATCHABLE));
+        let mut seeds: Vec<String> = OAUTH_PATCHABLE.iter().map(|f| format!("/{f}")).collect();
+        seeds.extend(
+            [
+                "",
+                "/",
+                "name",
+                "/type",
+                "/id",
+                "/secret",
+                "/scope",
+                "/redirectUris/0",
+                "/redirectUris/-",
+                "/name/x",
+                "/namex",
+                "/businessName~1",
+                "/businessName/~2",
+                "/businessName/~0",
+                "//name",
+            ]
+            .map(String::from),
+        );
+        let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
+        for s in corpus(&seeds, "/~012nameNbusis-", 300) {
+            // A test that always fails when it applies: only the path decides the answer.
+            let patch = json!([{"op": "test", "path": s, "value": {"never": "equal"}}]);
+            let refused = matches!(
+                svc.patch_oauth(&root, &client.id, &patch),
+                Err(Error::IllegalUpdate(_) | Error::BadRequest(_))
+            );
+            assert_eq!(path.is_match(&s), !refused, "path {s:?}");
+        }
+    }
+
+    #[test]
+    fn every_pattern_in_the_document_compiles() {
+        fn walk(v: &Value, n: &mut usize) {
+            match v {
+                Value::Object(o) => {
+                    if let Some(Value::String(p)) = o.get("pattern") {
+                        re(p);
+                        *n += 1;
+                    }
+                    o.values().for_each(|v| walk(v, n));
+                }
+                Value::Array(a) => a.iter().for_each(|v| walk(v, n)),
+                _ => {}
+            }
+        }
+        let mut n = 0;
+        walk(&document(), &mut n);
+        assert!(n > 50, "{n} patterns");
     }
 }

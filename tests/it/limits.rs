@@ -31,110 +31,148 @@ fn bodies_over_one_mib_are_413_in_each_api_shape() {
     let srv = Server::start();
     let root = srv.root().to_string();
     let owner = srv.owner();
+    let clients = "/n/v1/apiclient/";
 
-    // Exactly 1 MiB is accepted (unknown fields are ignored).
-    let (s, _, b) = srv.raw(
-        Method::POST,
-        "/n/v1/apiclient/",
-        Some(&root),
-        Some("application/json"),
+    // Exactly 1 MiB is accepted (unknown fields are ignored), both ways of framing it.
+    let (s, b) = sized(
+        &srv,
+        "POST",
+        clients,
+        &root,
         padded_client(&owner, "exact", MIB),
     );
-    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = chunked(
+        &srv,
+        "POST",
+        clients,
+        &root,
+        &padded_client(&owner, "exact-chunked", MIB),
+    );
+    assert_eq!(s, 201, "{b}");
 
-    // One byte more is not, and nothing is created.
-    let (s, _, b) = srv.raw(
-        Method::POST,
-        "/n/v1/apiclient/",
-        Some(&root),
-        Some("application/json"),
+    // One byte more is not, and nothing is created: with a Content-Length, and chunked
+    // (where the limit must hold while reading).
+    let (s, b) = sized(
+        &srv,
+        "POST",
+        clients,
+        &root,
         padded_client(&owner, "over", MIB + 1),
     );
-    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+    assert_eq!(s, 413, "{b}");
     assert_eq!(b["httpCode"], 413, "{b}");
     assert_eq!(b["apiCode"], "PAYLOAD_TOO_LARGE", "{b}");
-
-    // The same without a Content-Length (chunked): the limit holds while reading.
-    let (status, b) = chunked_post(
+    let (s, b) = chunked(
         &srv,
-        "/n/v1/apiclient/",
+        "POST",
+        clients,
         &root,
         &padded_client(&owner, "chunked", MIB + 1),
     );
-    assert_eq!(status, 413, "{b}");
+    assert_eq!(s, 413, "{b}");
+    assert_eq!(b["httpCode"], 413, "{b}");
     assert_eq!(b["apiCode"], "PAYLOAD_TOO_LARGE", "{b}");
-    let (status, b) = chunked_post(
-        &srv,
-        "/n/v1/apiclient/",
-        &root,
-        &padded_client(&owner, "chunked-ok", MIB),
-    );
-    assert_eq!(status, 201, "exactly 1 MiB, chunked: {b}");
-
-    let (_, _, l) = srv.get("/n/v1/apiclient/?clientID=over");
-    assert_eq!(l["apiClients"], json!([]));
-    let (_, _, l) = srv.get("/n/v1/apiclient/?clientID=chunked");
-    assert_eq!(l["apiClients"], json!([]));
+    for id in ["over", "chunked"] {
+        let (_, _, l) = srv.get(&format!("/n/v1/apiclient/?clientID={id}"));
+        assert_eq!(l["apiClients"], json!([]), "{id}");
+    }
+    let (_, _, l) = srv.get("/n/v1/apiclient/?clientID=exact-chunked");
+    assert_eq!(l["apiClients"].as_array().unwrap().len(), 1);
 
     // PUT is limited too.
-    let (_, _, root_ctx) = srv.get("/n/v1/clientcontext");
-    let root_urn = root_ctx["client"]["urn"].as_str().unwrap();
-    let (s, _, b) = srv.raw(
-        Method::PUT,
+    let (_, _, ctx) = srv.get("/n/v1/clientcontext");
+    let root_urn = ctx["client"]["urn"].as_str().unwrap();
+    let (s, b) = sized(
+        &srv,
+        "PUT",
         &format!("/n/v1/apiclient/{root_urn}"),
-        Some(&root),
-        Some("application/json"),
-        padded_client(&owner, "root", MIB + 100),
+        &root,
+        padded_client(&owner, "root2", 2 * MIB),
     );
-    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+    assert_eq!(s, 413, "{b}");
     assert_eq!(b["apiCode"], "PAYLOAD_TOO_LARGE");
+    assert_eq!(
+        srv.get("/n/v1/clientcontext").2["client"]["clientID"],
+        "root"
+    );
 
     // The OAuth API answers in SailPoint's shape.
     let mut body =
         serde_json::to_vec(&json!({"name": "big", "description": "x".repeat(MIB)})).unwrap();
     body.truncate(MIB + 10);
-    let (s, _, b) = srv.raw(
-        Method::POST,
-        "/v3/oauth-clients",
-        Some(&root),
-        Some("application/json"),
-        body,
-    );
-    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
-    assert!(
-        b["detailCode"]
-            .as_str()
-            .is_some_and(|d| d.starts_with("413")),
-        "{b}"
-    );
-    assert!(is_lower_hex(b["trackingId"].as_str().unwrap(), 32), "{b}");
-    assert_eq!(b["messages"][0]["locale"], "en-US", "{b}");
+    for (s, b) in [
+        sized(&srv, "POST", "/v3/oauth-clients", &root, body.clone()),
+        chunked(&srv, "POST", "/v3/oauth-clients", &root, &body),
+    ] {
+        assert_eq!(s, 413, "{b}");
+        assert!(
+            b["detailCode"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("413")),
+            "{b}"
+        );
+        assert!(is_lower_hex(b["trackingId"].as_str().unwrap(), 32), "{b}");
+        assert_eq!(b["messages"][0]["locale"], "en-US", "{b}");
+    }
     assert_eq!(srv.get("/v3/oauth-clients").2, json!([]));
 }
 
-/// POSTs `body` with chunked transfer encoding (no Content-Length) over a plain TCP
-/// connection; returns the status and the JSON body of the answer.
-fn chunked_post(srv: &Server, path: &str, token: &str, body: &[u8]) -> (u16, Value) {
+/// Sends `head` and then `body` on a new connection (writing from another thread, and
+/// ignoring a server that stops reading), and returns the status and JSON body of the
+/// answer. Plain TCP, so a server that answers before reading the whole body is seen to
+/// do so, rather than as a client-side broken pipe.
+fn exchange(srv: &Server, head: String, body: Vec<u8>) -> (u16, Value) {
     let addr = srv.base.strip_prefix("http://").unwrap();
-    let mut conn = TcpStream::connect(addr).unwrap();
+    let conn = TcpStream::connect(addr).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
-    let mut req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\
-         Connection: close\r\n\r\n"
-    )
-    .into_bytes();
-    for chunk in body.chunks(64 * 1024) {
-        req.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-        req.extend_from_slice(chunk);
-        req.extend_from_slice(b"\r\n");
-    }
-    req.extend_from_slice(b"0\r\n\r\n");
-    conn.write_all(&req).unwrap();
+    let mut writer = conn.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let _ = writer
+            .write_all(head.as_bytes())
+            .and_then(|()| writer.write_all(&body));
+    });
     let mut resp = Vec::new();
-    conn.read_to_end(&mut resp).unwrap();
-    let text = String::from_utf8_lossy(&resp);
+    let mut buf = [0u8; 8192];
+    let mut reader = conn;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => resp.extend_from_slice(&buf[..n]),
+            // A reset after the answer arrived (the server closed with our body unread).
+            Err(e) if !resp.is_empty() => {
+                eprintln!("read ended with {e} after {} bytes", resp.len());
+                break;
+            }
+            Err(e) => panic!("no answer: {e}"),
+        }
+        if complete(&resp) {
+            break;
+        }
+    }
+    let _ = reader.shutdown(std::net::Shutdown::Both);
+    let _ = sender.join();
+    parse_answer(&resp)
+}
+
+/// Whether `resp` holds a whole answer with a Content-Length body.
+fn complete(resp: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(resp);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    head.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .is_some_and(|n| body.len() >= n)
+}
+
+fn parse_answer(resp: &[u8]) -> (u16, Value) {
+    let text = String::from_utf8_lossy(resp);
     let status: u16 = text
         .split(' ')
         .nth(1)
@@ -164,6 +202,33 @@ fn chunked_post(srv: &Server, path: &str, token: &str, body: &[u8]) -> (u16, Val
         status,
         serde_json::from_str(&json_text).unwrap_or(Value::Null),
     )
+}
+
+fn request_head(srv: &Server, method: &str, path: &str, token: &str, framing: &str) -> String {
+    let addr = srv.base.strip_prefix("http://").unwrap();
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\n{framing}\r\nConnection: close\r\n\r\n"
+    )
+}
+
+/// Sends `body` with a Content-Length.
+fn sized(srv: &Server, method: &str, path: &str, token: &str, body: Vec<u8>) -> (u16, Value) {
+    let framing = format!("Content-Length: {}", body.len());
+    exchange(srv, request_head(srv, method, path, token, &framing), body)
+}
+
+/// Sends `body` with chunked transfer encoding: no Content-Length to judge it by.
+fn chunked(srv: &Server, method: &str, path: &str, token: &str, body: &[u8]) -> (u16, Value) {
+    let mut framed = Vec::new();
+    for chunk in body.chunks(64 * 1024) {
+        framed.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        framed.extend_from_slice(chunk);
+        framed.extend_from_slice(b"\r\n");
+    }
+    framed.extend_from_slice(b"0\r\n\r\n");
+    let head = request_head(srv, method, path, token, "Transfer-Encoding: chunked");
+    exchange(srv, head, framed)
 }
 
 /// Follows `nextPage` from `first` to the end; returns every item's URN in order and the
@@ -353,4 +418,47 @@ fn role_etag_and_if_match() {
     let (_, _, fin) = srv.get(&path);
     assert_eq!(fin["name"], "Editors renamed");
     assert_eq!(fin["permissions"], json!(["READ"]));
+}
+
+/// Every list the router serves, at every spelling: a `limit` over the maximum is refused
+/// with 400 in the API's shape, not quietly lowered; the maximum itself is served.
+#[test]
+fn a_limit_over_the_maximum_is_refused_by_every_list() {
+    let srv = Server::start();
+    let lists: Vec<&str> = baack::server::route_list()
+        .into_iter()
+        .filter(|(m, p)| {
+            *m == Method::GET
+                && !p.ends_with('}')
+                && !matches!(
+                    *p,
+                    "/openapi.json" | "/n/v1/clientcontext" | "/n/v1/companies"
+                )
+        })
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(lists.len(), 11, "{lists:?}");
+    for path in lists {
+        let oauth = !path.starts_with("/n/");
+        let max = if oauth { 250 } else { 1000 };
+        for over in [
+            (max + 1).to_string(),
+            "4294967297".into(),
+            "99999999999999999999999".into(),
+        ] {
+            let a = srv.get(&format!("{path}?limit={over}"));
+            if oauth {
+                assert_sailpoint(&a, 400, "400.1 Bad Request Content", "limit");
+            } else {
+                assert_status(&a, 400, "BAD_REQUEST");
+                assert!(
+                    a.2["detail"].as_str().unwrap().contains("limit"),
+                    "{path}: {}",
+                    a.2
+                );
+            }
+        }
+        let (s, _, b) = srv.get(&format!("{path}?limit={max}"));
+        assert_eq!(s, StatusCode::OK, "{path}?limit={max}: {b}");
+    }
 }

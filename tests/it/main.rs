@@ -1,14 +1,18 @@
 //! The integration tests of the core server: each module drives the real `baack` binary.
 
+mod authz;
 mod cli;
+mod durability;
 mod limits;
 mod oauth;
 mod profiles;
 mod properties;
 mod ratelimit;
 mod roles;
+mod secrets;
 mod seed001;
 mod server;
+mod slow;
 mod status;
 mod store;
 mod support;

@@ -108,8 +108,12 @@ fn seed_002_create_answers_200_with_id_secret_and_times_and_get_hides_the_secret
     // The secret never reaches the store's files.
     let mut stack = vec![srv.store.clone()];
     while let Some(p) = stack.pop() {
-        if p.is_dir() {
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        if meta.is_dir() {
             stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&p).unwrap();
+            assert!(!target.to_string_lossy().contains(&secret));
         } else {
             let bytes = std::fs::read(&p).unwrap();
             let text = String::from_utf8_lossy(&bytes);

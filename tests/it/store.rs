@@ -16,7 +16,15 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(p) = stack.pop() {
-        if p.is_dir() {
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        if meta.file_type().is_symlink() {
+            // Index entries are symlinks to URNs: their target is their content.
+            let target = std::fs::read_link(&p).unwrap();
+            out.insert(
+                p.strip_prefix(dir).unwrap().to_path_buf(),
+                format!("-> {}", target.display()),
+            );
+        } else if meta.is_dir() {
             out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), "dir".into());
             for e in std::fs::read_dir(&p).unwrap() {
                 stack.push(e.unwrap().path());

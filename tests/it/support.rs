@@ -165,6 +165,33 @@ impl Server {
         }
     }
 
+    /// SIGKILLs the server at once: no shutdown, no flushing.
+    pub fn kill(&self) {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-KILL", &c.id().to_string()])
+                .status();
+        }
+    }
+
+    /// POST with the root token; `None` when no answer came (the server died).
+    pub fn try_post(&self, path: &str, body: Value) -> Option<Answer> {
+        let req = self
+            .http
+            .request(Method::POST, format!("{}{path}", self.base))
+            .bearer_auth(self.root.as_deref().unwrap_or_default())
+            .json(&body);
+        let resp = req.send().ok()?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().ok()?;
+        Some((
+            status,
+            headers,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+        ))
+    }
+
     /// The root token (panics when this server did not create the store).
     pub fn root(&self) -> &str {
         self.root.as_deref().expect("root token")
