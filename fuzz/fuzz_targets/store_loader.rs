@@ -8,6 +8,8 @@
 //! "named" selectors the content's first line is a file name and the rest the content.
 //! `{ROOT}`, `{COMPANY}`, `{CLIENT}`, `{TOKEN}`, `{ROLE}`, `{OAUTH}`, `{DIGEST}` in a
 //! content are replaced by the template store's values, so seeds stay valid across runs.
+//! Index pointers (selectors 7 to 10) are symlinks, as the store writes them: a text
+//! content becomes the link's target, anything else a plain file in its place.
 #![no_main]
 
 use std::path::{Path, PathBuf};
@@ -100,6 +102,15 @@ fn template() -> &'static Template {
     })
 }
 
+/// Copies one entry as it is: a symlink (an index pointer) as a symlink, a file as a file.
+fn copy_entry(from: &Path, to: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(from)?.file_type().is_symlink() {
+        std::os::unix::fs::symlink(std::fs::read_link(from)?, to)
+    } else {
+        std::fs::copy(from, to).map(|_| ())
+    }
+}
+
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for e in std::fs::read_dir(from)? {
@@ -108,7 +119,7 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         if e.file_type()?.is_dir() {
             copy_tree(&e.path(), &target)?;
         } else {
-            std::fs::copy(e.path(), target)?;
+            copy_entry(&e.path(), &target)?;
         }
     }
     Ok(())
@@ -156,9 +167,10 @@ fn split_chunks(data: &[u8]) -> Vec<&[u8]> {
     out
 }
 
-/// Writes one chunk; gives the file it wrote, to be put back after the run.
+/// Writes one chunk; gives the file it replaced, to be put back after the run.
 fn write_chunk(t: &Template, store: &Path, chunk: &[u8]) -> Option<PathBuf> {
     let (&sel, content) = chunk.split_first()?;
+    let pointer = (7..=10).contains(&(sel % 16));
     let (path, content): (PathBuf, &[u8]) = match sel % 16 {
         0 => (store.join("meta.json"), content),
         1 => (store.join(format!("company/{}.json", t.company)), content),
@@ -206,7 +218,22 @@ fn write_chunk(t: &Template, store: &Path, chunk: &[u8]) -> Option<PathBuf> {
             (store.join(dir).join(name), body)
         }
     };
-    std::fs::write(&path, substitute(t, content)).ok()?;
+    // Replace what is there (never writing through a symlink, which would land elsewhere).
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return None,
+        _ => {}
+    }
+    let content = substitute(t, content);
+    // Index pointers are symlinks whose target is the URN: a text content becomes one; a
+    // content that cannot be a link target (not UTF-8, empty, NUL) a plain file.
+    let link = std::str::from_utf8(&content)
+        .ok()
+        .filter(|s| pointer && !s.is_empty() && !s.contains('\0'));
+    // Whether or not it is written (a link target may be too long), it is put back after.
+    let _ = match link {
+        Some(target) => std::os::unix::fs::symlink(target, &path),
+        None => std::fs::write(&path, &content),
+    };
     Some(path)
 }
 
@@ -214,12 +241,13 @@ fn write_chunk(t: &Template, store: &Path, chunk: &[u8]) -> Option<PathBuf> {
 fn restore(t: &Template, store: &Path, written: &[PathBuf]) {
     for path in written.iter().rev() {
         let rel = path.strip_prefix(store).unwrap();
-        let original = t.path.join(rel);
-        if original.exists() {
-            std::fs::copy(&original, path).unwrap();
-        } else if let Err(e) = std::fs::remove_file(path) {
-            // The same new file written twice is removed at its first turn.
+        if let Err(e) = std::fs::remove_file(path) {
+            // The same file written twice is put back at its first turn.
             assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+        }
+        let original = t.path.join(rel);
+        if std::fs::symlink_metadata(&original).is_ok() {
+            copy_entry(&original, path).unwrap();
         }
     }
 }

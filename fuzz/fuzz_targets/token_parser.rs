@@ -1,11 +1,13 @@
 //! Arbitrary strings through the small parsers: bearer tokens, timestamps, URNs and the
 //! obfuscation of reads; and the checksum property: a fresh token passes, and any one
-//! character changed (to any other character) fails.
+//! character changed (to any other character) fails; and any instant formats and reads
+//! back as itself.
 #![no_main]
 
 use baack::clock::{format_baack, format_rfc3339, parse_timestamp};
 use baack::model::parse_urn;
 use baack::secret::{TOKEN_LEN, TOKEN_PREFIX, check_bearer_token, new_bearer_token, obfuscate};
+use chrono::{DateTime, Utc};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -27,6 +29,17 @@ fuzz_target!(|data: &[u8]| {
                 "{typo} passes though it differs from {token}"
             );
         }
+    }
+
+    // Any instant formats and reads back as itself, or as the nearest end of chrono's
+    // calendar: never as something else (it once read back as the epoch).
+    if let Some(bytes) = data.get(..8) {
+        let ms = i64::from_le_bytes(bytes.try_into().unwrap());
+        let lo = DateTime::<Utc>::MIN_UTC.timestamp_millis();
+        let hi = DateTime::<Utc>::MAX_UTC.timestamp_millis();
+        let want = Some(ms.clamp(lo, hi));
+        assert_eq!(parse_timestamp(&format_baack(ms)), want, "{ms}");
+        assert_eq!(parse_timestamp(&format_rfc3339(ms)), want, "{ms}");
     }
 
     let Ok(s) = std::str::from_utf8(data) else {
