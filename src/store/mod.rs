@@ -1137,6 +1137,34 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    /// A new store in a temp dir.
+    fn fixture() -> (tempfile::TempDir, Bootstrap, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let b = Store::init(dir.path(), "Acme").unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        (dir, b, s)
+    }
+
+    fn client(client_id: &str, owner: &str) -> ApiClient {
+        ApiClient {
+            urn: new_urn(),
+            client_id: client_id.into(),
+            scope: Scope::Api,
+            owner: owner.into(),
+        }
+    }
+
+    fn token(client: &ApiClient, value: &str) -> BearerToken {
+        BearerToken {
+            urn: new_urn(),
+            client: client.urn.clone(),
+            digest: sha(value),
+            shown: format!("{value}..."),
+            expires: None,
+            created: 0,
+        }
+    }
+
     #[test]
     fn init_creates_a_private_store_with_root_client_and_token() {
         let dir = tempfile::tempdir().unwrap();
@@ -1222,23 +1250,9 @@ mod tests {
 
     #[test]
     fn interrupted_client_delete_is_finished_by_the_next_writer() {
-        let dir = tempfile::tempdir().unwrap();
-        let b = Store::init(dir.path(), "Acme").unwrap();
-        let s = Store::open(dir.path()).unwrap();
-        let c = ApiClient {
-            urn: new_urn(),
-            client_id: "doomed".into(),
-            scope: Scope::Api,
-            owner: b.company.urn.clone(),
-        };
-        let tok = BearerToken {
-            urn: new_urn(),
-            client: c.urn.clone(),
-            digest: sha("x"),
-            shown: "x...".into(),
-            expires: None,
-            created: 0,
-        };
+        let (dir, b, s) = fixture();
+        let c = client("doomed", &b.company.urn);
+        let tok = token(&c, "x");
         s.write(|t| {
             t.put_client(&c, None)?;
             t.put_token(&tok)?;
@@ -1260,24 +1274,10 @@ mod tests {
 
     #[test]
     fn a_batch_that_died_unsynced_is_repaired_by_the_next_writer() {
-        let dir = tempfile::tempdir().unwrap();
-        let b = Store::init(dir.path(), "Acme").unwrap();
-        let s = Store::open(dir.path()).unwrap();
+        let (dir, b, s) = fixture();
         // A crash mid-batch: the marker is durable, an object landed, its indexes did not.
-        let c = ApiClient {
-            urn: new_urn(),
-            client_id: "orphan".into(),
-            scope: Scope::Api,
-            owner: b.company.urn.clone(),
-        };
-        let tok = BearerToken {
-            urn: new_urn(),
-            client: c.urn.clone(),
-            digest: sha("t"),
-            shown: "t...".into(),
-            expires: None,
-            created: 0,
-        };
+        let c = client("orphan", &b.company.urn);
+        let tok = token(&c, "t");
         fs::write(dir.path().join("dirty"), b"").unwrap();
         fs::write(
             dir.path().join("clients").join(format!("{}.json", c.urn)),
