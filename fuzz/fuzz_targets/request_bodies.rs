@@ -27,12 +27,15 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let shm = Path::new("/dev/shm");
-        let dir = if shm.is_dir() {
-            tempfile::tempdir_in(shm)
-        } else {
-            tempfile::tempdir()
-        }
-        .unwrap();
+        // libFuzzer ends with `exit`: the directory stays, named `baack-fuzz-*`.
+        let dir = tempfile::Builder::new()
+            .prefix("baack-fuzz-")
+            .tempdir_in(if shm.is_dir() {
+                shm.to_path_buf()
+            } else {
+                std::env::temp_dir()
+            })
+            .unwrap();
         let path = dir.path().join("store");
         Store::init(&path, "Acme").unwrap();
         let svc = Service::new(Store::open(&path).unwrap(), Arc::new(SystemClock));

@@ -36,19 +36,25 @@ struct Template {
     oauth: String,
 }
 
-fn scratch() -> PathBuf {
+/// A new directory on a tmpfs when there is one. libFuzzer ends the process with `exit`,
+/// so statics are never dropped: the directories stay, named `baack-fuzz-*` to be found.
+fn scratch() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
+    let base = if shm.is_dir() {
         shm.to_path_buf()
     } else {
         std::env::temp_dir()
-    }
+    };
+    tempfile::Builder::new()
+        .prefix("baack-fuzz-")
+        .tempdir_in(base)
+        .unwrap()
 }
 
 fn template() -> &'static Template {
     static T: OnceLock<Template> = OnceLock::new();
     T.get_or_init(|| {
-        let dir = tempfile::tempdir_in(scratch()).unwrap();
+        let dir = scratch();
         let path = dir.path().join("store");
         let boot = Store::init(&path, "Acme").unwrap();
         let svc = Service::new(Store::open(&path).unwrap(), Arc::new(SystemClock));
@@ -354,7 +360,7 @@ fn service_reads(t: &Template, store: Store) {
 fn work() -> &'static Path {
     static W: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     &W.get_or_init(|| {
-        let dir = tempfile::tempdir_in(scratch()).unwrap();
+        let dir = scratch();
         let path = dir.path().join("store");
         copy_tree(&template().path, &path).unwrap();
         (dir, path)

@@ -8,7 +8,8 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::rc::Rc;
+use std::sync::Arc;
 
 use baack::Error;
 use baack::clock::{Millis, SystemClock, format_baack, format_rfc3339, parse_timestamp};
@@ -26,7 +27,7 @@ use serde_json::{Map, Value, json};
 // ---------------------------------------------------------------------------------------
 // Shared pieces
 
-/// A store and its root caller, shared by the properties that need the service.
+/// A store and its root caller, shared by the cases of a property that needs the service.
 struct Fixture {
     _dir: tempfile::TempDir,
     svc: Service,
@@ -35,17 +36,18 @@ struct Fixture {
     client: String,
 }
 
-fn fixture() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
+impl Fixture {
+    fn new() -> Fixture {
         // A tmpfs when there is one: the store fsyncs every write.
         let shm = Path::new("/dev/shm");
-        let dir = if shm.is_dir() {
-            tempfile::tempdir_in(shm)
-        } else {
-            tempfile::tempdir()
-        }
-        .unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("baack-properties-")
+            .tempdir_in(if shm.is_dir() {
+                shm.to_path_buf()
+            } else {
+                std::env::temp_dir()
+            })
+            .unwrap();
         let path = dir.path().join("store");
         let boot = Store::init(&path, "Acme").unwrap();
         let svc = Service::new(Store::open(&path).unwrap(), Arc::new(SystemClock));
@@ -57,7 +59,17 @@ fn fixture() -> &'static Fixture {
             company: boot.company.urn,
             client: boot.root_client.urn,
         }
-    })
+    }
+}
+
+thread_local! {
+    // One per test thread, so it is dropped (and its directory removed) when the test
+    // ends; a `static` would never be.
+    static FIXTURE: Rc<Fixture> = Rc::new(Fixture::new());
+}
+
+fn fixture() -> Rc<Fixture> {
+    FIXTURE.with(Rc::clone)
 }
 
 /// What a refusal must say: which field, and whether it is missing or invalid.
