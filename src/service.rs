@@ -410,7 +410,7 @@ impl Service {
 
     /// Revokes a token after `notice_ms` (0: at once).
     pub fn revoke_token(&self, caller: &Caller, urn: &str, notice_ms: i64) -> Result<BearerToken> {
-        let at = format_baack(self.now() + notice_ms.max(0));
+        let at = format_baack(self.now().saturating_add(notice_ms.max(0)));
         self.update_token(
             caller,
             urn,
@@ -527,7 +527,8 @@ impl Service {
                     .permissions
                     .clone()
                     .unwrap_or_else(|| old.permissions.clone()),
-                version: old.version + 1,
+                // An ETag only has to change; a tampered u64::MAX must not panic.
+                version: old.version.wrapping_add(1),
                 ..old.clone()
             };
             txn.put_role(&new, Some(&old))?;

@@ -1058,7 +1058,7 @@ impl Txn<'_> {
         for mut role in self.roles_of_client(client)? {
             let old = role.clone();
             role.clients.retain(|c| c != client);
-            role.version += 1;
+            role.version = role.version.wrapping_add(1);
             self.put_role(&role, Some(&old))?;
         }
         let members = self.root.join("index/client-roles").join(client);
