@@ -171,10 +171,21 @@ impl Printer {
     pub fn table(&self, header: &[&str], rows: Vec<Vec<String>>) -> Result<(), Failure> {
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(header.iter().copied());
-        if !self.color {
-            t.force_no_tty();
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        if self.color {
+            // Bold cyan headers on a terminal; never when piped or with NO_COLOR.
+            t.set_header(header.iter().map(|h| {
+                comfy_table::Cell::new(h)
+                    .add_attribute(comfy_table::Attribute::Bold)
+                    .fg(comfy_table::Color::Cyan)
+            }));
+            // A terminal that reports no usable width (some CI ptys say 0) would squeeze
+            // every column to one character: lay out unconstrained there.
+            if t.width().is_none_or(|w| w < 40) {
+                t.set_content_arrangement(ContentArrangement::Disabled);
+            }
+        } else {
+            t.force_no_tty().set_header(header.iter().copied());
         }
         for r in rows {
             t.add_row(r);

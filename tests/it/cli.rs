@@ -686,3 +686,50 @@ impl FakeServer {
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
+
+#[test]
+fn tables_are_coloured_only_on_a_terminal_and_never_with_no_color() {
+    let env = Env::embedded();
+    let Mode::Embedded(store) = &env.mode else {
+        unreachable!()
+    };
+    // `script` gives the command a pseudo-terminal 100 columns wide.
+    let on_tty = |no_color: bool| {
+        let mut c = baack();
+        c.env("BAACK_STORE", store);
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        let line = format!(
+            "stty cols 100; {} client list",
+            crate::support::bin().display()
+        );
+        let mut script = Command::new("script");
+        script
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(Stdio::null());
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => script.env(k, v),
+                None => script.env_remove(k),
+            };
+        }
+        let out = script.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_tty(false);
+    assert!(
+        coloured.contains("\u{1b}[") && coloured.contains("CLIENT ID"),
+        "{coloured}"
+    );
+    let plain = on_tty(true);
+    assert!(
+        !plain.contains("\u{1b}[") && plain.contains("CLIENT ID"),
+        "{plain}"
+    );
+}
