@@ -319,7 +319,23 @@ fn check_name(field: &str, s: &str) -> Result<()> {
     if s.chars().any(char::is_control) {
         return Err(Error::invalid(field, "must hold printable characters only"));
     }
+    // Invisible characters would let one name pass for another (`root\u{200b}`, or a
+    // right-to-left override that shows `Android` for `diordnA`): not printable either.
+    if let Some(c) = s.chars().find(|c| is_invisible(*c)) {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "must hold printable characters only, not the invisible U+{:04X}",
+                u32::from(c)
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// Zero-width and bidirectional formatting characters.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 /// What a create or update body says of an API client.
@@ -1017,6 +1033,21 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(e, Error::Invalid { field, .. } if field == "clientID"));
+    }
+
+    #[test]
+    fn invisible_characters_are_not_printable() {
+        let owner = json!({"urn": "6f97bac3-26fe-4333-91f0-f12af2d1d167"});
+        for id in ["root\u{200b}", "\u{202e}diordnA", "a\u{feff}b", "x\u{2066}"] {
+            let e = ClientInput::parse(
+                &json!({"owner": owner, "scope": "api.baack.co", "clientID": id}),
+                true,
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains("invisible"), "{id:?}: {e}");
+        }
+        let ok = json!({"owner": owner, "scope": "api.baack.co", "clientID": "Zoë 🚀"});
+        ClientInput::parse(&ok, true).unwrap();
     }
 
     #[test]

@@ -44,9 +44,10 @@ pub mod patterns {
         "^[0-9a-fA-F]{32}$".into()
     }
 
-    /// A `clientID` or role name: no control characters (the length is a separate rule).
+    /// A `clientID` or role name: no control characters and no invisible (zero-width or
+    /// bidirectional formatting) ones (the length is a separate rule).
     pub fn printable() -> String {
-        r"^[^\x00-\x1f\x7f-\x9f]*$".into()
+        r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$".into()
     }
 
     /// Holds something other than White_Space (unanchored: a search).
@@ -981,7 +982,7 @@ mod tests {
     }
 
     /// Characters that sit on the edges of the classes in the patterns.
-    const EDGES: &str = "\u{0}\t\n\u{b}\r\u{1c}\u{1f} \u{7f}\u{80}\u{85}\u{9f}\u{a0}\u{a1}é\u{1680}\u{2000}\u{200b}\u{2028}\u{202f}\u{3000}\u{feff}\u{1f600}\\";
+    const EDGES: &str = "\u{0}\t\n\u{b}\r\u{1c}\u{1f} \u{7f}\u{80}\u{85}\u{9f}\u{a0}\u{a1}é\u{1680}\u{2000}\u{200b}\u{2028}\u{202e}\u{202f}\u{2066}\u{3000}\u{feff}\u{1f600}\\";
 
     #[test]
     fn urn_and_cursor_patterns_are_the_urn_parser() {

@@ -160,10 +160,12 @@ fn not_a_urn() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Exactly `n` printable characters (anything but control characters).
+/// Exactly `n` printable characters (anything but control and invisible characters).
 fn printable_n(n: usize) -> impl Strategy<Value = String> {
     prop::collection::vec(
-        any::<char>().prop_filter("printable", |c| !c.is_control()),
+        any::<char>().prop_filter("printable", |c| {
+            !c.is_control() && !baack::model::is_invisible(*c)
+        }),
         n,
     )
     .prop_map(|v| v.into_iter().collect())
@@ -174,10 +176,14 @@ fn printable(max: usize) -> impl Strategy<Value = String> {
     prop_oneof![Just(1), Just(max), 1..=max].prop_flat_map(printable_n)
 }
 
+/// A character a name may not hold: a control or an invisible formatting character.
 fn control_char() -> impl Strategy<Value = char> {
     prop_oneof![
         (0u32..0x20).prop_map(|n| char::from_u32(n).unwrap()),
         (0x7fu32..0xa0).prop_map(|n| char::from_u32(n).unwrap()),
+        prop::sample::select(vec![
+            '\u{200b}', '\u{200f}', '\u{202a}', '\u{202e}', '\u{2060}', '\u{2066}', '\u{feff}'
+        ]),
     ]
 }
 
