@@ -733,3 +733,37 @@ fn tables_are_coloured_only_on_a_terminal_and_never_with_no_color() {
         "{plain}"
     );
 }
+
+#[test]
+fn a_server_that_never_answers_times_out_and_exits_7() {
+    // Accepts connections and never says a word.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let start = Instant::now();
+    let out = baack()
+        .env("BAACK_API_URL", &url)
+        .env("BAACK_TOKEN", "bk_whatever")
+        .args(["--timeout", "1s", "--retries", "1", "whoami"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("timed out"));
+    // Two attempts of one second each, plus a backoff: nowhere near the 30 s default.
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+}
