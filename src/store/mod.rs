@@ -948,6 +948,13 @@ impl Txn<'_> {
 
     /// Points the index entry `path` at `urn`, replacing any entry atomically.
     fn put_pointer(&self, path: &Path, urn: &str) -> Result<()> {
+        // A new entry (the common case: a new token, a new name) is made in place, as
+        // symlink(2) is atomic; only replacing one needs the temp-and-rename dance.
+        match std::os::unix::fs::symlink(urn, path) {
+            Ok(()) => return self.sync_parent(path),
+            Err(e) if e.kind() == IoKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
         let tmp = self.tmp_path();
         std::os::unix::fs::symlink(urn, &tmp).map_err(|e| Error::io(&tmp, e))?;
         fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
@@ -988,22 +995,29 @@ impl Txn<'_> {
 
     fn put_member(&self, index: &str, owner: &str, member: &str) -> Result<()> {
         let dir = self.root.join("index").join(index).join(owner);
-        if !dir.exists() {
-            mkdir_private(&dir)?;
-            self.sync_parent(&dir)?;
-        }
         let path = dir.join(member);
-        if path.exists() {
-            return Ok(());
+        // Try the create first: its errors say whether the folder or the entry exists,
+        // which saves two stats on the hot path.
+        let create = || {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+        };
+        let result = match create() {
+            Err(e) if e.kind() == IoKind::NotFound => {
+                mkdir_private(&dir)?;
+                self.sync_parent(&dir)?;
+                create()
+            }
+            other => other,
+        };
+        match result {
+            Ok(_) => self.sync_parent(&path),
+            Err(e) if e.kind() == IoKind::AlreadyExists => Ok(()),
+            Err(e) => Err(Error::io(&path, e)),
         }
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        self.sync_parent(&path)
     }
 
     fn remove_member(&self, index: &str, owner: &str, member: &str) -> Result<()> {
