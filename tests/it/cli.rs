@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Server, baack, is_lower_hex, is_urn};
+use crate::support::{Server, baack, is_lower_hex, is_urn, oauth_create};
 
 /// Where a command talks.
 enum Mode {
@@ -282,21 +282,8 @@ fn tables_json_and_quiet_output() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("shown once"), "{stderr}");
 
-        let q = env.ok(&[
-            "oauth",
-            "create",
-            "-q",
-            "--name",
-            "n",
-            "--description",
-            "d",
-            "--grant-type",
-            "CLIENT_CREDENTIALS",
-            "--access-type",
-            "OFFLINE",
-            "--access-token-validity",
-            "60",
-        ]);
+        let args = oauth_create(&["-q"]);
+        let q = env.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
         let parts: Vec<&str> = q.split_whitespace().collect();
         assert_eq!(parts.len(), 2, "{q}");
         assert!(
@@ -453,22 +440,8 @@ fn secret_files_are_new_and_private() {
         assert_eq!(before, after);
 
         let opath = dir.path().join("oauth");
-        env.ok(&[
-            "oauth",
-            "create",
-            "--name",
-            "n",
-            "--description",
-            "d",
-            "--grant-type",
-            "CLIENT_CREDENTIALS",
-            "--access-type",
-            "OFFLINE",
-            "--access-token-validity",
-            "60",
-            "--secret-file",
-            opath.to_str().unwrap(),
-        ]);
+        let args = oauth_create(&["--secret-file", opath.to_str().unwrap()]);
+        env.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
         let secret = std::fs::read_to_string(&opath).unwrap();
         assert!(is_lower_hex(secret.trim(), 64));
         assert_eq!(

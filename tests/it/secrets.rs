@@ -135,28 +135,14 @@ fn secrets_appear_only_where_they_are_meant_to() {
     let mut intended: Vec<(String, String)> =
         vec![(local_root.clone(), "local store creation stderr".into())];
     const TOKEN: &[&str] = &["-v", "token", "create", "--client", "cli", "-o", "json"];
-    const OAUTH: &[&str] = &[
-        "-v",
-        "oauth",
-        "create",
-        "--name",
-        "n",
-        "--description",
-        "d",
-        "--grant-type",
-        "CLIENT_CREDENTIALS",
-        "--access-type",
-        "ONLINE",
-        "--access-token-validity",
-        "60",
-        "-o",
-        "json",
-    ];
+    let oauth = crate::support::oauth_create(&["-v", "-o", "json"]);
+    let oauth: Vec<&str> = oauth.iter().map(String::as_str).collect();
+    let oauth = oauth.as_slice();
     for (mode, args) in [
         ("remote token", TOKEN),
-        ("remote oauth", OAUTH),
+        ("remote oauth", oauth),
         ("local token", TOKEN),
-        ("local oauth", OAUTH),
+        ("local oauth", oauth),
     ] {
         let out = if mode.starts_with("remote") {
             remote(args, &root)

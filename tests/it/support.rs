@@ -16,6 +16,31 @@ use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+/// `baack oauth create` with the fewest flags that make a valid client.
+pub const OAUTH_CREATE: &[&str] = &[
+    "oauth",
+    "create",
+    "--name",
+    "n",
+    "--description",
+    "d",
+    "--grant-type",
+    "CLIENT_CREDENTIALS",
+    "--access-type",
+    "OFFLINE",
+    "--access-token-validity",
+    "60",
+];
+
+/// `OAUTH_CREATE` followed by `extra`.
+pub fn oauth_create(extra: &[&str]) -> Vec<String> {
+    OAUTH_CREATE
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
+}
+
 /// The path of the `baack` binary under test.
 pub fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("baack")
