@@ -222,6 +222,13 @@ impl Settings {
     }
 }
 
+/// The store directory of a command that always works locally (`init`, `serve`): the
+/// one `--profile` names, if it names one, else as [`store_path`] says.
+pub fn named_profile_store(g: &Global, config: &config::Config) -> Result<PathBuf, Error> {
+    let profile = g.profile.as_ref().and_then(|n| config.profiles.get(n));
+    store_path(g, profile.and_then(|p| p.store.clone()))
+}
+
 /// The store directory: `--store`/`BAACK_STORE`, the profile's, or the default.
 pub fn store_path(g: &Global, profile_store: Option<PathBuf>) -> Result<PathBuf, Error> {
     g.store
@@ -389,14 +396,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     let out = Printer::new(&cli.global);
     match cli.command {
         Command::Init(a) => {
-            let config = config::Config::load()?;
-            let profile = cli
-                .global
-                .profile
-                .as_ref()
-                .and_then(|n| config.profiles.get(n))
-                .and_then(|p| p.store.clone());
-            let path = store_path(&cli.global, profile)?;
+            let path = named_profile_store(&cli.global, &config::Config::load()?)?;
             let b = Store::init(&path, &a.company_name)?;
             out.init(&b)
         }

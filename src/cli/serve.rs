@@ -13,7 +13,7 @@ use clap::Args;
 
 use super::config::Config;
 use super::output::{Failure, Printer};
-use super::{Global, open_store, store_path};
+use super::{Global, named_profile_store, open_store};
 
 /// `baack serve`.
 #[derive(Debug, Args)]
@@ -70,13 +70,7 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
 /// Runs the server until a signal stops it.
 pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
     let rate_limit = parse_rate_limit(&a.rate_limit)?;
-    let config = Config::load()?;
-    let profile_store = g
-        .profile
-        .as_ref()
-        .and_then(|n| config.profiles.get(n))
-        .and_then(|p| p.store.clone());
-    let path = store_path(g, profile_store)?;
+    let path = named_profile_store(g, &Config::load()?)?;
     let (store, boot) = open_store(&path, out)?;
     // Many connections write at once here: group-commit them.
     let svc = Arc::new(Service::new(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Server, baack, is_lower_hex, is_urn, oauth_create};
+use crate::support::{Server, baack, is_lower_hex, is_urn, oauth_create, run_with_stdin};
 
 /// Where a command talks.
 enum Mode {
@@ -476,19 +476,10 @@ fn oauth_create_from_a_file_or_stdin() {
         json!(["AUTHORIZATION_CODE", "REFRESH_TOKEN"])
     );
 
-    let mut child = env
-        .cmd(&["oauth", "create", "--from-file", "-", "-q"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        &mut env.cmd(&["oauth", "create", "--from-file", "-", "-q"]),
+        &body.to_string(),
+    );
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout)

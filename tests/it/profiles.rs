@@ -2,12 +2,11 @@
 //! `serve --profile`, the token source chain, shell completion through a real bash, and
 //! the generated files kept true to the code.
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::support::{Server, baack, bin};
+use crate::support::{Server, baack, bin, run_with_stdin};
 
 /// A `baack` with its own config directory.
 fn with_config(dir: &Path) -> Command {
@@ -17,21 +16,10 @@ fn with_config(dir: &Path) -> Command {
 }
 
 fn login(config: &Path, args: &[&str], token: &str) -> Output {
-    let mut child = with_config(config)
-        .args(["auth", "login"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{token}\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    run_with_stdin(
+        with_config(config).args(["auth", "login"]).args(args),
+        &format!("{token}\n"),
+    )
 }
 
 fn text(b: &[u8]) -> String {
@@ -219,17 +207,20 @@ fn a_bad_token_is_not_stored_and_tokens_never_come_from_flags() {
 fn serve_with_a_profile_logs_the_cli_in() {
     let cfg = tempfile::tempdir().unwrap();
     let store = tempfile::tempdir().unwrap();
-    let mut cmd = with_config(cfg.path());
-    cmd.args([
-        "serve",
-        "--profile",
-        "local",
-        "--listen",
-        "127.0.0.1:0",
-        "--store",
-    ])
-    .arg(store.path().join("s"));
-    let srv = Server::spawn(cmd);
+    let serve = || {
+        let mut cmd = with_config(cfg.path());
+        cmd.args([
+            "serve",
+            "--profile",
+            "local",
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+        ])
+        .arg(store.path().join("s"));
+        Server::spawn(cmd)
+    };
+    let srv = serve();
     let out = with_config(cfg.path())
         .args(["--profile", "local", "client", "list", "-q"])
         .output()
@@ -245,17 +236,7 @@ fn serve_with_a_profile_logs_the_cli_in() {
     drop(srv);
 
     // An existing store: the profile gets a new root token, and works again.
-    let mut cmd = with_config(cfg.path());
-    cmd.args([
-        "serve",
-        "--profile",
-        "local",
-        "--listen",
-        "127.0.0.1:0",
-        "--store",
-    ])
-    .arg(store.path().join("s"));
-    let _srv = Server::spawn(cmd);
+    let _srv = serve();
     let out = with_config(cfg.path())
         .args(["--profile", "local", "whoami", "-q"])
         .output()

@@ -67,14 +67,17 @@ fn seed_001_client_bearer_token_flow() {
     assert!(!read.to_string().contains(&android));
 
     // 4. The new token cannot manage anything: a bare 404, exactly as the seed shows.
-    let a = srv.call(
-        Method::GET,
-        &format!("/n/v1/apiclientbearertoken/{token_urn}"),
-        Some(&android),
-        None,
-    );
-    assert_eq!(a.0, StatusCode::NOT_FOUND);
-    assert_eq!(a.2, json!({"httpCode": 404, "apiCode": "NOT_FOUND"}));
+    let cannot_manage = || {
+        let a = srv.call(
+            Method::GET,
+            &format!("/n/v1/apiclientbearertoken/{token_urn}"),
+            Some(&android),
+            None,
+        );
+        assert_eq!(a.0, StatusCode::NOT_FOUND);
+        assert_eq!(a.2, json!({"httpCode": 404, "apiCode": "NOT_FOUND"}));
+    };
+    cannot_manage();
 
     // 5. The "Content Viewer" role, then the seed's PUT granting it to the client.
     let (s, _, role) = srv.post(
@@ -105,14 +108,7 @@ fn seed_001_client_bearer_token_flow() {
     assert_eq!(again["permissions"], json!(["VIEW_CONTENT"]));
 
     // 6. Still no management...
-    let a = srv.call(
-        Method::GET,
-        &format!("/n/v1/apiclientbearertoken/{token_urn}"),
-        Some(&android),
-        None,
-    );
-    assert_eq!(a.0, StatusCode::NOT_FOUND);
-    assert_eq!(a.2, json!({"httpCode": 404, "apiCode": "NOT_FOUND"}));
+    cannot_manage();
     let a = srv.call(Method::GET, "/n/v1/apiclient/", Some(&android), None);
     assert_status(&a, 404, "NOT_FOUND");
     // ... but the client context answers, with the role's permission.

@@ -41,6 +41,24 @@ pub fn oauth_create(extra: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// Runs `cmd` with `input` on its stdin, capturing stdout and stderr.
+pub fn run_with_stdin(cmd: &mut Command, input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn baack");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
 /// The path of the `baack` binary under test.
 pub fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("baack")
