@@ -72,9 +72,10 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
     let rate_limit = parse_rate_limit(&a.rate_limit)?;
     let path = named_profile_store(g, &Config::load()?)?;
     let (store, boot) = open_store(&path, out)?;
-    // Many connections write at once here: group-commit them.
+    // Many connections write at once here: group-commit them. Most requests read the
+    // same few files: cache them, for as long as no writer anywhere has written.
     let svc = Arc::new(Service::new(
-        store.with_group_commit(),
+        store.with_group_commit().with_read_cache()?,
         Arc::new(SystemClock),
     ));
     // `--profile NAME` logs that profile in to this server, as `vault server -dev` does:

@@ -38,7 +38,7 @@ use std::io::{ErrorKind as IoKind, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -50,8 +50,13 @@ use crate::model::{
 };
 use crate::secret;
 
-/// The on-disk format this build writes and the newest it reads.
-pub const FORMAT: u64 = 1;
+mod cache;
+use cache::{ReadCache, SeqFile};
+
+/// The on-disk format this build writes and the newest it reads. Format 2 added the `seq`
+/// change counter that every writer bumps; a format-1 store is upgraded by its first
+/// write, so that an older build, which would not bump it, refuses the store from then on.
+pub const FORMAT: u64 = 2;
 
 const DIRS: [&str; 12] = [
     "tmp",
@@ -101,6 +106,10 @@ pub struct Store {
     meta: Meta,
     group: Option<Arc<GroupCommit>>,
     listings: Arc<ListingCache>,
+    /// The change counter, opened by the first write.
+    seq: Arc<OnceLock<SeqFile>>,
+    /// Parsed files, for a long-lived process (see `cache`).
+    cache: Option<Arc<ReadCache>>,
 }
 
 /// How a transaction makes its writes durable.
@@ -366,6 +375,8 @@ impl Store {
             meta,
             group: None,
             listings: Arc::default(),
+            seq: Arc::default(),
+            cache: None,
         }))
     }
 
@@ -413,11 +424,11 @@ impl Store {
             meta: meta.clone(),
             group: None,
             listings: Arc::default(),
+            seq: Arc::default(),
+            cache: None,
         };
-        let txn = Txn {
-            store: &store,
-            durability: Durability::Each,
-        };
+        let touched = Touched::default();
+        let txn = Txn::new(&store, Durability::Each, &touched);
         let company = Company {
             urn: meta.company.clone(),
             name: company_name.to_string(),
@@ -474,6 +485,16 @@ impl Store {
         self
     }
 
+    /// This store with a read cache: for a long-lived process, such as `baack serve`. Its
+    /// entries are trusted only while no writer, in any process, has written since they
+    /// were read (see `cache`). Upgrades a format-1 store, so that no older build (which
+    /// would not announce its writes) writes it any more.
+    pub fn with_read_cache(mut self) -> Result<Store> {
+        self.write(|_| Ok(()))?;
+        self.cache = Some(Arc::new(ReadCache::new(SeqFile::open(&self.root)?)));
+        Ok(self)
+    }
+
     /// Takes the write lock, sweeps crash leftovers, and runs `f` as the only writer.
     /// When this returns `Ok`, what `f` wrote is durable.
     pub fn write<T>(&self, f: impl FnOnce(&Txn<'_>) -> Result<T>) -> Result<T> {
@@ -481,32 +502,67 @@ impl Store {
             return g.write(self, f);
         }
         let _lock = lock_file(&self.root)?;
-        let txn = Txn {
-            store: self,
-            durability: Durability::Each,
-        };
-        txn.recover()?;
-        f(&txn)
+        let touched = Touched::default();
+        let txn = Txn::new(self, Durability::Each, &touched);
+        self.announced(&touched, || {
+            txn.recover()?;
+            f(&txn)
+        })
     }
 
     /// Runs `f` unsynced under the write lock, then syncs once: for bulk loads, where one
     /// flush at the end is what matters.
     pub fn write_bulk<T>(&self, f: impl FnOnce(&Txn<'_>) -> Result<T>) -> Result<T> {
         let _lock = lock_file(&self.root)?;
-        Txn {
-            store: self,
-            durability: Durability::Each,
+        let touched = Touched::default();
+        let txn = Txn::new(self, Durability::Batch, &touched);
+        self.announced(&touched, || {
+            Txn::new(self, Durability::Each, &touched).recover()?;
+            txn.begin_batch()?;
+            let r = f(&txn)?;
+            sync_all(&self.root)?;
+            txn.end_batch();
+            Ok(r)
+        })
+    }
+
+    /// The change counter, opened once per process; only writers call this.
+    fn seq(&self) -> Result<&SeqFile> {
+        if let Some(s) = self.seq.get() {
+            return Ok(s);
         }
-        .recover()?;
-        let txn = Txn {
-            store: self,
-            durability: Durability::Batch,
-        };
-        txn.begin_batch()?;
-        let r = f(&txn)?;
-        sync_all(&self.root)?;
-        txn.end_batch();
-        Ok(r)
+        let opened = SeqFile::open(&self.root)?;
+        // Another thread may have won the race: either handle is the same file.
+        let _ = self.seq.set(opened);
+        self.seq
+            .get()
+            .ok_or_else(|| Error::Internal("the change counter did not open".into()))
+    }
+
+    /// Runs the writes of `f` (the caller holds the write lock) between the two bumps of
+    /// the change counter, then tells this process's cache what `f` touched.
+    fn announced<T>(&self, touched: &Touched, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let seq = self.seq()?;
+        let (before, odd) = seq.begin(&self.root)?;
+        let result = f();
+        // Even when `f` failed: it may have written part of its work.
+        let after = seq.end(&self.root, odd)?;
+        if let Some(c) = &self.cache {
+            c.wrote(before, after, &touched.take());
+        }
+        result
+    }
+
+    /// What `load` reads from `path`, through the read cache when there is one.
+    fn cached<T: Clone + Send + Sync + 'static>(
+        &self,
+        path: &Path,
+        load: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        match &self.cache {
+            Some(c) => c.get_or_load(path, load),
+            None => load(),
+        }
     }
 
     fn obj(&self, dir: &str, key: &str) -> PathBuf {
@@ -520,22 +576,26 @@ impl Store {
     /// The company.
     pub fn company(&self) -> Result<Company> {
         let path = self.obj("company", &self.meta.company);
-        let c: Company = read_json(&path)?.ok_or_else(|| Error::StoreCorrupt {
-            path: path.clone(),
-            reason: "the company file is missing".into(),
-        })?;
-        check_record(&path, &self.meta.company, &c.urn, true, [])?;
-        Ok(c)
+        self.cached(&path, || {
+            let c: Company = read_json(&path)?.ok_or_else(|| Error::StoreCorrupt {
+                path: path.clone(),
+                reason: "the company file is missing".into(),
+            })?;
+            check_record(&path, &self.meta.company, &c.urn, true, [])?;
+            Ok(c)
+        })
     }
 
     /// An API client by URN.
     pub fn client(&self, urn: &str) -> Result<Option<ApiClient>> {
         let path = self.obj("clients", urn);
-        let c: Option<ApiClient> = read_json(&path)?;
-        if let Some(c) = &c {
-            check_record(&path, urn, &c.urn, is_urn(&c.urn), [&c.owner])?;
-        }
-        Ok(c)
+        self.cached(&path, || {
+            let c: Option<ApiClient> = read_json(&path)?;
+            if let Some(c) = &c {
+                check_record(&path, urn, &c.urn, is_urn(&c.urn), [&c.owner])?;
+            }
+            Ok(c)
+        })
     }
 
     /// The object an index entry points at, if the entry exists and the object still
@@ -547,7 +607,8 @@ impl Store {
         get: impl Fn(&Store, &str) -> Result<Option<T>>,
         still: impl Fn(&T) -> bool,
     ) -> Result<Option<T>> {
-        let Some(urn) = read_urn_pointer(&self.idx(index, entry))? else {
+        let path = self.idx(index, entry);
+        let Some(urn) = self.cached(&path, || read_urn_pointer(&path))? else {
             return Ok(None);
         };
         Ok(get(self, &urn)?.filter(still))
@@ -568,11 +629,13 @@ impl Store {
     /// A bearer token by URN.
     pub fn token(&self, urn: &str) -> Result<Option<BearerToken>> {
         let path = self.obj("tokens", urn);
-        let t: Option<BearerToken> = read_json(&path)?;
-        if let Some(t) = &t {
-            check_record(&path, urn, &t.urn, is_urn(&t.urn), [&t.client])?;
-        }
-        Ok(t)
+        self.cached(&path, || {
+            let t: Option<BearerToken> = read_json(&path)?;
+            if let Some(t) = &t {
+                check_record(&path, urn, &t.urn, is_urn(&t.urn), [&t.client])?;
+            }
+            Ok(t)
+        })
     }
 
     /// A bearer token by the digest of its value.
@@ -600,18 +663,21 @@ impl Store {
 
     /// The URNs of a client's tokens.
     pub fn client_token_urns(&self, client: &str) -> Result<Vec<String>> {
-        sorted_names(&self.root.join("index/client-tokens").join(client))
+        let dir = self.root.join("index/client-tokens").join(client);
+        self.cached(&dir, || sorted_names(&dir))
     }
 
     /// A role by URN.
     pub fn role(&self, urn: &str) -> Result<Option<Role>> {
         let path = self.obj("roles", urn);
-        let r: Option<Role> = read_json(&path)?;
-        if let Some(r) = &r {
-            let refs = r.clients.iter().chain(&r.identities).chain([&r.owner]);
-            check_record(&path, urn, &r.urn, is_urn(&r.urn), refs)?;
-        }
-        Ok(r)
+        self.cached(&path, || {
+            let r: Option<Role> = read_json(&path)?;
+            if let Some(r) = &r {
+                let refs = r.clients.iter().chain(&r.identities).chain([&r.owner]);
+                check_record(&path, urn, &r.urn, is_urn(&r.urn), refs)?;
+            }
+            Ok(r)
+        })
     }
 
     /// A role by name.
@@ -627,7 +693,8 @@ impl Store {
     /// The roles that hold `client`.
     pub fn roles_of_client(&self, client: &str) -> Result<Vec<Role>> {
         let mut out = Vec::new();
-        for urn in sorted_names(&self.root.join("index/client-roles").join(client))? {
+        let dir = self.root.join("index/client-roles").join(client);
+        for urn in self.cached(&dir, || sorted_names(&dir))? {
             if let Some(r) = self.role(&urn)?
                 && r.clients.iter().any(|c| c == client)
             {
@@ -640,15 +707,17 @@ impl Store {
     /// An OAuth client by id.
     pub fn oauth(&self, id: &str) -> Result<Option<OAuthClient>> {
         let path = self.obj("oauth", id);
-        let o: Option<OAuthClient> = read_json(&path)?;
-        if let Some(o) = &o {
-            let id_ok = o.id.len() == 32
-                && o.id
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-            check_record(&path, id, &o.id, id_ok, [])?;
-        }
-        Ok(o)
+        self.cached(&path, || {
+            let o: Option<OAuthClient> = read_json(&path)?;
+            if let Some(o) = &o {
+                let id_ok = o.id.len() == 32
+                    && o.id
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                check_record(&path, id, &o.id, id_ok, [])?;
+            }
+            Ok(o)
+        })
     }
 
     /// Every OAuth client, in id order.
@@ -774,23 +843,23 @@ impl GroupCommit {
         while s.draining {
             s = self.cv.wait(s).unwrap_or_else(PoisonError::into_inner);
         }
-        if s.lock.is_none() {
-            let file = lock_file(&store.root)?;
-            let setup = Txn {
-                store,
-                durability: Durability::Each,
-            };
-            setup.recover()?;
-            setup.begin_batch()?;
-            s.lock = Some(file);
-            s.held_since = Some(Instant::now());
-        }
-        let txn = Txn {
-            store,
-            durability: Durability::Batch,
+        let fresh = match s.lock {
+            None => Some(lock_file(&store.root)?),
+            Some(_) => None,
         };
+        let touched = Touched::default();
+        let txn = Txn::new(store, Durability::Batch, &touched);
         // An error leaves nothing that must be durable before it is reported.
-        let value = f(&txn);
+        let value = store.announced(&touched, || {
+            if let Some(file) = fresh {
+                let setup = Txn::new(store, Durability::Each, &touched);
+                setup.recover()?;
+                setup.begin_batch()?;
+                s.lock = Some(file);
+                s.held_since = Some(Instant::now());
+            }
+            f(&txn)
+        });
         drop(arriving);
         // Wake a writer that may be waiting for the arrivals to finish before leading.
         self.cv.notify_all();
@@ -848,6 +917,24 @@ impl GroupCommit {
 pub struct Txn<'a> {
     store: &'a Store,
     durability: Durability,
+    touched: &'a Touched,
+}
+
+/// What a transaction changed: files, and directories whose listing changed.
+#[derive(Debug, Default)]
+struct Touched(Mutex<Vec<PathBuf>>);
+
+impl Touched {
+    fn add(&self, path: &Path) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(path.to_path_buf());
+    }
+
+    fn take(&self) -> Vec<PathBuf> {
+        std::mem::take(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
 impl std::ops::Deref for Txn<'_> {
@@ -857,10 +944,32 @@ impl std::ops::Deref for Txn<'_> {
     }
 }
 
-impl Txn<'_> {
+impl<'a> Txn<'a> {
+    fn new(store: &'a Store, durability: Durability, touched: &'a Touched) -> Txn<'a> {
+        Txn {
+            store,
+            durability,
+            touched,
+        }
+    }
+
+    /// Records a change to `path` for this process's read cache, when it has one: the
+    /// file itself and the listing of its directory.
+    fn touch(&self, path: &Path) {
+        if self.cache.is_some() {
+            self.touched.add(path);
+            if let Some(dir) = path.parent() {
+                self.touched.add(dir);
+            }
+        }
+    }
+
     /// Removes temp files of writes that died, repairs the indexes after a batch that
     /// died unsynced, and finishes interrupted client deletions.
     fn recover(&self) -> Result<()> {
+        if self.meta.format < FORMAT {
+            self.upgrade()?;
+        }
         let tmp = self.root.join("tmp");
         for name in sorted_names(&tmp)? {
             // Only writers create temp files, and we are the only writer.
@@ -873,6 +982,22 @@ impl Txn<'_> {
         let pending = self.root.join("pending");
         for client in sorted_names(&pending)? {
             self.finish_client_delete(&client)?;
+        }
+        Ok(())
+    }
+
+    /// Brings an older store to this build's format (this process may have opened it
+    /// before another upgraded it, so meta.json is read again).
+    fn upgrade(&self) -> Result<()> {
+        let path = self.root.join("meta.json");
+        let mut meta: Meta = read_json(&path)?.ok_or_else(|| Error::StoreCorrupt {
+            path: path.clone(),
+            reason: "the file is missing".into(),
+        })?;
+        if meta.format < FORMAT {
+            // Format 2 only adds `seq`, which every write of this build maintains.
+            meta.format = FORMAT;
+            self.put(&path, &meta)?;
         }
         Ok(())
     }
@@ -948,6 +1073,7 @@ impl Txn<'_> {
 
     /// Points the index entry `path` at `urn`, replacing any entry atomically.
     fn put_pointer(&self, path: &Path, urn: &str) -> Result<()> {
+        self.touch(path);
         // A new entry (the common case: a new token, a new name) is made in place, as
         // symlink(2) is atomic; only replacing one needs the temp-and-rename dance.
         match std::os::unix::fs::symlink(urn, path) {
@@ -968,6 +1094,7 @@ impl Txn<'_> {
     }
 
     fn put_bytes(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        self.touch(path);
         let tmp = self.tmp_path();
         let mut f = OpenOptions::new()
             .write(true)
@@ -986,6 +1113,7 @@ impl Txn<'_> {
 
     /// Removes `path` durably; true when it existed.
     fn remove(&self, path: &Path) -> Result<bool> {
+        self.touch(path);
         let existed = remove_file(path)?;
         if existed {
             self.sync_parent(path)?;
@@ -996,6 +1124,8 @@ impl Txn<'_> {
     fn put_member(&self, index: &str, owner: &str, member: &str) -> Result<()> {
         let dir = self.root.join("index").join(index).join(owner);
         let path = dir.join(member);
+        self.touch(&path);
+        self.touch(&dir);
         // Try the create first: its errors say whether the folder or the entry exists,
         // which saves two stats on the hot path.
         let create = || {
@@ -1023,6 +1153,7 @@ impl Txn<'_> {
     fn remove_member(&self, index: &str, owner: &str, member: &str) -> Result<()> {
         let dir = self.root.join("index").join(index).join(owner);
         self.remove(&dir.join(member))?;
+        self.touch(&dir);
         // An emptied membership folder goes too, so deleted clients leave nothing.
         if fs::remove_dir(&dir).is_ok() {
             self.sync_parent(&dir)?;
@@ -1077,6 +1208,7 @@ impl Txn<'_> {
         }
         let members = self.root.join("index/client-roles").join(client);
         if members.exists() {
+            self.touch(&members);
             fs::remove_dir_all(&members).map_err(|e| Error::io(&members, e))?;
         }
         self.remove(&self.root.join("pending").join(client))?;
@@ -1375,6 +1507,64 @@ mod tests {
         assert_eq!(s.clients(None, usize::MAX).unwrap().0.len(), n);
         add(9999);
         assert_eq!(s.clients(None, usize::MAX).unwrap().0.len(), n + 1);
+    }
+
+    #[test]
+    fn a_cached_read_never_hides_a_write_by_this_or_another_process() {
+        let (dir, b, _) = fixture();
+        let server = Store::open(dir.path())
+            .unwrap()
+            .with_group_commit()
+            .with_read_cache()
+            .unwrap();
+        // Another process: its own handle, no cache, no group commit.
+        let cli = Store::open(dir.path()).unwrap();
+        let rc = b.root_client.clone();
+        let digest = sha("tok");
+        assert!(server.token_by_digest(&digest).unwrap().is_none());
+        assert!(server.client_token_urns(&rc.urn).unwrap().len() == 1);
+
+        // A write by the other process is seen at once, though the misses were cached.
+        let t = token(&rc, "tok");
+        cli.write(|x| x.put_token(&t)).unwrap();
+        assert_eq!(server.token_by_digest(&digest).unwrap(), Some(t.clone()));
+        assert_eq!(server.client_token_urns(&rc.urn).unwrap().len(), 2);
+
+        // So is our own, which keeps the rest of the cache.
+        let mut renamed = rc.clone();
+        renamed.client_id = "root2".into();
+        server.write(|x| x.put_client(&renamed, Some(&rc))).unwrap();
+        assert_eq!(server.client(&rc.urn).unwrap(), Some(renamed.clone()));
+        assert!(server.client_by_id("root").unwrap().is_none());
+        assert_eq!(server.client_by_id("root2").unwrap(), Some(renamed));
+        server.write(|x| x.delete_token(&t)).unwrap();
+        assert!(server.token_by_digest(&digest).unwrap().is_none());
+        assert_eq!(server.client_token_urns(&rc.urn).unwrap().len(), 1);
+
+        // A write that changes a file behind the counter's back (as an older build
+        // would) is what the format bump keeps out; with the counter moved it is seen.
+        let path = dir.path().join("clients").join(format!("{}.json", rc.urn));
+        let mut edited = rc.clone();
+        edited.client_id = "edited".into();
+        fs::write(&path, serde_json::to_vec(&edited).unwrap()).unwrap();
+        cli.write(|_| Ok(())).unwrap();
+        assert_eq!(server.client(&rc.urn).unwrap(), Some(edited));
+    }
+
+    #[test]
+    fn the_first_write_upgrades_a_format_1_store() {
+        let (dir, _, _) = fixture();
+        let meta = dir.path().join("meta.json");
+        let mut m: Meta = serde_json::from_slice(&fs::read(&meta).unwrap()).unwrap();
+        m.format = 1;
+        fs::write(&meta, serde_json::to_vec(&m).unwrap()).unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.meta().format, 1);
+        s.write(|_| Ok(())).unwrap();
+        let now: Meta = serde_json::from_slice(&fs::read(&meta).unwrap()).unwrap();
+        assert_eq!(now.format, FORMAT);
+        assert_eq!((now.company, now.root_client), (m.company, m.root_client));
+        assert!(dir.path().join("seq").exists());
     }
 
     #[test]
