@@ -76,8 +76,7 @@ impl SeqFile {
     /// Marks a write begun at `odd` as done.
     pub(super) fn end(&self, root: &Path, odd: u64) -> Result<u64> {
         let even = odd.wrapping_add(1);
-        self.set(even)
-            .map_err(|e| Error::io(root.join("seq"), e))?;
+        self.set(even).map_err(|e| Error::io(root.join("seq"), e))?;
         Ok(even)
     }
 }

@@ -806,29 +806,44 @@ struct GroupState {
 /// unsynced, and whoever finds no sync running syncs every write executed so far with one
 /// `syncfs`, then wakes them all. Later writers execute while that sync runs and are
 /// synced by the next one.
+///
+/// Wake-ups are targeted: a writer waiting for its batch sleeps on `synced`, woken once
+/// per batch; a writer waiting for arrivals before it leads sleeps on `arrived`, woken
+/// when the last arrival has executed. (One condition variable for both woke every waiter
+/// after every write: a profile of 32 writers showed a third of the server's time in
+/// scheduler wake-ups.)
 #[derive(Debug, Default)]
 struct GroupCommit {
     state: Mutex<GroupState>,
-    cv: Condvar,
+    /// A batch was synced, or the lock was handed over.
+    synced: Condvar,
+    /// No writer is arriving any more.
+    arrived: Condvar,
     /// Writers that have arrived and not yet executed. While any are coming, an executed
     /// writer waits for them rather than syncing a batch they just miss: one sync then
     /// covers every request in flight.
     arriving: std::sync::atomic::AtomicUsize,
 }
 
+/// How long a would-be leader waits for arrivals before it checks again on its own: a
+/// guard against a wake-up lost to an arrival that failed outside the state lock.
+const ARRIVAL_RECHECK: Duration = Duration::from_millis(2);
+
 /// Counts a writer as arriving until it has executed (or failed).
-struct Arriving<'a>(&'a std::sync::atomic::AtomicUsize);
+struct Arriving<'a>(&'a GroupCommit);
 
 impl<'a> Arriving<'a> {
-    fn new(n: &'a std::sync::atomic::AtomicUsize) -> Self {
-        n.fetch_add(1, Ordering::SeqCst);
-        Arriving(n)
+    fn new(g: &'a GroupCommit) -> Self {
+        g.arriving.fetch_add(1, Ordering::SeqCst);
+        Arriving(g)
     }
 }
 
 impl Drop for Arriving<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        if self.0.arriving.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.arrived.notify_all();
+        }
     }
 }
 
@@ -838,10 +853,10 @@ impl GroupCommit {
     }
 
     fn write<T>(&self, store: &Store, f: impl FnOnce(&Txn<'_>) -> Result<T>) -> Result<T> {
-        let arriving = Arriving::new(&self.arriving);
+        let arriving = Arriving::new(self);
         let mut s = self.guard();
         while s.draining {
-            s = self.cv.wait(s).unwrap_or_else(PoisonError::into_inner);
+            s = self.synced.wait(s).unwrap_or_else(PoisonError::into_inner);
         }
         let fresh = match s.lock {
             None => Some(lock_file(&store.root)?),
@@ -860,9 +875,8 @@ impl GroupCommit {
             }
             f(&txn)
         });
+        // The last arrival wakes a writer waiting for arrivals to finish before leading.
         drop(arriving);
-        // Wake a writer that may be waiting for the arrivals to finish before leading.
-        self.cv.notify_all();
         let value = value?;
         let mine = s.open_batch + 1;
         s.pending += 1;
@@ -878,8 +892,16 @@ impl GroupCommit {
             }
             // Someone is syncing, or more writers are about to execute into this batch
             // (draining lets none in, so then nobody is coming).
-            if s.syncing || (!s.draining && self.arriving.load(Ordering::SeqCst) > 0) {
-                s = self.cv.wait(s).unwrap_or_else(PoisonError::into_inner);
+            if s.syncing {
+                s = self.synced.wait(s).unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            if !s.draining && self.arriving.load(Ordering::SeqCst) > 0 {
+                s = self
+                    .arrived
+                    .wait_timeout(s, ARRIVAL_RECHECK)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
                 continue;
             }
             // Lead: sync everything executed so far.
@@ -907,7 +929,8 @@ impl GroupCommit {
                 s.held_since = None;
                 s.draining = false;
             }
-            self.cv.notify_all();
+            self.synced.notify_all();
+            self.arrived.notify_all();
         }
     }
 }
