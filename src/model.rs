@@ -767,9 +767,23 @@ fn check_redirect_uri(uri: &str) -> std::result::Result<(), &'static str> {
 // ---------------------------------------------------------------------------------------
 // The wire representations
 
+/// An object of `fields`, in order. Representations are built with this rather than
+/// `json!`, which passes every nested value through `to_value`, copying it: listings build
+/// thousands of them.
+fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    let mut map = serde_json::Map::with_capacity(N);
+    for (k, v) in fields {
+        map.insert(k.to_string(), v);
+    }
+    Value::Object(map)
+}
+
 /// `{"urn", "url"}` for a reference.
 pub fn reference_json(prefix: &str, urn: &str) -> Value {
-    json!({ "urn": urn, "url": format!("{prefix}{urn}") })
+    object([
+        ("urn", urn.into()),
+        ("url", format!("{prefix}{urn}").into()),
+    ])
 }
 
 /// A company as the API shows it.
@@ -779,24 +793,24 @@ pub fn company_json(c: &Company) -> Value {
 
 /// An API client as the API shows it.
 pub fn client_json(c: &ApiClient) -> Value {
-    json!({
-        "urn": c.urn,
-        "url": format!("{}{}", paths::CLIENT, c.urn),
-        "scope": c.scope.as_str(),
-        "owner": reference_json(paths::COMPANY, &c.owner),
-        "clientID": c.client_id,
-    })
+    object([
+        ("urn", c.urn.as_str().into()),
+        ("url", format!("{}{}", paths::CLIENT, c.urn).into()),
+        ("scope", c.scope.as_str().into()),
+        ("owner", reference_json(paths::COMPANY, &c.owner)),
+        ("clientID", c.client_id.as_str().into()),
+    ])
 }
 
 /// A bearer token as the API shows it: the whole token only when `secret` is given (the
 /// answer to its creation), else the first characters and `...`.
 pub fn token_json(t: &BearerToken, secret: Option<&str>) -> Value {
-    let mut v = json!({
-        "urn": t.urn,
-        "url": format!("{}{}", paths::TOKEN, t.urn),
-        "apiClient": reference_json(paths::CLIENT, &t.client),
-        "bearerToken": secret.unwrap_or(&t.shown),
-    });
+    let mut v = object([
+        ("urn", t.urn.as_str().into()),
+        ("url", format!("{}{}", paths::TOKEN, t.urn).into()),
+        ("apiClient", reference_json(paths::CLIENT, &t.client)),
+        ("bearerToken", secret.unwrap_or(&t.shown).into()),
+    ]);
     if let (Some(ms), Some(o)) = (t.expires, v.as_object_mut()) {
         o.insert("expirationTimestamp".into(), format_baack(ms).into());
     }
@@ -805,15 +819,33 @@ pub fn token_json(t: &BearerToken, secret: Option<&str>) -> Value {
 
 /// A permission role as the API shows it.
 pub fn role_json(r: &Role) -> Value {
-    json!({
-        "urn": r.urn,
-        "url": format!("{}{}", paths::ROLE, r.urn),
-        "name": r.name,
-        "owner": reference_json(paths::COMPANY, &r.owner),
-        "identities": r.identities.iter().map(|u| json!({ "urn": u })).collect::<Vec<_>>(),
-        "clients": r.clients.iter().map(|u| reference_json(paths::CLIENT, u)).collect::<Vec<_>>(),
-        "permissions": r.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-    })
+    object([
+        ("urn", r.urn.as_str().into()),
+        ("url", format!("{}{}", paths::ROLE, r.urn).into()),
+        ("name", r.name.as_str().into()),
+        ("owner", reference_json(paths::COMPANY, &r.owner)),
+        (
+            "identities",
+            r.identities
+                .iter()
+                .map(|u| object([("urn", u.as_str().into())]))
+                .collect(),
+        ),
+        (
+            "clients",
+            r.clients
+                .iter()
+                .map(|u| reference_json(paths::CLIENT, u))
+                .collect(),
+        ),
+        (
+            "permissions",
+            r.permissions
+                .iter()
+                .map(|p| Value::from(p.as_str()))
+                .collect(),
+        ),
+    ])
 }
 
 /// An OAuth client as the API shows it; `secret` is null except in the answer to create.

@@ -162,9 +162,15 @@ impl Printer {
 
     /// One JSON document on stdout.
     pub fn json<T: serde::Serialize + ?Sized>(&self, v: &T) -> Result<(), Failure> {
-        let text = serde_json::to_string_pretty(v)
-            .map_err(|e| Error::Internal(format!("cannot render JSON: {e}")))?;
-        self.stdout(&text)
+        // Streamed: a listing of 10,000 objects is megabytes, not worth building first.
+        let mut o = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+        serde_json::to_writer_pretty(&mut o, v).map_err(|e| match e.io_error_kind() {
+            Some(kind) => Failure::from(io::Error::from(kind)),
+            None => Error::Internal(format!("cannot render JSON: {e}")).into(),
+        })?;
+        o.write_all(b"\n")?;
+        o.flush()?;
+        Ok(())
     }
 
     /// A table of `header` and `rows`.

@@ -194,6 +194,15 @@ fn page_query(q: &Params) -> Result<PageQuery> {
     Ok(PageQuery { after, limit })
 }
 
+/// A page of a Baack list: built as a map directly, since `json!` would deep-copy every
+/// item (it passes values through `to_value`): an eighth of a long listing's time.
+fn list_body(key: &str, items: Vec<Value>, next_page: Value) -> Value {
+    let mut body = serde_json::Map::with_capacity(2);
+    body.insert(key.to_string(), Value::Array(items));
+    body.insert("nextPage".to_string(), next_page);
+    Value::Object(body)
+}
+
 fn next_page(prefix: &str, next: Option<String>, limit: usize, extra: &[(&str, &str)]) -> Value {
     match next {
         None => Value::Null,
@@ -332,10 +341,11 @@ pub(crate) async fn client_list(State(st): State<AppState>, h: HeaderMap, q: Par
     let extra: Vec<(&str, &str)> = id.iter().map(|i| ("clientID", i.as_str())).collect();
     Ok(reply(
         StatusCode::OK,
-        json!({
-            "apiClients": items.iter().map(client_json).collect::<Vec<_>>(),
-            "nextPage": next_page(paths::CLIENT, next, limit, &extra),
-        }),
+        list_body(
+            "apiClients",
+            items.iter().map(client_json).collect(),
+            next_page(paths::CLIENT, next, limit, &extra),
+        ),
     ))
 }
 
@@ -413,10 +423,11 @@ pub(crate) async fn token_list(State(st): State<AppState>, h: HeaderMap, q: Para
     let extra: Vec<(&str, &str)> = client.iter().map(|i| ("apiClient", i.as_str())).collect();
     Ok(reply(
         StatusCode::OK,
-        json!({
-            "bearerTokens": items.iter().map(|t| token_json(t, None)).collect::<Vec<_>>(),
-            "nextPage": next_page(paths::TOKEN, next, limit, &extra),
-        }),
+        list_body(
+            "bearerTokens",
+            items.iter().map(|t| token_json(t, None)).collect(),
+            next_page(paths::TOKEN, next, limit, &extra),
+        ),
     ))
 }
 
@@ -490,10 +501,11 @@ pub(crate) async fn role_list(State(st): State<AppState>, h: HeaderMap, q: Param
     let extra: Vec<(&str, &str)> = name.iter().map(|n| ("name", n.as_str())).collect();
     Ok(reply(
         StatusCode::OK,
-        json!({
-            "permissionRoles": items.iter().map(role_json).collect::<Vec<_>>(),
-            "nextPage": next_page(paths::ROLE, next, limit, &extra),
-        }),
+        list_body(
+            "permissionRoles",
+            items.iter().map(role_json).collect(),
+            next_page(paths::ROLE, next, limit, &extra),
+        ),
     ))
 }
 

@@ -51,7 +51,9 @@ use crate::model::{
 use crate::secret;
 
 mod cache;
+mod snapshot;
 use cache::{ReadCache, SeqFile};
+use snapshot::{Record, Snapshots};
 
 /// The on-disk format this build writes and the newest it reads. Format 2 added the `seq`
 /// change counter that every writer bumps; a format-1 store is upgraded by its first
@@ -110,6 +112,8 @@ pub struct Store {
     seq: Arc<OnceLock<SeqFile>>,
     /// Parsed files, for a long-lived process (see `cache`).
     cache: Option<Arc<ReadCache>>,
+    /// Whole collections (see `snapshot`).
+    snapshots: Arc<Snapshots>,
 }
 
 /// How a transaction makes its writes durable.
@@ -154,8 +158,21 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
         Err(e) if e.kind() == IoKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path, e)),
     };
-    let mut bytes = Vec::with_capacity(1024);
-    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| Error::io(path, e))?;
+    // Not `read_to_end`: for a `File` it asks for the size (statx and lseek) first.
+    let mut bytes = vec![0u8; 1024];
+    let mut len = 0;
+    loop {
+        if len == bytes.len() {
+            bytes.resize(len * 2, 0);
+        }
+        match std::io::Read::read(&mut file, &mut bytes[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == IoKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    bytes.truncate(len);
     if bytes.is_empty() {
         return Err(Error::StoreCorrupt {
             path: path.into(),
@@ -303,9 +320,8 @@ fn page(names: &[String], after: Option<&str>, limit: usize) -> (Vec<String>, bo
         Some(a) => names.partition_point(|n| n.as_str() <= a),
         None => 0,
     };
-    let more = names.len() > start + limit;
-    let end = (start + limit).min(names.len());
-    (names[start..end].to_vec(), more)
+    let end = start.saturating_add(limit).min(names.len());
+    (names[start..end].to_vec(), names.len() > end)
 }
 
 impl Store {
@@ -377,6 +393,7 @@ impl Store {
             listings: Arc::default(),
             seq: Arc::default(),
             cache: None,
+            snapshots: Arc::default(),
         }))
     }
 
@@ -426,6 +443,7 @@ impl Store {
             listings: Arc::default(),
             seq: Arc::default(),
             cache: None,
+            snapshots: Arc::default(),
         };
         let touched = Touched::default();
         let txn = Txn::new(&store, Durability::Each, &touched);
@@ -586,16 +604,32 @@ impl Store {
         })
     }
 
+    /// The record of kind `T` stored under `key`, checked to be one this build wrote.
+    fn record<T: Record>(&self, key: &str) -> Result<Option<T>> {
+        let path = self.obj(T::DIR, key);
+        self.cached(&path, || {
+            let r: Option<T> = read_json(&path)?;
+            if let Some(r) = &r {
+                r.check(&path, key)?;
+            }
+            Ok(r)
+        })
+    }
+
+    /// A page of `T`'s whole collection in key order: from its snapshot when the
+    /// collection is big and settled, else from its files.
+    fn page_all<T: Record>(&self, after: Option<&str>, limit: usize) -> Result<(Vec<T>, bool)> {
+        let Some(all) = self.collection::<T>()? else {
+            return self.page_of(T::DIR, after, limit, |s, k| s.record::<T>(k));
+        };
+        let start = after.map_or(0, |a| all.partition_point(|r| r.key() <= a));
+        let end = start.saturating_add(limit).min(all.len());
+        Ok((all[start..end].to_vec(), all.len() > end))
+    }
+
     /// An API client by URN.
     pub fn client(&self, urn: &str) -> Result<Option<ApiClient>> {
-        let path = self.obj("clients", urn);
-        self.cached(&path, || {
-            let c: Option<ApiClient> = read_json(&path)?;
-            if let Some(c) = &c {
-                check_record(&path, urn, &c.urn, is_urn(&c.urn), [&c.owner])?;
-            }
-            Ok(c)
-        })
+        self.record(urn)
     }
 
     /// The object an index entry points at, if the entry exists and the object still
@@ -623,19 +657,12 @@ impl Store {
 
     /// A page of API clients in URN order.
     pub fn clients(&self, after: Option<&str>, limit: usize) -> Result<(Vec<ApiClient>, bool)> {
-        self.page_of("clients", after, limit, |s, u| s.client(u))
+        self.page_all(after, limit)
     }
 
     /// A bearer token by URN.
     pub fn token(&self, urn: &str) -> Result<Option<BearerToken>> {
-        let path = self.obj("tokens", urn);
-        self.cached(&path, || {
-            let t: Option<BearerToken> = read_json(&path)?;
-            if let Some(t) = &t {
-                check_record(&path, urn, &t.urn, is_urn(&t.urn), [&t.client])?;
-            }
-            Ok(t)
-        })
+        self.record(urn)
     }
 
     /// A bearer token by the digest of its value.
@@ -651,7 +678,7 @@ impl Store {
         limit: usize,
     ) -> Result<(Vec<BearerToken>, bool)> {
         match client {
-            None => self.page_of("tokens", after, limit, |s, u| s.token(u)),
+            None => self.page_all(after, limit),
             Some(c) => {
                 let dir = format!("index/client-tokens/{c}");
                 self.page_of(&dir, after, limit, |s, u| {
@@ -669,15 +696,7 @@ impl Store {
 
     /// A role by URN.
     pub fn role(&self, urn: &str) -> Result<Option<Role>> {
-        let path = self.obj("roles", urn);
-        self.cached(&path, || {
-            let r: Option<Role> = read_json(&path)?;
-            if let Some(r) = &r {
-                let refs = r.clients.iter().chain(&r.identities).chain([&r.owner]);
-                check_record(&path, urn, &r.urn, is_urn(&r.urn), refs)?;
-            }
-            Ok(r)
-        })
+        self.record(urn)
     }
 
     /// A role by name.
@@ -687,7 +706,7 @@ impl Store {
 
     /// A page of roles in URN order.
     pub fn roles(&self, after: Option<&str>, limit: usize) -> Result<(Vec<Role>, bool)> {
-        self.page_of("roles", after, limit, |s, u| s.role(u))
+        self.page_all(after, limit)
     }
 
     /// The roles that hold `client`.
@@ -706,25 +725,12 @@ impl Store {
 
     /// An OAuth client by id.
     pub fn oauth(&self, id: &str) -> Result<Option<OAuthClient>> {
-        let path = self.obj("oauth", id);
-        self.cached(&path, || {
-            let o: Option<OAuthClient> = read_json(&path)?;
-            if let Some(o) = &o {
-                let id_ok = o.id.len() == 32
-                    && o.id
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-                check_record(&path, id, &o.id, id_ok, [])?;
-            }
-            Ok(o)
-        })
+        self.record(id)
     }
 
     /// Every OAuth client, in id order.
     pub fn oauth_all(&self) -> Result<Vec<OAuthClient>> {
-        Ok(self
-            .page_of("oauth", None, usize::MAX, |s, id| s.oauth(id))?
-            .0)
+        Ok(self.page_all(None, usize::MAX)?.0)
     }
 
     fn page_of<T: Send>(
@@ -736,11 +742,20 @@ impl Store {
     ) -> Result<(Vec<T>, bool)> {
         let names = self.listings.names(&self.root.join(dir))?;
         let (keys, more) = page(&names, after, limit);
-        // Big pages are read on two threads: the cost is opening and parsing files.
+        Ok((self.read_many(&keys, get)?, more))
+    }
+
+    /// The objects `get` finds under `keys`, in order; a key whose object vanished
+    /// (deleted since it was listed) is skipped.
+    fn read_many<T: Send>(
+        &self,
+        keys: &[String],
+        get: impl Fn(&Store, &str) -> Result<Option<T>> + Sync,
+    ) -> Result<Vec<T>> {
+        // Many keys are read on two threads: the cost is opening and parsing files.
         let read = |keys: &[String]| -> Result<Vec<T>> {
             let mut out = Vec::with_capacity(keys.len());
             for k in keys {
-                // A name whose object vanished (deleted since the listing) is skipped.
                 if let Some(v) = get(self, k)? {
                     out.push(v);
                 }
@@ -748,7 +763,7 @@ impl Store {
             Ok(out)
         };
         if keys.len() < 128 {
-            return Ok((read(&keys)?, more));
+            return read(keys);
         }
         let (a, b) = keys.split_at(keys.len() / 2);
         let (first, second) = std::thread::scope(|scope| {
@@ -757,7 +772,7 @@ impl Store {
         });
         let mut out = first?;
         out.extend(second.map_err(|_| Error::Internal("a reader thread panicked".into()))??);
-        Ok((out, more))
+        Ok(out)
     }
 }
 
@@ -1588,6 +1603,60 @@ mod tests {
         assert_eq!(now.format, FORMAT);
         assert_eq!((now.company, now.root_client), (m.company, m.root_client));
         assert!(dir.path().join("seq").exists());
+    }
+
+    #[test]
+    fn a_snapshot_serves_a_settled_collection_and_never_a_changed_one() {
+        let (dir, b, s) = fixture();
+        let clients: Vec<ApiClient> = (0..LISTING_CACHED_FROM)
+            .map(|i| client(&format!("c{i}"), &b.company.urn))
+            .collect();
+        s.write_bulk(|t| clients.iter().try_for_each(|c| t.put_client(c, None)))
+            .unwrap();
+        let settle = || {
+            let old = std::time::SystemTime::now() - Duration::from_secs(60);
+            let d = File::open(dir.path().join("clients")).unwrap();
+            d.set_modified(old).unwrap();
+        };
+        settle();
+        let all = |s: &Store| {
+            let (first, more) = s.clients(None, 100).unwrap();
+            assert!(more);
+            let (rest, more) = s.clients(Some(&first[99].urn), usize::MAX).unwrap();
+            assert!(!more);
+            first.into_iter().chain(rest).collect::<Vec<_>>()
+        };
+        let listed = all(&s);
+        assert_eq!(listed.len(), LISTING_CACHED_FROM + 1);
+        let snap = dir.path().join("cache/clients.json");
+        assert!(snap.exists());
+        let mode = fs::metadata(&snap).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        // Another process reads the same listing from the snapshot.
+        assert_eq!(all(&Store::open(dir.path()).unwrap()), listed);
+
+        // A write moves the directory's mtime: neither snapshot (file or memory) is used,
+        // before or after the directory settles again.
+        let extra = client("extra", &b.company.urn);
+        s.write(|t| t.put_client(&extra, None)).unwrap();
+        assert!(all(&s).contains(&extra));
+        settle();
+        assert!(all(&s).contains(&extra));
+        assert!(all(&Store::open(dir.path()).unwrap()).contains(&extra));
+
+        // A torn or foreign snapshot is rebuilt, not trusted.
+        for junk in [&b"{\"format\":1,"[..], b"[]", b""] {
+            fs::write(&snap, junk).unwrap();
+            assert_eq!(
+                all(&Store::open(dir.path()).unwrap()).len(),
+                listed.len() + 1
+            );
+        }
+        // A snapshot naming a record under a key that is not a URN is not trusted.
+        let text = fs::read_to_string(&snap).unwrap();
+        fs::write(&snap, text.replacen(&extra.urn, "../../meta", 1)).unwrap();
+        assert!(all(&Store::open(dir.path()).unwrap()).contains(&extra));
     }
 
     #[test]
