@@ -13,8 +13,8 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -31,16 +31,7 @@ const MAX_ENTRIES: usize = 20_000;
 impl SeqFile {
     /// Opens (creating when missing: an empty file reads as 0) the counter of `root`.
     pub(super) fn open(root: &Path) -> Result<SeqFile> {
-        let path = root.join("seq");
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map(SeqFile)
-            .map_err(|e| Error::io(&path, e))
+        super::open_shared(&root.join("seq")).map(SeqFile)
     }
 
     /// The counter; `None` when it cannot be read, which readers treat as "a write is

@@ -776,16 +776,22 @@ impl Store {
     }
 }
 
-fn lock_file(root: &Path) -> Result<File> {
-    let path = root.join("lock");
-    let file = OpenOptions::new()
+/// Opens `path` for reading and writing, creating it (0600, empty) when missing: for the
+/// files that are shared by every process and never replaced (`lock`, `seq`).
+fn open_shared(path: &Path) -> Result<File> {
+    OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
+        .open(path)
+        .map_err(|e| Error::io(path, e))
+}
+
+fn lock_file(root: &Path) -> Result<File> {
+    let path = root.join("lock");
+    let file = open_shared(&path)?;
     // flock: released by the kernel when the process dies, so it is never stale.
     file.lock().map_err(|e| Error::io(&path, e))?;
     Ok(file)
