@@ -770,7 +770,7 @@ fn check_redirect_uri(uri: &str) -> std::result::Result<(), &'static str> {
 /// An object of `fields`, in order. Representations are built with this rather than
 /// `json!`, which passes every nested value through `to_value`, copying it: listings build
 /// thousands of them.
-fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+pub(crate) fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
     let mut map = serde_json::Map::with_capacity(N);
     for (k, v) in fields {
         map.insert(k.to_string(), v);

@@ -197,10 +197,7 @@ fn page_query(q: &Params) -> Result<PageQuery> {
 /// A page of a Baack list: built as a map directly, since `json!` would deep-copy every
 /// item (it passes values through `to_value`): an eighth of a long listing's time.
 fn list_body(key: &str, items: Vec<Value>, next_page: Value) -> Value {
-    let mut body = serde_json::Map::with_capacity(2);
-    body.insert(key.to_string(), Value::Array(items));
-    body.insert("nextPage".to_string(), next_page);
-    Value::Object(body)
+    crate::model::object([(key, Value::Array(items)), ("nextPage", next_page)])
 }
 
 fn next_page(prefix: &str, next: Option<String>, limit: usize, extra: &[(&str, &str)]) -> Value {

@@ -183,12 +183,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = ReadCache::new(SeqFile::open(dir.path()).unwrap());
         let a = dir.path().join("a");
-        let other = SeqFile::open(dir.path()).unwrap();
         let v = cache
             .get_or_load(&a, || {
-                // A writer starts (and finishes) while we read.
-                let (_, odd) = other.begin(dir.path())?;
-                other.end(dir.path(), odd)?;
+                // This process writes `a` while we read it: the write keeps the cache
+                // current (moving it to the new counter), so only the check made before
+                // keeping a value stops this old one from being served from then on.
+                let (before, odd) = cache.seq.begin(dir.path())?;
+                let after = cache.seq.end(dir.path(), odd)?;
+                cache.wrote(before, after, std::slice::from_ref(&a));
                 Ok(1u32)
             })
             .unwrap();

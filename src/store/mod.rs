@@ -267,6 +267,12 @@ struct ListingCache(Mutex<std::collections::HashMap<PathBuf, Listing>>);
 type Listing = (std::time::SystemTime, Arc<Vec<String>>);
 
 const LISTING_SETTLED: Duration = Duration::from_secs(2);
+
+/// Whether a directory's `mtime` is old enough to stand for its contents: a change in
+/// the same clock tick would leave it equal.
+fn settled(mtime: std::time::SystemTime) -> bool {
+    mtime.elapsed().is_ok_and(|age| age > LISTING_SETTLED)
+}
 const LISTING_CACHED_FROM: usize = 256;
 
 impl ListingCache {
@@ -284,10 +290,7 @@ impl ListingCache {
         }
         drop(map);
         let names = Arc::new(sorted_names(dir)?);
-        let settled = mtime
-            .and_then(|m| m.elapsed().ok())
-            .is_some_and(|age| age > LISTING_SETTLED);
-        if let (true, Some(m)) = (settled && names.len() >= LISTING_CACHED_FROM, mtime) {
+        if let Some(m) = mtime.filter(|m| settled(*m) && names.len() >= LISTING_CACHED_FROM) {
             map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
             map.insert(dir.to_path_buf(), (m, names.clone()));
         }
@@ -508,7 +511,9 @@ impl Store {
     /// were read (see `cache`). Upgrades a format-1 store, so that no older build (which
     /// would not announce its writes) writes it any more.
     pub fn with_read_cache(mut self) -> Result<Store> {
-        self.write(|_| Ok(()))?;
+        if self.meta.format < FORMAT {
+            self.write(|_| Ok(()))?;
+        }
         self.cache = Some(Arc::new(ReadCache::new(SeqFile::open(&self.root)?)));
         Ok(self)
     }
@@ -1639,8 +1644,16 @@ mod tests {
         let mode = fs::metadata(&snap).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
 
-        // Another process reads the same listing from the snapshot.
+        // Another process reads the same listing from the snapshot, not from the files:
+        // an object file garbled in place (no directory change) does not reach it.
         assert_eq!(all(&Store::open(dir.path()).unwrap()), listed);
+        let victim = dir.path().join(format!("clients/{}.json", clients[0].urn));
+        let good = fs::read(&victim).unwrap();
+        fs::write(&victim, b"garbled").unwrap();
+        let other = Store::open(dir.path()).unwrap();
+        assert!(other.client(&clients[0].urn).is_err());
+        assert_eq!(all(&other), listed);
+        fs::write(&victim, good).unwrap();
 
         // A write moves the directory's mtime: neither snapshot (file or memory) is used,
         // before or after the directory settles again.

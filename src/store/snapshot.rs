@@ -26,8 +26,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    LISTING_CACHED_FROM, LISTING_SETTLED, Store, TMP_SEQ, check_record, is_urn, mkdir_private,
-    sorted_names,
+    LISTING_CACHED_FROM, Store, TMP_SEQ, check_record, is_urn, mkdir_private, settled, sorted_names,
 };
 use crate::error::{Error, Result};
 use crate::model::{ApiClient, BearerToken, OAuthClient, Role};
@@ -110,8 +109,7 @@ fn settled_stamp(dir: &Path) -> Result<Option<Stamp>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(dir, e)),
     };
-    let settled = mtime.elapsed().is_ok_and(|age| age > LISTING_SETTLED);
-    Ok(if settled { stamp(mtime) } else { None })
+    Ok(if settled(mtime) { stamp(mtime) } else { None })
 }
 
 #[derive(Serialize)]
