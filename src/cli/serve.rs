@@ -75,7 +75,7 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
     // Many connections write at once here: group-commit them. Most requests read the
     // same few files: cache them, for as long as no writer anywhere has written.
     let svc = Arc::new(Service::new(
-        store.with_group_commit().with_read_cache()?,
+        store.with_group_commit()?.with_read_cache()?,
         Arc::new(SystemClock),
     ));
     // `--profile NAME` logs that profile in to this server, as `vault server -dev` does:

@@ -41,6 +41,17 @@ fn bearer(headers: &HeaderMap) -> Result<Option<String>> {
     }
 }
 
+/// Where a request's work runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// On the worker that received it: a read of one object.
+    Inline,
+    /// On the blocking pool: listings, and anything else that may take a while.
+    Blocking,
+    /// On the store's committer, when it has one (else as `Blocking`): writes.
+    Commit,
+}
+
 impl AppState {
     /// Rate-limits, authenticates and runs `f` on a blocking thread (store I/O blocks).
     async fn run<T: Send + 'static>(
@@ -49,7 +60,18 @@ impl AppState {
         headers: &HeaderMap,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
-        self.exec(api, headers, false, f).await
+        self.exec(api, headers, Mode::Blocking, f).await
+    }
+
+    /// Like [`AppState::run`], for a request that writes: on a group-committing store it
+    /// runs on the committer thread, and its answer waits for its batch to be durable.
+    async fn write<T: Send + 'static>(
+        &self,
+        api: Api,
+        headers: &HeaderMap,
+        f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
+    ) -> std::result::Result<T, ApiError> {
+        self.exec(api, headers, Mode::Commit, f).await
     }
 
     /// Like [`AppState::run`], for a read of one object: a few page-cache reads take
@@ -60,14 +82,14 @@ impl AppState {
         headers: &HeaderMap,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
-        self.exec(api, headers, true, f).await
+        self.exec(api, headers, Mode::Inline, f).await
     }
 
     async fn exec<T: Send + 'static>(
         &self,
         api: Api,
         headers: &HeaderMap,
-        inline: bool,
+        mode: Mode,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
         let token = bearer(headers);
@@ -96,7 +118,13 @@ impl AppState {
         // In-process, one request runs at a time on the CLI's own thread: handing it to
         // another thread would only add a switch. A server keeps its workers free for
         // anything longer than a single-object read (writes wait for their group commit).
-        let result = if self.embedded_root || inline {
+        let committer = match mode {
+            Mode::Commit => self.svc.store().committer(),
+            Mode::Inline | Mode::Blocking => None,
+        };
+        let result = if let Some(c) = committer {
+            c.submit(work).await
+        } else if self.embedded_root || mode == Mode::Inline {
             work()
         } else {
             tokio::task::spawn_blocking(work)
@@ -317,7 +345,7 @@ pub(crate) async fn client_create(
     JsonBody(body): JsonBody,
 ) -> Reply {
     let c = st
-        .run(Api::Baack, &h, move |svc, c| {
+        .write(Api::Baack, &h, move |svc, c| {
             c.require(Need::Administer)?;
             svc.create_client(c, &body?)
         })
@@ -364,7 +392,7 @@ pub(crate) async fn client_update(
     JsonBody(body): JsonBody,
 ) -> Reply {
     let c = st
-        .run(Api::Baack, &h, move |svc, c| {
+        .write(Api::Baack, &h, move |svc, c| {
             c.require(Need::Administer)?;
             svc.update_client(c, &urn, &body?)
         })
@@ -378,7 +406,7 @@ pub(crate) async fn client_delete(
     Path(urn): Path<String>,
 ) -> Reply {
     let urn = st
-        .run(Api::Baack, &h, move |svc, c| svc.delete_client(c, &urn))
+        .write(Api::Baack, &h, move |svc, c| svc.delete_client(c, &urn))
         .await?;
     Ok(deleted(&urn))
 }
@@ -391,7 +419,7 @@ pub(crate) async fn token_create(
     JsonBody(body): JsonBody,
 ) -> Reply {
     let (t, secret) = st
-        .run(Api::Baack, &h, move |svc, c| {
+        .write(Api::Baack, &h, move |svc, c| {
             c.require(Need::Administer)?;
             svc.create_token(c, &body?)
         })
@@ -446,7 +474,7 @@ pub(crate) async fn token_update(
     JsonBody(body): JsonBody,
 ) -> Reply {
     let t = st
-        .run(Api::Baack, &h, move |svc, c| {
+        .write(Api::Baack, &h, move |svc, c| {
             c.require(Need::Administer)?;
             svc.update_token(c, &urn, &body?)
         })
@@ -460,7 +488,7 @@ pub(crate) async fn token_delete(
     Path(urn): Path<String>,
 ) -> Reply {
     let urn = st
-        .run(Api::Baack, &h, move |svc, c| svc.delete_token(c, &urn))
+        .write(Api::Baack, &h, move |svc, c| svc.delete_token(c, &urn))
         .await?;
     Ok(deleted(&urn))
 }
@@ -477,7 +505,7 @@ pub(crate) async fn role_create(
     JsonBody(body): JsonBody,
 ) -> Reply {
     let r = st
-        .run(Api::Baack, &h, move |svc, c| {
+        .write(Api::Baack, &h, move |svc, c| {
             c.require(Need::Administer)?;
             svc.create_role(c, &body?)
         })
@@ -527,7 +555,7 @@ pub(crate) async fn role_update(
         .get(header::IF_MATCH)
         .map(|v| v.to_str().unwrap_or("\"invalid\"").to_string());
     let r = st
-        .run(Api::Baack, &h, move |svc, c| {
+        .write(Api::Baack, &h, move |svc, c| {
             c.require(Need::Administer)?;
             svc.update_role(c, &urn, &body?, if_match.as_deref())
         })
@@ -541,7 +569,7 @@ pub(crate) async fn role_delete(
     Path(urn): Path<String>,
 ) -> Reply {
     let urn = st
-        .run(Api::Baack, &h, move |svc, c| svc.delete_role(c, &urn))
+        .write(Api::Baack, &h, move |svc, c| svc.delete_role(c, &urn))
         .await?;
     Ok(deleted(&urn))
 }
@@ -554,7 +582,7 @@ pub(crate) async fn oauth_create(
     JsonBody(body): JsonBody,
 ) -> Reply {
     let (o, secret) = st
-        .run(Api::OAuth, &h, move |svc, c| {
+        .write(Api::OAuth, &h, move |svc, c| {
             c.require(Need::Administer)?;
             svc.create_oauth(c, &body?)
         })
@@ -615,7 +643,7 @@ pub(crate) async fn oauth_patch(
     JsonBody(body): JsonBody,
 ) -> Reply {
     let o = st
-        .run(Api::OAuth, &h, move |svc, c| {
+        .write(Api::OAuth, &h, move |svc, c| {
             c.require(Need::Administer)?;
             svc.patch_oauth(c, &id, &body?)
         })
@@ -628,7 +656,7 @@ pub(crate) async fn oauth_delete(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Reply {
-    st.run(Api::OAuth, &h, move |svc, c| svc.delete_oauth(c, &id))
+    st.write(Api::OAuth, &h, move |svc, c| svc.delete_oauth(c, &id))
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

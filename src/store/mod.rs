@@ -38,7 +38,7 @@ use std::io::{ErrorKind as IoKind, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -51,8 +51,10 @@ use crate::model::{
 use crate::secret;
 
 mod cache;
+mod commit;
 mod snapshot;
 use cache::{ReadCache, SeqFile};
+pub use commit::Committer;
 use snapshot::{Record, Snapshots};
 
 /// The on-disk format this build writes and the newest it reads. Format 2 added the `seq`
@@ -106,7 +108,7 @@ pub struct Bootstrap {
 pub struct Store {
     root: PathBuf,
     meta: Meta,
-    group: Option<Arc<GroupCommit>>,
+    commit: Option<Arc<Committer>>,
     listings: Arc<ListingCache>,
     /// The change counter, opened by the first write.
     seq: Arc<OnceLock<SeqFile>>,
@@ -392,7 +394,7 @@ impl Store {
         Ok(Some(Store {
             root: root.to_path_buf(),
             meta,
-            group: None,
+            commit: None,
             listings: Arc::default(),
             seq: Arc::default(),
             cache: None,
@@ -442,7 +444,7 @@ impl Store {
         let store = Store {
             root: root.to_path_buf(),
             meta: meta.clone(),
-            group: None,
+            commit: None,
             listings: Arc::default(),
             seq: Arc::default(),
             cache: None,
@@ -500,10 +502,16 @@ impl Store {
         &self.meta
     }
 
-    /// This store with group commit: for a long-lived process with concurrent writers.
-    pub fn with_group_commit(mut self) -> Store {
-        self.group = Some(Arc::new(GroupCommit::default()));
-        self
+    /// This store with group commit (see `commit`): for a long-lived process with
+    /// concurrent writers, which hands them to [`Store::committer`].
+    pub fn with_group_commit(mut self) -> Result<Store> {
+        self.commit = Some(Arc::new(Committer::start(&self.root)?));
+        Ok(self)
+    }
+
+    /// The committer, when this store group-commits.
+    pub fn committer(&self) -> Option<&Committer> {
+        self.commit.as_deref()
     }
 
     /// This store with a read cache: for a long-lived process, such as `baack serve`. Its
@@ -521,8 +529,8 @@ impl Store {
     /// Takes the write lock, sweeps crash leftovers, and runs `f` as the only writer.
     /// When this returns `Ok`, what `f` wrote is durable.
     pub fn write<T>(&self, f: impl FnOnce(&Txn<'_>) -> Result<T>) -> Result<T> {
-        if let Some(g) = &self.group {
-            return g.write(self, f);
+        if let Some(c) = &self.commit {
+            return self.write_committed(c, f);
         }
         let _lock = lock_file(&self.root)?;
         let touched = Touched::default();
@@ -531,6 +539,50 @@ impl Store {
             txn.recover()?;
             f(&txn)
         })
+    }
+
+    /// A write of a group-committing store. On the committer thread it joins the open
+    /// batch, unsynced (taking the lock and opening a batch first, if need be); elsewhere
+    /// (start-up, `serve --profile`) it runs at once and fsyncs as it goes, under the
+    /// committer's lock if it holds it.
+    fn write_committed<T>(
+        &self,
+        c: &Committer,
+        f: impl FnOnce(&Txn<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut state = c.state();
+        let touched = Touched::default();
+        if !c.is_current() {
+            let own = match state.lock {
+                None => Some(lock_file(&self.root)?),
+                Some(_) => None,
+            };
+            let txn = Txn::new(self, Durability::Each, &touched);
+            return self.announced(&touched, || {
+                if own.is_some() {
+                    txn.recover()?;
+                }
+                f(&txn)
+            });
+        }
+        let fresh = match state.lock {
+            None => Some(lock_file(&self.root)?),
+            Some(_) => None,
+        };
+        let txn = Txn::new(self, Durability::Batch, &touched);
+        let result = self.announced(&touched, || {
+            if let Some(file) = fresh {
+                let setup = Txn::new(self, Durability::Each, &touched);
+                setup.recover()?;
+                setup.begin_batch()?;
+                state.lock = Some(file);
+                state.held_since = Some(Instant::now());
+            }
+            f(&txn)
+        });
+        // Even a failed write may have written part of its work: it waits for the sync.
+        state.wrote |= state.lock.is_some();
+        result
     }
 
     /// Runs `f` unsynced under the write lock, then syncs once: for bulk loads, where one
@@ -803,163 +855,6 @@ fn lock_file(root: &Path) -> Result<File> {
 }
 
 static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
-
-/// How long a server may keep the write lock under continuous load before it lets other
-/// processes (CLI writers) have a turn.
-const FAIR_HOLD: Duration = Duration::from_millis(20);
-
-#[derive(Debug, Default)]
-struct GroupState {
-    /// The write lock, held across batches while writers keep coming.
-    lock: Option<File>,
-    /// When the lock was taken.
-    held_since: Option<Instant>,
-    /// Batches closed so far; writers execute into batch `open_batch + 1`.
-    open_batch: u64,
-    /// Writers executed into `gen`, waiting for its sync.
-    pending: usize,
-    /// A leader is syncing.
-    syncing: bool,
-    /// The last batch that was synced.
-    synced: u64,
-    /// No writer may start: the lock is about to be released for fairness.
-    draining: bool,
-    /// Batches whose sync failed, and why.
-    failed: Vec<(u64, String)>,
-}
-
-/// Group commit: writers of one process execute one at a time under the write lock,
-/// unsynced, and whoever finds no sync running syncs every write executed so far with one
-/// `syncfs`, then wakes them all. Later writers execute while that sync runs and are
-/// synced by the next one.
-///
-/// Wake-ups are targeted: a writer waiting for its batch sleeps on `synced`, woken once
-/// per batch; a writer waiting for arrivals before it leads sleeps on `arrived`, woken
-/// when the last arrival has executed. (One condition variable for both woke every waiter
-/// after every write: a profile of 32 writers showed a third of the server's time in
-/// scheduler wake-ups.)
-#[derive(Debug, Default)]
-struct GroupCommit {
-    state: Mutex<GroupState>,
-    /// A batch was synced, or the lock was handed over.
-    synced: Condvar,
-    /// No writer is arriving any more.
-    arrived: Condvar,
-    /// Writers that have arrived and not yet executed. While any are coming, an executed
-    /// writer waits for them rather than syncing a batch they just miss: one sync then
-    /// covers every request in flight.
-    arriving: std::sync::atomic::AtomicUsize,
-}
-
-/// How long a would-be leader waits for arrivals before it checks again on its own: a
-/// guard against a wake-up lost to an arrival that failed outside the state lock.
-const ARRIVAL_RECHECK: Duration = Duration::from_millis(2);
-
-/// Counts a writer as arriving until it has executed (or failed).
-struct Arriving<'a>(&'a GroupCommit);
-
-impl<'a> Arriving<'a> {
-    fn new(g: &'a GroupCommit) -> Self {
-        g.arriving.fetch_add(1, Ordering::SeqCst);
-        Arriving(g)
-    }
-}
-
-impl Drop for Arriving<'_> {
-    fn drop(&mut self) {
-        if self.0.arriving.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.arrived.notify_all();
-        }
-    }
-}
-
-impl GroupCommit {
-    fn guard(&self) -> std::sync::MutexGuard<'_, GroupState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn write<T>(&self, store: &Store, f: impl FnOnce(&Txn<'_>) -> Result<T>) -> Result<T> {
-        let arriving = Arriving::new(self);
-        let mut s = self.guard();
-        while s.draining {
-            s = self.synced.wait(s).unwrap_or_else(PoisonError::into_inner);
-        }
-        let fresh = match s.lock {
-            None => Some(lock_file(&store.root)?),
-            Some(_) => None,
-        };
-        let touched = Touched::default();
-        let txn = Txn::new(store, Durability::Batch, &touched);
-        // An error leaves nothing that must be durable before it is reported.
-        let value = store.announced(&touched, || {
-            if let Some(file) = fresh {
-                let setup = Txn::new(store, Durability::Each, &touched);
-                setup.recover()?;
-                setup.begin_batch()?;
-                s.lock = Some(file);
-                s.held_since = Some(Instant::now());
-            }
-            f(&txn)
-        });
-        // The last arrival wakes a writer waiting for arrivals to finish before leading.
-        drop(arriving);
-        let value = value?;
-        let mine = s.open_batch + 1;
-        s.pending += 1;
-        loop {
-            if s.synced >= mine {
-                if let Some((_, why)) = s.failed.iter().find(|(g, _)| *g == mine) {
-                    return Err(Error::io(
-                        &store.root,
-                        std::io::Error::other(format!("the batch could not be synced: {why}")),
-                    ));
-                }
-                return Ok(value);
-            }
-            // Someone is syncing, or more writers are about to execute into this batch
-            // (draining lets none in, so then nobody is coming).
-            if s.syncing {
-                s = self.synced.wait(s).unwrap_or_else(PoisonError::into_inner);
-                continue;
-            }
-            if !s.draining && self.arriving.load(Ordering::SeqCst) > 0 {
-                s = self
-                    .arrived
-                    .wait_timeout(s, ARRIVAL_RECHECK)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
-                continue;
-            }
-            // Lead: sync everything executed so far.
-            s.syncing = true;
-            s.open_batch += 1;
-            let batch = s.open_batch;
-            s.pending = 0;
-            if s.held_since.is_some_and(|t| t.elapsed() > FAIR_HOLD) {
-                s.draining = true;
-            }
-            drop(s);
-            let result = sync_all(&store.root);
-            s = self.guard();
-            s.syncing = false;
-            s.synced = batch;
-            if let Err(e) = result {
-                s.failed.push((batch, e.to_string()));
-                let keep = s.failed.len().saturating_sub(64);
-                s.failed.drain(..keep);
-            }
-            if s.pending == 0 {
-                // Idle, or draining: hand the lock to whoever else wants it.
-                txn.end_batch();
-                s.lock = None;
-                s.held_since = None;
-                s.draining = false;
-            }
-            self.synced.notify_all();
-            self.arrived.notify_all();
-        }
-    }
-}
 
 /// The store while this process holds its write lock.
 #[derive(Debug)]
@@ -1496,37 +1391,58 @@ mod tests {
     fn group_commit_batches_concurrent_writers_and_loses_none() {
         let dir = tempfile::tempdir().unwrap();
         let b = Store::init(dir.path(), "Acme").unwrap();
-        let s = Store::open(dir.path()).unwrap().with_group_commit();
-        let threads: Vec<_> = (0..16)
-            .map(|t| {
-                let s = s.clone();
-                let owner = b.company.urn.clone();
-                std::thread::spawn(move || {
-                    for i in 0..20 {
-                        let c = ApiClient {
-                            urn: new_urn(),
-                            client_id: format!("t{t}-{i}"),
-                            scope: Scope::Api,
-                            owner: owner.clone(),
-                        };
-                        s.write(|txn| txn.put_client(&c, None)).unwrap();
-                    }
-                })
+        let s = Store::open(dir.path())
+            .unwrap()
+            .with_group_commit()
+            .unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let writes: Vec<_> = (0..320)
+            .map(|i| {
+                let (s2, owner) = (s.clone(), b.company.urn.clone());
+                let c = ApiClient {
+                    urn: new_urn(),
+                    client_id: format!("c{i}"),
+                    scope: Scope::Api,
+                    owner,
+                };
+                let work = move || s2.write(|txn| txn.put_client(&c, None));
+                rt.spawn(s.committer().unwrap().submit(work))
             })
             .collect();
-        for t in threads {
-            t.join().unwrap();
+        // A write from another thread meanwhile runs at once, under the same lock.
+        let other = ApiClient {
+            urn: new_urn(),
+            client_id: "other".into(),
+            scope: Scope::Api,
+            owner: b.company.urn.clone(),
+        };
+        s.write(|txn| txn.put_client(&other, None)).unwrap();
+        for w in writes {
+            rt.block_on(w).unwrap().unwrap();
         }
-        let batches = s.group.as_ref().unwrap().guard().open_batch;
-        assert!(
-            batches < 16 * 20,
-            "{batches} syncs for 320 writes: no batching"
-        );
-        assert_eq!(s.clients(None, 1000).unwrap().0.len(), 16 * 20 + 1);
-        // Idle again: the lock and the marker are released for other processes.
+        let batches = s.committer().unwrap().state().batches;
+        assert!(batches < 320, "{batches} syncs for 320 writes: no batching");
+        assert_eq!(s.clients(None, 1000).unwrap().0.len(), 320 + 2);
+        // Idle again: the lock and the marker are released for other processes, soon
+        // after the last write, or at once when the store is dropped.
+        let t = Instant::now();
+        while dir.path().join("dirty").exists() && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         assert!(!dir.path().join("dirty").exists());
         let plain = Store::open(dir.path()).unwrap();
         plain.write(|_| Ok(())).unwrap();
+        let s2 = s.clone();
+        let last = s
+            .committer()
+            .unwrap()
+            .submit(move || s2.write(|txn| txn.put_client(&client("last", &b.company.urn), None)));
+        rt.block_on(last).unwrap();
+        drop(s);
+        assert!(!dir.path().join("dirty").exists());
     }
 
     #[test]
@@ -1564,6 +1480,7 @@ mod tests {
         let server = Store::open(dir.path())
             .unwrap()
             .with_group_commit()
+            .unwrap()
             .with_read_cache()
             .unwrap();
         // Another process: its own handle, no cache, no group commit.
