@@ -35,13 +35,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for i in 0..tokens {
             // Digests of unguessable stand-ins: nobody needs these tokens' values.
             let value = format!("bench-token-{i}-{}", new_urn());
+            let digest = secret::digest(&value);
             let t = BearerToken {
-                urn: new_urn(),
+                urn: secret::token_urn(&digest),
                 client: urns
                     .get(i % clients.max(1))
                     .cloned()
                     .unwrap_or_else(|| boot.root_client.urn.clone()),
-                digest: secret::digest(&value),
+                digest,
                 shown: secret::obfuscate(&value),
                 expires: None,
                 created: now,

@@ -349,10 +349,11 @@ impl Service {
             ));
         }
         let token = secret::new_bearer_token()?;
+        let digest = secret::digest(&token);
         let rec = BearerToken {
-            urn: new_urn(),
+            urn: secret::token_urn(&digest),
             client: client.clone(),
-            digest: secret::digest(&token),
+            digest,
             shown: secret::obfuscate(&token),
             expires: input.expires,
             created: now,

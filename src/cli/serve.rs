@@ -74,10 +74,8 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
     let (store, boot) = open_store(&path, out)?;
     // Many connections write at once here: group-commit them. Most requests read the
     // same few files: cache them, for as long as no writer anywhere has written.
-    let svc = Arc::new(Service::new(
-        store.with_group_commit()?.with_read_cache()?,
-        Arc::new(SystemClock),
-    ));
+    let store = store.with_group_commit()?.with_read_cache()?;
+    let svc = Arc::new(Service::new(store.clone(), Arc::new(SystemClock)));
     // `--profile NAME` logs that profile in to this server, as `vault server -dev` does:
     // with the new store's root token, or else a new token of the root client.
     let login = match &g.profile {
@@ -132,6 +130,10 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
         }
         out.note(&format!("listening on http://{addr}"));
         server::serve(listener, app, stop, a.header_timeout).await;
+        // Every request has been answered: let go of the store before exiting.
+        if let Some(c) = store.committer() {
+            c.stop();
+        }
         out.note("stopped");
         Ok::<(), Failure>(())
     })

@@ -69,9 +69,9 @@ struct Batch {
 pub struct Committer {
     root: Arc<Path>,
     state: Arc<Mutex<CommitState>>,
-    jobs: Option<Sender<Job>>,
+    jobs: Mutex<Option<Sender<Job>>>,
     thread: ThreadId,
-    handle: Option<JoinHandle<()>>,
+    handle: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Committer {
@@ -90,9 +90,9 @@ impl Committer {
         Ok(Committer {
             root,
             state,
-            jobs: Some(jobs),
             thread: handle.thread().id(),
-            handle: Some(handle),
+            jobs: Mutex::new(Some(jobs)),
+            handle: Mutex::new(Some(handle)),
         })
     }
 
@@ -131,7 +131,7 @@ impl Committer {
                 let _ = tx.send(result);
             })
         });
-        let sent = match &self.jobs {
+        let sent = match &*self.jobs.lock().unwrap_or_else(PoisonError::into_inner) {
             Some(jobs) => jobs.send(job).is_ok(),
             None => false,
         };
@@ -145,16 +145,37 @@ impl Committer {
     }
 }
 
-impl Drop for Committer {
-    fn drop(&mut self) {
-        // Closing the channel stops the committer once it has run what was sent; waiting
-        // for it means the write lock and the `dirty` marker are released before exit.
-        self.jobs = None;
-        if let Some(h) = self.handle.take()
+impl Committer {
+    /// Runs what was sent, waits until it is durable, releases the write lock and the
+    /// `dirty` marker, and stops; later writes fail. A process must call this before it
+    /// exits: exiting while the committer keeps the lock (see [`LINGER`]) would leave the
+    /// marker, and make the next writer repair every index.
+    pub fn stop(&self) {
+        // Closing the channel stops the committer once it has run what was sent.
+        drop(
+            self.jobs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        let handle = self
+            .handle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // The committer itself may drop the last handle on the store, in a job: it stops
+        // on its own, as the channel is closed, and cannot wait for itself.
+        if let Some(h) = handle
             && !self.is_current()
         {
             let _ = h.join();
         }
+    }
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -11,7 +11,9 @@
 //! company/<urn>.json  clients/<urn>.json  tokens/<urn>.json  roles/<urn>.json  oauth/<id>.json
 //! index/client-id/<sha256(clientID)>     -> client URN   (a symlink: created atomically,
 //! index/role-name/<sha256(name)>         -> role URN       no data block to fsync)
-//! index/token-digest/<sha256(token)>     -> token URN
+//! index/token-digest/<sha256(token)>     -> token URN   (only tokens made before format 3;
+//!                                                       later ones live at a URN derived
+//!                                                       from the digest)
 //! index/client-tokens/<client>/<token>   (empty: membership)
 //! index/client-roles/<client>/<role>     (empty: membership)
 //! ```
@@ -52,15 +54,18 @@ use crate::secret;
 
 mod cache;
 mod commit;
+mod members;
 mod snapshot;
 use cache::{ReadCache, SeqFile};
 pub use commit::Committer;
 use snapshot::{Record, Snapshots};
 
 /// The on-disk format this build writes and the newest it reads. Format 2 added the `seq`
-/// change counter that every writer bumps; a format-1 store is upgraded by its first
-/// write, so that an older build, which would not bump it, refuses the store from then on.
-pub const FORMAT: u64 = 2;
+/// change counter that every writer bumps; format 3, tokens at the URN their digest gives
+/// (see [`secret::token_urn`]), with no digest index entry. An older store is upgraded by
+/// its first write, so that an older build, which would not bump the counter or would
+/// not find such a token, refuses the store from then on.
+pub const FORMAT: u64 = 3;
 
 const DIRS: [&str; 12] = [
     "tmp",
@@ -211,6 +216,11 @@ fn read_pointer(path: &Path) -> Result<Option<String>> {
 fn sync_all(root: &Path) -> Result<()> {
     let dir = File::open(root).map_err(|e| Error::io(root, e))?;
     rustix::fs::syncfs(&dir).map_err(|e| Error::io(root, e.into()))
+}
+
+/// Whether a token's URN is the one its digest gives, so that it needs no digest index.
+fn derived_urn(t: &BearerToken) -> bool {
+    t.urn == secret::token_urn(&t.digest)
 }
 
 /// Whether `s` is a URN as this build writes it: a lowercase hyphenated UUID.
@@ -471,10 +481,11 @@ impl Store {
         };
         txn.put_client(&root_client, None)?;
         let token = secret::new_bearer_token()?;
+        let digest = secret::digest(&token);
         let root_token = BearerToken {
-            urn: new_urn(),
+            urn: secret::token_urn(&digest),
             client: root_client.urn.clone(),
-            digest: secret::digest(&token),
+            digest,
             shown: secret::obfuscate(&token),
             expires: None,
             created: chrono::Utc::now().timestamp_millis(),
@@ -724,6 +735,13 @@ impl Store {
 
     /// A bearer token by the digest of its value.
     pub fn token_by_digest(&self, digest: &str) -> Result<Option<BearerToken>> {
+        // Tokens made since format 3 live at the URN their digest gives; older ones are
+        // found through the digest index.
+        if let Some(t) = self.token(&secret::token_urn(digest))?
+            && t.digest == digest
+        {
+            return Ok(Some(t));
+        }
         self.by_pointer("token-digest", digest, Store::token, |t| t.digest == digest)
     }
 
@@ -737,18 +755,24 @@ impl Store {
         match client {
             None => self.page_all(after, limit),
             Some(c) => {
-                let dir = format!("index/client-tokens/{c}");
-                self.page_of(&dir, after, limit, |s, u| {
-                    Ok(s.token(u)?.filter(|t| t.client == c))
-                })
+                let urns = self.client_token_urns(c)?;
+                let (keys, more) = page(&urns, after, limit);
+                let tokens =
+                    self.read_many(&keys, |s, u| Ok(s.token(u)?.filter(|t| t.client == c)))?;
+                Ok((tokens, more))
             }
         }
     }
 
     /// The URNs of a client's tokens.
     pub fn client_token_urns(&self, client: &str) -> Result<Vec<String>> {
-        let dir = self.root.join("index/client-tokens").join(client);
-        self.cached(&dir, || sorted_names(&dir))
+        self.members("client-tokens", client)
+    }
+
+    /// The members of `owner` in a membership index, sorted (hints: check each object).
+    fn members(&self, index: &str, owner: &str) -> Result<Vec<String>> {
+        let log = members::log_path(&self.root, index, owner);
+        self.cached(&log, || members::read(&self.root, index, owner))
     }
 
     /// A role by URN.
@@ -769,8 +793,7 @@ impl Store {
     /// The roles that hold `client`.
     pub fn roles_of_client(&self, client: &str) -> Result<Vec<Role>> {
         let mut out = Vec::new();
-        let dir = self.root.join("index/client-roles").join(client);
-        for urn in self.cached(&dir, || sorted_names(&dir))? {
+        for urn in self.members("client-roles", client)? {
             if let Some(r) = self.role(&urn)?
                 && r.clients.iter().any(|c| c == client)
             {
@@ -939,7 +962,8 @@ impl<'a> Txn<'a> {
             reason: "the file is missing".into(),
         })?;
         if meta.format < FORMAT {
-            // Format 2 only adds `seq`, which every write of this build maintains.
+            // Formats 2 and 3 only add `seq`, which every write of this build maintains,
+            // and tokens without digest index entries, which its readers look for.
             meta.format = FORMAT;
             self.put(&path, &meta)?;
         }
@@ -969,6 +993,7 @@ impl<'a> Txn<'a> {
     /// Rebuilds every index from the objects, which are the truth. Runs only after a
     /// batch died before its sync, so its O(n) cost is paid once per crash.
     fn repair(&self) -> Result<()> {
+        let mut wanted: Vec<(&str, String, String)> = Vec::new();
         for urn in sorted_names(&self.root.join("clients"))? {
             if let Some(c) = self.client(&urn)? {
                 let path = self.idx("client-id", &sha(&c.client_id));
@@ -980,10 +1005,10 @@ impl<'a> Txn<'a> {
         for urn in sorted_names(&self.root.join("tokens"))? {
             if let Some(t) = self.token(&urn)? {
                 let path = self.idx("token-digest", &t.digest);
-                if read_pointer(&path)?.as_deref() != Some(t.urn.as_str()) {
+                if !derived_urn(&t) && read_pointer(&path)?.as_deref() != Some(t.urn.as_str()) {
                     self.put_pointer(&path, &t.urn)?;
                 }
-                self.put_member("client-tokens", &t.client, &t.urn)?;
+                wanted.push(("client-tokens", t.client, t.urn));
             }
         }
         for urn in sorted_names(&self.root.join("roles"))? {
@@ -992,9 +1017,22 @@ impl<'a> Txn<'a> {
                 if read_pointer(&path)?.as_deref() != Some(r.urn.as_str()) {
                     self.put_pointer(&path, &r.urn)?;
                 }
-                for c in &r.clients {
-                    self.put_member("client-roles", c, &r.urn)?;
+                for c in r.clients {
+                    wanted.push(("client-roles", c, r.urn.clone()));
                 }
+            }
+        }
+        // Each membership is added once, not again for every repair.
+        let mut known = std::collections::HashMap::new();
+        for (index, owner, member) in wanted {
+            let list = match known.entry((index, owner.clone())) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(members::read(&self.root, index, &owner)?)
+                }
+            };
+            if list.binary_search(&member).is_err() {
+                self.put_member(index, &owner, &member)?;
             }
         }
         Ok(())
@@ -1065,41 +1103,60 @@ impl<'a> Txn<'a> {
         Ok(existed)
     }
 
+    /// Lists `member` under `owner` in the membership index `index` (see `members`).
     fn put_member(&self, index: &str, owner: &str, member: &str) -> Result<()> {
-        let dir = self.root.join("index").join(index).join(owner);
-        let path = dir.join(member);
-        self.touch(&path);
-        self.touch(&dir);
-        // Try the create first: its errors say whether the folder or the entry exists,
-        // which saves two stats on the hot path.
-        let create = || {
-            OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-        };
-        let result = match create() {
-            Err(e) if e.kind() == IoKind::NotFound => {
-                mkdir_private(&dir)?;
-                self.sync_parent(&dir)?;
-                create()
-            }
-            other => other,
-        };
-        match result {
-            Ok(_) => self.sync_parent(&path),
-            Err(e) if e.kind() == IoKind::AlreadyExists => Ok(()),
-            Err(e) => Err(Error::io(&path, e)),
+        let log = members::log_path(&self.root, index, owner);
+        self.touch(&log);
+        let sync = self.durability == Durability::Each;
+        let appended = members::append(&log, '+', member, sync, true)?;
+        if appended.as_ref().is_some_and(|a| a.created) {
+            self.sync_parent(&log)?;
         }
+        self.compact_members(index, owner, appended)
     }
 
     fn remove_member(&self, index: &str, owner: &str, member: &str) -> Result<()> {
-        let dir = self.root.join("index").join(index).join(owner);
-        self.remove(&dir.join(member))?;
-        self.touch(&dir);
-        // An emptied membership folder goes too, so deleted clients leave nothing.
-        if fs::remove_dir(&dir).is_ok() {
+        let log = members::log_path(&self.root, index, owner);
+        // The log is what readers cache, whichever of the two holds the member.
+        self.touch(&log);
+        let dir = members::legacy_dir(&self.root, index, owner);
+        // An emptied legacy folder goes too, so deleted members leave nothing.
+        if self.remove(&dir.join(member))? && fs::remove_dir(&dir).is_ok() {
+            self.sync_parent(&dir)?;
+        }
+        let sync = self.durability == Durability::Each;
+        // No log, nothing to cancel: the member was in the legacy folder, or nowhere.
+        let appended = members::append(&log, '-', member, sync, false)?;
+        self.compact_members(index, owner, appended)
+    }
+
+    /// Rewrites a membership log with only its members, when an append says it is time
+    /// to look and the log has grown well past what it lists.
+    fn compact_members(
+        &self,
+        index: &str,
+        owner: &str,
+        appended: Option<members::Appended>,
+    ) -> Result<()> {
+        if appended.is_some_and(|a| a.check) {
+            let log = members::log_path(&self.root, index, owner);
+            let (live, lines) = members::read_log(&log)?;
+            if members::needs_compaction(lines, live.len()) {
+                self.put_bytes(&log, &members::compacted(&live))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes `owner`'s whole membership index `index`: its log and any legacy folder.
+    fn remove_members(&self, index: &str, owner: &str) -> Result<()> {
+        let log = members::log_path(&self.root, index, owner);
+        self.remove(&log)?;
+        let dir = members::legacy_dir(&self.root, index, owner);
+        if dir.exists() {
+            self.touch(&log);
+            self.touch(&dir);
+            fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
             self.sync_parent(&dir)?;
         }
         Ok(())
@@ -1137,11 +1194,10 @@ impl<'a> Txn<'a> {
     }
 
     fn finish_client_delete(&self, client: &str) -> Result<()> {
+        // The memberships go last and whole: until then a crash leaves them to finish by.
         for t in self.client_token_urns(client)? {
-            if let Some(tok) = self.token(&t)? {
-                self.delete_token(&tok)?;
-            } else {
-                self.remove_member("client-tokens", client, &t)?;
+            if let Some(tok) = self.token(&t)?.filter(|tok| tok.client == client) {
+                self.delete_token_object(&tok)?;
             }
         }
         for mut role in self.roles_of_client(client)? {
@@ -1150,11 +1206,8 @@ impl<'a> Txn<'a> {
             role.version = role.version.wrapping_add(1);
             self.put_role(&role, Some(&old))?;
         }
-        let members = self.root.join("index/client-roles").join(client);
-        if members.exists() {
-            self.touch(&members);
-            fs::remove_dir_all(&members).map_err(|e| Error::io(&members, e))?;
-        }
+        self.remove_members("client-tokens", client)?;
+        self.remove_members("client-roles", client)?;
         self.remove(&self.root.join("pending").join(client))?;
         Ok(())
     }
@@ -1162,7 +1215,9 @@ impl<'a> Txn<'a> {
     /// Writes a token with its digest and client indexes.
     pub fn put_token(&self, t: &BearerToken) -> Result<()> {
         self.put_member("client-tokens", &t.client, &t.urn)?;
-        self.put_pointer(&self.idx("token-digest", &t.digest), &t.urn)?;
+        if !derived_urn(t) {
+            self.put_pointer(&self.idx("token-digest", &t.digest), &t.urn)?;
+        }
         self.put(&self.obj("tokens", &t.urn), t)
     }
 
@@ -1173,12 +1228,18 @@ impl<'a> Txn<'a> {
 
     /// Deletes a token: from that instant it no longer authenticates.
     pub fn delete_token(&self, t: &BearerToken) -> Result<()> {
+        self.delete_token_object(t)?;
+        self.remove_member("client-tokens", &t.client, &t.urn)
+    }
+
+    /// Deletes a token and its digest index entry, leaving its membership.
+    fn delete_token_object(&self, t: &BearerToken) -> Result<()> {
         self.remove(&self.obj("tokens", &t.urn))?;
         let digest = self.idx("token-digest", &t.digest);
-        if read_pointer(&digest)?.as_deref() == Some(t.urn.as_str()) {
+        if !derived_urn(t) && read_pointer(&digest)?.as_deref() == Some(t.urn.as_str()) {
             self.remove(&digest)?;
         }
-        self.remove_member("client-tokens", &t.client, &t.urn)
+        Ok(())
     }
 
     /// Writes a role with its name and membership indexes.
@@ -1388,6 +1449,68 @@ mod tests {
     }
 
     #[test]
+    fn memberships_are_logs_that_still_read_and_shrink_the_folders_of_old_stores() {
+        let (dir, b, s) = fixture();
+        let c = client("member", &b.company.urn);
+        let (old, new) = (token(&c, "old"), token(&c, "new"));
+        s.write(|t| {
+            t.put_client(&c, None)?;
+            t.put_token(&new)?;
+            t.put(&t.obj("tokens", &old.urn), &old)
+        })
+        .unwrap();
+        // A membership as stores before format 3 kept it: an empty file in a folder.
+        let legacy = dir.path().join("index/client-tokens").join(&c.urn);
+        fs::create_dir(&legacy).unwrap();
+        fs::write(legacy.join(&old.urn), b"").unwrap();
+        let log = dir
+            .path()
+            .join(format!("index/client-tokens/{}.log", c.urn));
+        assert_eq!(
+            fs::read(&log).unwrap(),
+            format!("+{}\n", new.urn).as_bytes()
+        );
+        let mut both = vec![old.urn.clone(), new.urn.clone()];
+        both.sort();
+        assert_eq!(s.client_token_urns(&c.urn).unwrap(), both);
+        assert_eq!(s.tokens(Some(&c.urn), None, 10).unwrap().0.len(), 2);
+        // Removing the old member empties and removes its folder.
+        s.write(|t| t.delete_token(&old)).unwrap();
+        assert!(!legacy.exists());
+        assert_eq!(s.client_token_urns(&c.urn).unwrap(), vec![new.urn.clone()]);
+        // Churn is compacted away: the log stays near what it lists.
+        for i in 0..600 {
+            let t = token(&c, &format!("churn{i}"));
+            s.write(|txn| {
+                txn.put_token(&t)?;
+                txn.delete_token(&t)
+            })
+            .unwrap();
+        }
+        let lines = fs::read(&log)
+            .unwrap()
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        // One member: compaction leaves one line, and a check comes every ~430 appends.
+        assert!(lines < 2 + 64 + 430, "{lines} lines for one member");
+        assert_eq!(s.client_token_urns(&c.urn).unwrap(), vec![new.urn.clone()]);
+        // A repair adds what is missing, once.
+        fs::remove_file(&log).unwrap();
+        fs::write(dir.path().join("dirty"), b"").unwrap();
+        s.write(|_| Ok(())).unwrap();
+        fs::write(dir.path().join("dirty"), b"").unwrap();
+        s.write(|_| Ok(())).unwrap();
+        assert_eq!(
+            fs::read(&log).unwrap(),
+            format!("+{}\n", new.urn).as_bytes()
+        );
+        // Deleting the client leaves no membership behind.
+        s.write(|t| t.delete_client(&c)).unwrap();
+        assert!(!log.exists() && !legacy.exists());
+    }
+
+    #[test]
     fn group_commit_batches_concurrent_writers_and_loses_none() {
         let dir = tempfile::tempdir().unwrap();
         let b = Store::init(dir.path(), "Acme").unwrap();
@@ -1531,6 +1654,50 @@ mod tests {
         assert_eq!(now.format, FORMAT);
         assert_eq!((now.company, now.root_client), (m.company, m.root_client));
         assert!(dir.path().join("seq").exists());
+    }
+
+    #[test]
+    fn tokens_are_found_by_digest_with_or_without_a_digest_index_entry() {
+        let (dir, b, s) = fixture();
+        // Index entries are symlinks to bare URNs: they dangle, so `exists` cannot see them.
+        let indexed =
+            |d: &str| fs::symlink_metadata(dir.path().join("index/token-digest").join(d)).is_ok();
+        // Format 3: the URN comes from the digest, and no index entry is made.
+        let digest = sha("new");
+        let new = BearerToken {
+            urn: secret::token_urn(&digest),
+            digest,
+            ..token(&b.root_client, "new")
+        };
+        assert!(!indexed(&new.digest) && !indexed(&b.root_token.digest));
+        // Before format 3: a random URN, found through the index entry.
+        let old = token(&b.root_client, "old");
+        s.write(|t| {
+            t.put_token(&new)?;
+            t.put_token(&old)
+        })
+        .unwrap();
+        assert!(!indexed(&new.digest) && indexed(&old.digest));
+        for t in [&new, &old, &b.root_token] {
+            assert_eq!(s.token_by_digest(&t.digest).unwrap().as_ref(), Some(t));
+        }
+        assert_eq!(s.token_by_digest(&sha("neither")).unwrap(), None);
+        // A file at a derived URN answers only to its own digest.
+        let forged = BearerToken {
+            digest: sha("forged"),
+            ..new.clone()
+        };
+        fs::write(
+            dir.path().join("tokens").join(format!("{}.json", new.urn)),
+            serde_json::to_vec(&forged).unwrap(),
+        )
+        .unwrap();
+        let fresh = Store::open(dir.path()).unwrap();
+        assert_eq!(fresh.token_by_digest(&new.digest).unwrap(), None);
+        assert_eq!(fresh.token_by_digest(&forged.digest).unwrap(), None);
+        s.write(|t| t.delete_token(&old)).unwrap();
+        assert!(!indexed(&old.digest));
+        assert_eq!(s.token_by_digest(&old.digest).unwrap(), None);
     }
 
     #[test]

@@ -84,8 +84,19 @@ fn a_store_reopened_after_sigterm_holds_everything_and_no_new_root_token() {
         })
         .collect();
 
-    // SIGTERM: a graceful stop with status 0.
+    // SIGTERM right after a write (one refused as a duplicate, which changes nothing but
+    // takes the write lock): a graceful stop with status 0, which releases the lock and
+    // leaves no `dirty` marker (else the next writer would repair every index).
+    let (s, _, dup) = first.post(
+        "/n/v1/apiclient/",
+        json!({"owner": {"urn": first.owner()}, "scope": "api.baack.co", "clientID": "Persisted"}),
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{dup}");
     let status = first.stop();
+    assert!(
+        !first.store.join("dirty").exists(),
+        "a stopped server left `dirty`"
+    );
     assert!(
         status.success(),
         "exit status {status:?}; log {:?}",
