@@ -1076,7 +1076,39 @@ impl<'a> Txn<'a> {
     }
 
     fn put_bytes(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        use rustix::fs::{AtFlags, CWD, Mode, OFlags};
         self.touch(path);
+        // The file is written unnamed in its own folder (O_TMPFILE) and named once whole
+        // (linkat): a new object costs one directory entry, where a temp file made in
+        // tmp/ and renamed costs two entries and a move. Replacing a file still goes
+        // through a name in tmp/ and rename(2), the only atomic replace. A file system
+        // without O_TMPFILE, or a system without /proc, takes the temp-and-rename path.
+        let dir = path.parent().unwrap_or(&self.root);
+        let flags = OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC;
+        let Ok(fd) = rustix::fs::open(dir, flags, Mode::from_raw_mode(0o600)) else {
+            return self.put_bytes_renamed(path, bytes);
+        };
+        let mut f = File::from(fd);
+        f.write_all(bytes).map_err(|e| Error::io(path, e))?;
+        if self.durability == Durability::Each {
+            f.sync_all().map_err(|e| Error::io(path, e))?;
+        }
+        let unnamed = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&f));
+        let link = |to: &Path| rustix::fs::linkat(CWD, &unnamed, CWD, to, AtFlags::SYMLINK_FOLLOW);
+        match link(path) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::EXIST) => {
+                let tmp = self.tmp_path();
+                link(&tmp).map_err(|e| Error::io(&tmp, e.into()))?;
+                fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+            }
+            Err(_) => return self.put_bytes_renamed(path, bytes),
+        }
+        self.sync_parent(path)
+    }
+
+    /// [`Txn::put_bytes`] with a temp file made in tmp/ and renamed into place.
+    fn put_bytes_renamed(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         let tmp = self.tmp_path();
         let mut f = OpenOptions::new()
             .write(true)
@@ -1138,12 +1170,10 @@ impl<'a> Txn<'a> {
         owner: &str,
         appended: Option<members::Appended>,
     ) -> Result<()> {
-        if appended.is_some_and(|a| a.check) {
-            let log = members::log_path(&self.root, index, owner);
-            let (live, lines) = members::read_log(&log)?;
-            if members::needs_compaction(lines, live.len()) {
-                self.put_bytes(&log, &members::compacted(&live))?;
-            }
+        let log = members::log_path(&self.root, index, owner);
+        if appended.is_some_and(|a| a.check) && members::needs_compaction(&log)? {
+            let (live, _) = members::read_log(&log)?;
+            self.put_bytes(&log, &members::compacted(&live))?;
         }
         Ok(())
     }
