@@ -1140,11 +1140,10 @@ impl<'a> Txn<'a> {
         let log = members::log_path(&self.root, index, owner);
         self.touch(&log);
         let sync = self.durability == Durability::Each;
-        let appended = members::append(&log, '+', member, sync, true)?;
-        if appended.as_ref().is_some_and(|a| a.created) {
+        if members::append(&log, '+', member, sync, true)?.is_some_and(|a| a.created) {
             self.sync_parent(&log)?;
         }
-        self.compact_members(index, owner, appended)
+        Ok(())
     }
 
     fn remove_member(&self, index: &str, owner: &str, member: &str) -> Result<()> {
@@ -1162,8 +1161,8 @@ impl<'a> Txn<'a> {
         self.compact_members(index, owner, appended)
     }
 
-    /// Rewrites a membership log with only its members, when an append says it is time
-    /// to look and the log has grown well past what it lists.
+    /// Rewrites a membership log with only its members, when a removal says it is time
+    /// to look and removals cancel most of its lines.
     fn compact_members(
         &self,
         index: &str,
