@@ -14,14 +14,17 @@
 //! index/token-digest/<sha256(token)>     -> token URN   (only tokens made before format 3;
 //!                                                       later ones live at a URN derived
 //!                                                       from the digest)
-//! index/client-tokens/<client>/<token>   (empty: membership)
-//! index/client-roles/<client>/<role>     (empty: membership)
+//! index/client-tokens/<client>.log      a client's tokens: `+<urn>` / `-<urn>` lines (see
+//! index/client-roles/<client>.log       a client's roles     `members`)
+//! index/client-tokens/<client>/<token>   (before format 3: empty files; still read)
+//! index/client-roles/<client>/<role>
 //! ```
 //!
 //! Why this shape: a write touches a few small files and a read by URN or name opens one or
 //! two, so both cost the same at 1,000 records as at 100,000, and no command parses the
-//! whole store. Every file is replaced by write-to-temp, fsync, rename, fsync-directory,
-//! so a crash at any instant leaves either the old or the new file. Objects are the truth
+//! whole store. A new file is written unnamed in its folder (O_TMPFILE), fsynced and then
+//! linked in; a file is replaced by write-to-temp, fsync, rename; then the folder is
+//! fsynced. So a crash at any instant leaves either the old or the new file. Objects are the truth
 //! and indexes are hints checked on every use: an index is written before the object it
 //! points to and removed after it, so a crash leaves at worst a stale hint, which readers
 //! ignore and writers overwrite. Writers hold an exclusive `flock` on `lock` (released by
@@ -29,9 +32,9 @@
 //! every file they open is complete.
 //!
 //! Durability comes in two modes. A CLI write fsyncs each file and directory as it goes,
-//! in the order above. `baack serve` group-commits: concurrent writers run one after the
-//! other under one lock, unsynced, and one `syncfs` then makes the whole batch durable
-//! before any of them is acknowledged. Since unsynced writes may reach the disk in any
+//! in the order above. `baack serve` group-commits (see `commit`): one thread runs the
+//! writes one after the other under one lock, unsynced, and one `syncfs` then makes the
+//! whole batch durable before any of them is acknowledged. Since unsynced writes may reach the disk in any
 //! order, a batch first leaves a durable `dirty` marker; the next writer to find it (after
 //! a crash) rebuilds every index from the objects before doing anything else.
 
