@@ -116,8 +116,9 @@ impl AppState {
             f(&svc, &caller)
         };
         // In-process, one request runs at a time on the CLI's own thread: handing it to
-        // another thread would only add a switch. A server keeps its workers free for
-        // anything longer than a single-object read (writes wait for their group commit).
+        // another thread would only add a switch. A server runs writes on its store's
+        // committer, and keeps its workers free for anything longer than a single-object
+        // read.
         let committer = match mode {
             Mode::Commit => self.svc.store().committer(),
             Mode::Inline | Mode::Blocking => None,

@@ -45,10 +45,8 @@ type Job = Box<dyn FnOnce() -> Reply + Send>;
 /// What the committer thread shares with writes that run on other threads.
 #[derive(Debug, Default)]
 pub(super) struct CommitState {
-    /// The write lock, held across batches while writes keep coming.
-    pub(super) lock: Option<File>,
-    /// When the lock was taken.
-    pub(super) held_since: Option<Instant>,
+    /// The write lock, held across batches while writes keep coming, and since when.
+    pub(super) lock: Option<(File, Instant)>,
     /// Unsynced writes have run since the last batch was handed to the syncer.
     pub(super) wrote: bool,
     /// Batches handed to the syncer so far.
@@ -102,7 +100,7 @@ impl Committer {
     }
 
     pub(super) fn state(&self) -> MutexGuard<'_, CommitState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        guard(&self.state)
     }
 
     /// Runs `work` on the committer thread, where every store write it makes joins the
@@ -199,7 +197,7 @@ fn commit_loop(root: &Path, state: &Mutex<CommitState>, jobs: &Receiver<Job>) {
         return;
     };
     loop {
-        let held_since = guard(state).held_since;
+        let held_since = guard(state).lock.as_ref().map(|(_, since)| *since);
         let next = match held_since {
             None => jobs.recv().map_err(|_| RecvTimeoutError::Disconnected),
             Some(t) if t.elapsed() < FAIR_HOLD => jobs.recv_timeout(LINGER),
@@ -261,11 +259,9 @@ fn release(root: &Path, state: &Mutex<CommitState>, to_syncer: &Sender<Batch>) {
     let mut s = guard(state);
     // After a failed sync the marker stays, so that the next writer repairs the indexes.
     if durable {
-        // If this removal is lost in a crash, the next writer merely repairs for nothing.
-        let _ = std::fs::remove_file(root.join("dirty"));
+        super::end_batch(root);
     }
     s.lock = None;
-    s.held_since = None;
 }
 
 fn sync_loop(root: &Path, batches: &Receiver<Batch>) {
@@ -292,5 +288,55 @@ fn sync_loop(root: &Path, batches: &Receiver<Batch>) {
                 all_durable = true;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed sync answers every write of its batch with the failure, and tells a
+    /// waiting release not to remove `dirty`; the next good sync is reported as good.
+    #[test]
+    fn a_failed_sync_fails_its_writes_and_keeps_the_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("vanished");
+        let (to_syncer, batches) = mpsc::channel();
+        let (said, heard) = mpsc::channel::<Option<String>>();
+        let reply = |said: &Sender<Option<String>>| -> Reply {
+            let said = said.clone();
+            Box::new(move |failed| said.send(failed.map(str::to_string)).unwrap())
+        };
+        let (done, durable) = mpsc::channel();
+        to_syncer
+            .send(Batch {
+                wrote: true,
+                replies: vec![reply(&said), reply(&said)],
+                done: Some(done),
+            })
+            .unwrap();
+        let (done2, durable2) = mpsc::channel();
+        drop(to_syncer);
+        sync_loop(&gone, &batches);
+        for _ in 0..2 {
+            assert!(heard.recv().unwrap().is_some(), "a write was acknowledged");
+        }
+        assert!(
+            !durable.recv().unwrap(),
+            "the marker would have been removed"
+        );
+        // A batch that wrote nothing needs no sync, and succeeds.
+        let (to_syncer, batches) = mpsc::channel();
+        to_syncer
+            .send(Batch {
+                wrote: false,
+                replies: vec![reply(&said)],
+                done: Some(done2),
+            })
+            .unwrap();
+        drop(to_syncer);
+        sync_loop(&gone, &batches);
+        assert_eq!(heard.recv().unwrap(), None);
+        assert!(durable2.recv().unwrap());
     }
 }

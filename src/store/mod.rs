@@ -221,6 +221,12 @@ fn sync_all(root: &Path) -> Result<()> {
     rustix::fs::syncfs(&dir).map_err(|e| Error::io(root, e.into()))
 }
 
+/// Ends a batch of unsynced writes once it has been synced: removes the `dirty` marker.
+fn end_batch(root: &Path) {
+    // If this removal is lost in a crash, the next writer merely repairs for nothing.
+    let _ = fs::remove_file(root.join("dirty"));
+}
+
 /// Whether a token's URN is the one its digest gives, so that it needs no digest index.
 fn derived_urn(t: &BearerToken) -> bool {
     t.urn == secret::token_urn(&t.digest)
@@ -566,31 +572,27 @@ impl Store {
     ) -> Result<T> {
         let mut state = c.state();
         let touched = Touched::default();
+        // The lock, unless the committer holds it: then it is ours already.
+        let fresh = match state.lock {
+            None => Some(lock_file(&self.root)?),
+            Some(_) => None,
+        };
         if !c.is_current() {
-            let own = match state.lock {
-                None => Some(lock_file(&self.root)?),
-                Some(_) => None,
-            };
             let txn = Txn::new(self, Durability::Each, &touched);
             return self.announced(&touched, || {
-                if own.is_some() {
+                if fresh.is_some() {
                     txn.recover()?;
                 }
                 f(&txn)
             });
         }
-        let fresh = match state.lock {
-            None => Some(lock_file(&self.root)?),
-            Some(_) => None,
-        };
         let txn = Txn::new(self, Durability::Batch, &touched);
         let result = self.announced(&touched, || {
             if let Some(file) = fresh {
                 let setup = Txn::new(self, Durability::Each, &touched);
                 setup.recover()?;
                 setup.begin_batch()?;
-                state.lock = Some(file);
-                state.held_since = Some(Instant::now());
+                state.lock = Some((file, Instant::now()));
             }
             f(&txn)
         });
@@ -610,7 +612,7 @@ impl Store {
             txn.begin_batch()?;
             let r = f(&txn)?;
             sync_all(&self.root)?;
-            txn.end_batch();
+            end_batch(&self.root);
             Ok(r)
         })
     }
@@ -691,7 +693,8 @@ impl Store {
     /// collection is big and settled, else from its files.
     fn page_all<T: Record>(&self, after: Option<&str>, limit: usize) -> Result<(Vec<T>, bool)> {
         let Some(all) = self.collection::<T>()? else {
-            return self.page_of(T::DIR, after, limit, |s, k| s.record::<T>(k));
+            let names = self.listings.names(&self.root.join(T::DIR))?;
+            return self.page_of(&names, after, limit, |s, k| s.record::<T>(k));
         };
         let start = after.map_or(0, |a| all.partition_point(|r| r.key() <= a));
         let end = start.saturating_add(limit).min(all.len());
@@ -759,10 +762,9 @@ impl Store {
             None => self.page_all(after, limit),
             Some(c) => {
                 let urns = self.client_token_urns(c)?;
-                let (keys, more) = page(&urns, after, limit);
-                let tokens =
-                    self.read_many(&keys, |s, u| Ok(s.token(u)?.filter(|t| t.client == c)))?;
-                Ok((tokens, more))
+                self.page_of(&urns, after, limit, |s, u| {
+                    Ok(s.token(u)?.filter(|t| t.client == c))
+                })
             }
         }
     }
@@ -816,15 +818,15 @@ impl Store {
         Ok(self.page_all(None, usize::MAX)?.0)
     }
 
+    /// One page of the objects `get` finds under the sorted `names`, and whether more follow.
     fn page_of<T: Send>(
         &self,
-        dir: &str,
+        names: &[String],
         after: Option<&str>,
         limit: usize,
         get: impl Fn(&Store, &str) -> Result<Option<T>> + Sync,
     ) -> Result<(Vec<T>, bool)> {
-        let names = self.listings.names(&self.root.join(dir))?;
-        let (keys, more) = page(&names, after, limit);
+        let (keys, more) = page(names, after, limit);
         Ok((self.read_many(&keys, get)?, more))
     }
 
@@ -985,12 +987,6 @@ impl<'a> Txn<'a> {
             .open(&marker)
             .map_err(|e| Error::io(&marker, e))?;
         sync_dir(&self.root)
-    }
-
-    /// Ends a batch that has been synced.
-    fn end_batch(&self) {
-        // If this removal is lost in a crash, the next writer merely repairs for nothing.
-        let _ = fs::remove_file(self.root.join("dirty"));
     }
 
     /// Rebuilds every index from the objects, which are the truth. Runs only after a
@@ -1186,7 +1182,7 @@ impl<'a> Txn<'a> {
         self.remove(&log)?;
         let dir = members::legacy_dir(&self.root, index, owner);
         if dir.exists() {
-            self.touch(&log);
+            // (The log, which readers cache the members under, was touched by its removal.)
             self.touch(&dir);
             fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
             self.sync_parent(&dir)?;
