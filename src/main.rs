@@ -27,7 +27,24 @@ fn exit_code(kind: ErrorKind) -> u8 {
     }
 }
 
+/// What `baack --version` prints; the same line clap renders (a test checks they agree).
+const VERSION_LINE: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
+
+/// Whether the arguments are exactly `--version` or `-V`: answered before clap builds its
+/// command tree of every subcommand, which is most of the work such a process would do.
+fn asks_only_version(mut args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let _program = args.next();
+    matches!(
+        (args.next(), args.next()),
+        (Some(a), None) if a == "--version" || a == "-V"
+    )
+}
+
 fn main() -> ExitCode {
+    if asks_only_version(std::env::args_os()) {
+        let _ = writeln!(std::io::stdout().lock(), "{VERSION_LINE}");
+        return ExitCode::SUCCESS;
+    }
     // `COMPLETE=bash baack -- …` answers a shell's completion request and nothing else.
     if std::env::var_os(cli::COMPLETE_VAR).is_some_and(|v| !v.is_empty() && v != "0") {
         use clap::CommandFactory;
@@ -53,5 +70,32 @@ fn main() -> ExitCode {
             }
             ExitCode::from(exit_code(e.kind()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_fast_version_line_is_the_one_clap_renders() {
+        let clap_line = cli::Cli::command().render_version();
+        assert_eq!(clap_line.trim_end(), VERSION_LINE);
+    }
+
+    #[test]
+    fn only_a_lone_version_flag_takes_the_fast_path() {
+        let args = |a: &[&str]| a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert!(asks_only_version(args(&["baack", "--version"]).into_iter()));
+        assert!(asks_only_version(args(&["baack", "-V"]).into_iter()));
+        assert!(!asks_only_version(args(&["baack"]).into_iter()));
+        assert!(!asks_only_version(
+            args(&["baack", "--version", "x"]).into_iter()
+        ));
+        assert!(!asks_only_version(
+            args(&["baack", "client", "--version"]).into_iter()
+        ));
+        assert!(!asks_only_version(args(&["baack", "--versio"]).into_iter()));
     }
 }
