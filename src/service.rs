@@ -111,6 +111,14 @@ fn finish_page<T>(items: Vec<T>, more: bool, key: impl Fn(&T) -> String) -> Page
     Page { items, next }
 }
 
+/// A bearer token made and staged, not yet stored (see [`Service::prepare_token`]).
+#[derive(Debug)]
+pub struct NewToken {
+    rec: BearerToken,
+    token: String,
+    staged: crate::store::Staged,
+}
+
 impl Service {
     /// A service over `store`, reading the time from `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
@@ -332,6 +340,14 @@ impl Service {
 
     /// Creates a bearer token; the token itself is returned here and nowhere else.
     pub fn create_token(&self, caller: &Caller, body: &Value) -> Result<(BearerToken, String)> {
+        let new = self.prepare_token(caller, body)?;
+        self.commit_token(caller, new)
+    }
+
+    /// The part of [`Service::create_token`] that needs no write lock: checks the body,
+    /// makes the token, and stages its file. A server runs it on the request's own
+    /// worker, so that its one writer thread only names the file.
+    pub fn prepare_token(&self, caller: &Caller, body: &Value) -> Result<NewToken> {
         caller.require(Need::Administer)?;
         let input = TokenInput::parse(body, true)?;
         let client = input.client.unwrap_or_default();
@@ -352,17 +368,26 @@ impl Service {
         let digest = secret::digest(&token);
         let rec = BearerToken {
             urn: secret::token_urn(&digest),
-            client: client.clone(),
+            client,
             digest,
             shown: secret::obfuscate(&token),
             expires: input.expires,
             created: now,
         };
+        let staged = self.store.stage_token(&rec)?;
+        Ok(NewToken { rec, token, staged })
+    }
+
+    /// Stores a token made by [`Service::prepare_token`], if its client still exists
+    /// (`caller` is checked again: it may have lost its rights since).
+    pub fn commit_token(&self, caller: &Caller, new: NewToken) -> Result<(BearerToken, String)> {
+        caller.require(Need::Administer)?;
+        let NewToken { rec, token, staged } = new;
         self.store.write(|txn| {
-            if txn.client(&client)?.is_none() {
-                return Err(not_found("API client", &client));
+            if txn.client(&rec.client)?.is_none() {
+                return Err(not_found("API client", &rec.client));
             }
-            txn.put_token(&rec)
+            txn.put_staged_token(&rec, staged)
         })?;
         Ok((rec, token))
     }
@@ -708,5 +733,66 @@ impl OAuthFilter {
             OAuthFilter::LastUsedIsNull => c.last_used.is_none(),
             OAuthFilter::LastUsedLe(t) => c.last_used.is_some_and(|u| u <= *t),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use serde_json::json;
+
+    #[test]
+    fn a_prepared_token_is_stored_by_its_commit_only_and_only_while_its_client_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let boot = Store::init(dir.path(), "Acme").unwrap();
+        let svc = Service::new(Store::open(dir.path()).unwrap(), Arc::new(SystemClock));
+        let root = svc.root_caller().unwrap();
+        let named = || {
+            std::fs::read_dir(dir.path().join("tokens"))
+                .unwrap()
+                .count()
+        };
+        let before = named();
+        let owner = json!({"urn": boot.root_client.owner});
+        let client = svc
+            .create_client(
+                &root,
+                &json!({"owner": owner, "scope": "api.baack.co", "clientID": "ci"}),
+            )
+            .unwrap();
+        let body = json!({"apiClient": {"urn": client.urn}});
+
+        // A staged token has no name: dropped, it leaves nothing behind.
+        drop(svc.prepare_token(&root, &body).unwrap());
+        let new = svc.prepare_token(&root, &body).unwrap();
+        assert_eq!(named(), before);
+
+        // Committed, it is found by URN, by its value, and among its client's tokens.
+        let (t, secret) = svc.commit_token(&root, new).unwrap();
+        assert_eq!(named(), before + 1);
+        assert_eq!(svc.store().token(&t.urn).unwrap().as_ref(), Some(&t));
+        assert_eq!(
+            svc.authenticate(Some(&secret)).unwrap().client.urn,
+            client.urn
+        );
+        assert_eq!(
+            svc.store().client_token_urns(&client.urn).unwrap(),
+            vec![t.urn.clone()]
+        );
+
+        // Its client deleted between prepare and commit: refused, and nothing stored.
+        let late = svc.prepare_token(&root, &body).unwrap();
+        svc.delete_client(&root, &client.urn).unwrap();
+        let named_now = named();
+        let err = svc.commit_token(&root, late).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::NotFound, "{err}");
+        assert_eq!(named(), named_now);
+        assert!(
+            svc.store()
+                .client_token_urns(&client.urn)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

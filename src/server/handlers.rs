@@ -85,6 +85,25 @@ impl AppState {
         self.exec(api, headers, Mode::Inline, f).await
     }
 
+    /// Like [`AppState::write`], for a write with a part that needs no lock: `prepare`
+    /// runs on this worker (authenticated, like any request), and only `f` runs on the
+    /// committer, which authenticates again, since the caller may have lost its rights
+    /// in between. Admission (rate limit) is counted once.
+    async fn write_prepared<P: Send + 'static, T: Send + 'static>(
+        &self,
+        api: Api,
+        headers: &HeaderMap,
+        prepare: impl FnOnce(&Service, &Caller) -> Result<P> + Send + 'static,
+        f: impl FnOnce(&Service, &Caller, P) -> Result<T> + Send + 'static,
+    ) -> std::result::Result<T, ApiError> {
+        let token = self.admit(api, headers)?;
+        let prepared = self
+            .exec_admitted(api, token.clone(), Mode::Inline, prepare)
+            .await?;
+        self.exec_admitted(api, token, Mode::Commit, move |svc, c| f(svc, c, prepared))
+            .await
+    }
+
     async fn exec<T: Send + 'static>(
         &self,
         api: Api,
@@ -92,6 +111,16 @@ impl AppState {
         mode: Mode,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
+        let token = self.admit(api, headers)?;
+        self.exec_admitted(api, token, mode, f).await
+    }
+
+    /// Rate-limits a request and takes its bearer token, if any.
+    fn admit(
+        &self,
+        api: Api,
+        headers: &HeaderMap,
+    ) -> std::result::Result<Option<String>, ApiError> {
         let token = bearer(headers);
         if let Some(l) = &self.limiter {
             // Keyed by the token, or by the whole header when it holds none.
@@ -104,7 +133,17 @@ impl AppState {
             l.check(key)
                 .map_err(|retry_after| ApiError::new(api, Error::RateLimited { retry_after }))?;
         }
-        let token = token.map_err(|e| ApiError::new(api, e))?;
+        token.map_err(|e| ApiError::new(api, e))
+    }
+
+    /// Authenticates an admitted request and runs `f` where `mode` says.
+    async fn exec_admitted<T: Send + 'static>(
+        &self,
+        api: Api,
+        token: Option<String>,
+        mode: Mode,
+        f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
+    ) -> std::result::Result<T, ApiError> {
         let svc = self.svc.clone();
         let embedded_root = self.embedded_root && token.is_none();
         let work = move || {
@@ -420,10 +459,15 @@ pub(crate) async fn token_create(
     JsonBody(body): JsonBody,
 ) -> Reply {
     let (t, secret) = st
-        .write(Api::Baack, &h, move |svc, c| {
-            c.require(Need::Administer)?;
-            svc.create_token(c, &body?)
-        })
+        .write_prepared(
+            Api::Baack,
+            &h,
+            move |svc, c| {
+                c.require(Need::Administer)?;
+                svc.prepare_token(c, &body?)
+            },
+            |svc, c, new| svc.commit_token(c, new),
+        )
         .await?;
     let mut r = reply(StatusCode::CREATED, token_json(&t, Some(&secret)));
     // A response carrying a secret must never sit in a cache.

@@ -751,6 +751,12 @@ impl Store {
         self.by_pointer("token-digest", digest, Store::token, |t| t.digest == digest)
     }
 
+    /// Writes a new token's file ahead of the write that stores it (see [`Staged`]), so
+    /// that a busy server does this part of the work outside its one writer thread.
+    pub fn stage_token(&self, t: &BearerToken) -> Result<Staged> {
+        Ok(stage_bytes(&self.root.join("tokens"), to_json(t)?))
+    }
+
     /// A page of bearer tokens in URN order, of one client or of all.
     pub fn tokens(
         &self,
@@ -859,6 +865,32 @@ impl Store {
         out.extend(second.map_err(|_| Error::Internal("a reader thread panicked".into()))??);
         Ok(out)
     }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A new file's content, already written to an unnamed file (O_TMPFILE) in the folder it
+/// will be named in, but not synced. It needs no lock: until a writer names it, no reader
+/// can see it, and if it is dropped or the process dies first, the file system frees it.
+#[derive(Debug)]
+pub struct Staged {
+    bytes: Vec<u8>,
+    /// `None` where O_TMPFILE is not supported, or the write failed: the writer then
+    /// writes `bytes` by temp-and-rename.
+    file: Option<File>,
+}
+
+fn stage_bytes(dir: &Path, bytes: Vec<u8>) -> Staged {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC;
+    let file = rustix::fs::open(dir, flags, Mode::from_raw_mode(0o600))
+        .ok()
+        .map(File::from)
+        // A failed write here is retried by the writer's own path, which reports it.
+        .filter(|mut f| f.write_all(&bytes).is_ok());
+    Staged { bytes, file }
 }
 
 /// Opens `path` for reading and writing, creating it (0600, empty) when missing: for the
@@ -1070,25 +1102,28 @@ impl<'a> Txn<'a> {
 
     /// Replaces `path` with `value`'s JSON atomically and durably.
     fn put<T: Serialize>(&self, path: &Path, value: &T) -> Result<()> {
-        let bytes = serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))?;
-        self.put_bytes(path, &bytes)
+        let dir = path.parent().unwrap_or(&self.root);
+        self.put_staged(path, stage_bytes(dir, to_json(value)?))
     }
 
     fn put_bytes(&self, path: &Path, bytes: &[u8]) -> Result<()> {
-        use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+        let dir = path.parent().unwrap_or(&self.root);
+        self.put_staged(path, stage_bytes(dir, bytes.to_vec()))
+    }
+
+    /// Names a staged file `path` (see [`Staged`]): durably, or as part of the batch.
+    fn put_staged(&self, path: &Path, staged: Staged) -> Result<()> {
+        use rustix::fs::{AtFlags, CWD};
         self.touch(path);
-        // The file is written unnamed in its own folder (O_TMPFILE) and named once whole
-        // (linkat): a new object costs one directory entry, where a temp file made in
-        // tmp/ and renamed costs two entries and a move. Replacing a file still goes
+        // A new file was written unnamed in its own folder (O_TMPFILE) and is named once
+        // whole (linkat): a new object costs one directory entry, where a temp file made
+        // in tmp/ and renamed costs two entries and a move. Replacing a file still goes
         // through a name in tmp/ and rename(2), the only atomic replace. A file system
         // without O_TMPFILE, or a system without /proc, takes the temp-and-rename path.
-        let dir = path.parent().unwrap_or(&self.root);
-        let flags = OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC;
-        let Ok(fd) = rustix::fs::open(dir, flags, Mode::from_raw_mode(0o600)) else {
-            return self.put_bytes_renamed(path, bytes);
+        let Staged { bytes, file } = staged;
+        let Some(f) = file else {
+            return self.put_bytes_renamed(path, &bytes);
         };
-        let mut f = File::from(fd);
-        f.write_all(bytes).map_err(|e| Error::io(path, e))?;
         if self.durability == Durability::Each {
             f.sync_all().map_err(|e| Error::io(path, e))?;
         }
@@ -1101,7 +1136,7 @@ impl<'a> Txn<'a> {
                 link(&tmp).map_err(|e| Error::io(&tmp, e.into()))?;
                 fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
             }
-            Err(_) => return self.put_bytes_renamed(path, bytes),
+            Err(_) => return self.put_bytes_renamed(path, &bytes),
         }
         self.sync_parent(path)
     }
@@ -1242,11 +1277,16 @@ impl<'a> Txn<'a> {
 
     /// Writes a token with its digest and client indexes.
     pub fn put_token(&self, t: &BearerToken) -> Result<()> {
+        self.put_staged_token(t, self.stage_token(t)?)
+    }
+
+    /// [`Txn::put_token`], with the token's file staged beforehand by [`Store::stage_token`].
+    pub fn put_staged_token(&self, t: &BearerToken, staged: Staged) -> Result<()> {
         self.put_member("client-tokens", &t.client, &t.urn)?;
         if !derived_urn(t) {
             self.put_pointer(&self.idx("token-digest", &t.digest), &t.urn)?;
         }
-        self.put(&self.obj("tokens", &t.urn), t)
+        self.put_staged(&self.obj("tokens", &t.urn), staged)
     }
 
     /// Rewrites a token whose indexes are unchanged (a new expiry).
