@@ -104,9 +104,10 @@ impl Committer {
     }
 
     /// Runs `work` on the committer thread, where every store write it makes joins the
-    /// open batch; resolves once that batch is durable. `work` should be the whole of a
-    /// request (authentication, checks, writes), so that nothing else runs between its
-    /// reads and its writes.
+    /// open batch; resolves once that batch is durable. `work` should hold every read a
+    /// request's writes depend on (authentication, checks) as well as the writes, so that
+    /// nothing else runs in between. Work that reads nothing shared, such as staging a
+    /// new file (see `Staged`), belongs before the submit, off this one thread.
     pub fn submit<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T> + Send + 'static,
