@@ -88,7 +88,9 @@ impl AppState {
     /// Like [`AppState::write`], for a write with a part that needs no lock: `prepare`
     /// runs on this worker (authenticated, like any request), and only `f` runs on the
     /// committer, which authenticates again, since the caller may have lost its rights
-    /// in between. Admission (rate limit) is counted once.
+    /// in between. Admission (rate limit) is counted once. `prepare` runs inline, like a
+    /// read: it may write a small unsynced file (page-cache work of microseconds), never
+    /// wait for a sync.
     async fn write_prepared<P: Send + 'static, T: Send + 'static>(
         &self,
         api: Api,

@@ -1102,13 +1102,12 @@ impl<'a> Txn<'a> {
 
     /// Replaces `path` with `value`'s JSON atomically and durably.
     fn put<T: Serialize>(&self, path: &Path, value: &T) -> Result<()> {
-        let dir = path.parent().unwrap_or(&self.root);
-        self.put_staged(path, stage_bytes(dir, to_json(value)?))
+        self.put_bytes(path, to_json(value)?)
     }
 
-    fn put_bytes(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+    fn put_bytes(&self, path: &Path, bytes: Vec<u8>) -> Result<()> {
         let dir = path.parent().unwrap_or(&self.root);
-        self.put_staged(path, stage_bytes(dir, bytes.to_vec()))
+        self.put_staged(path, stage_bytes(dir, bytes))
     }
 
     /// Names a staged file `path` (see [`Staged`]): durably, or as part of the batch.
@@ -1206,7 +1205,7 @@ impl<'a> Txn<'a> {
         let log = members::log_path(&self.root, index, owner);
         if appended.is_some_and(|a| a.check) && members::needs_compaction(&log)? {
             let (live, _) = members::read_log(&log)?;
-            self.put_bytes(&log, &members::compacted(&live))?;
+            self.put_bytes(&log, members::compacted(&live))?;
         }
         Ok(())
     }
@@ -1250,7 +1249,7 @@ impl<'a> Txn<'a> {
     /// makes the cascade finish even if this process dies half-way.
     pub fn delete_client(&self, c: &ApiClient) -> Result<()> {
         let marker = self.root.join("pending").join(&c.urn);
-        self.put_bytes(&marker, b"delete-client")?;
+        self.put_bytes(&marker, b"delete-client".to_vec())?;
         self.remove(&self.obj("clients", &c.urn))?;
         self.remove_pointer("client-id", &c.client_id, &c.urn)?;
         self.finish_client_delete(&c.urn)
@@ -1476,7 +1475,10 @@ mod tests {
             t.put_client(&c, None)?;
             t.put_token(&tok)?;
             // Simulate a crash right after the commit point of a delete.
-            t.put_bytes(&t.root.join("pending").join(&c.urn), b"delete-client")?;
+            t.put_bytes(
+                &t.root.join("pending").join(&c.urn),
+                b"delete-client".to_vec(),
+            )?;
             t.remove(&t.obj("clients", &c.urn))
         })
         .unwrap();
