@@ -85,10 +85,10 @@ impl AppState {
         self.exec(api, headers, Mode::Inline, f).await
     }
 
-    /// Like [`AppState::write`], for a write with a part that needs no lock: `prepare`
-    /// runs on this worker (authenticated, like any request), and only `f` runs on the
-    /// committer, which authenticates again, since the caller may have lost its rights
-    /// in between. Admission (rate limit) is counted once. `prepare` runs inline, like a
+    /// Like [`AppState::write`], for a write with a part that needs no lock: on a
+    /// group-committing store `prepare` runs on this worker (authenticated, like any
+    /// request), and only `f` runs on the committer, which authenticates again, since the
+    /// caller may have lost its rights in between. Admission (rate limit) is counted once. `prepare` runs inline, like a
     /// read: it may write a small unsynced file (page-cache work of microseconds), never
     /// wait for a sync.
     async fn write_prepared<P: Send + 'static, T: Send + 'static>(
@@ -99,6 +99,15 @@ impl AppState {
         f: impl FnOnce(&Service, &Caller, P) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
         let token = self.admit(api, headers)?;
+        // Without a committer (the CLI's embedded server) there is no one thread to
+        // unload: both parts run as one request, authenticated once.
+        if self.svc.store().committer().is_none() {
+            return self
+                .exec_admitted(api, token, Mode::Commit, move |svc, c| {
+                    f(svc, c, prepare(svc, c)?)
+                })
+                .await;
+        }
         let prepared = self
             .exec_admitted(api, token.clone(), Mode::Inline, prepare)
             .await?;

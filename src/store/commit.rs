@@ -297,7 +297,8 @@ mod tests {
     use super::*;
 
     /// A failed sync answers every write of its batch with the failure, and tells a
-    /// waiting release not to remove `dirty`; the next good sync is reported as good.
+    /// waiting release not to remove `dirty`; a batch that wrote nothing is answered
+    /// without a sync, as durable.
     #[test]
     fn a_failed_sync_fails_its_writes_and_keeps_the_marker() {
         let dir = tempfile::tempdir().unwrap();

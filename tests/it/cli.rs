@@ -489,6 +489,46 @@ fn oauth_create_from_a_file_or_stdin() {
     );
 }
 
+/// `--version` and `-V` answer without reading config or opening a store: both are
+/// broken here, and neither matters.
+#[test]
+fn version_reads_no_config_and_opens_no_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir(&config).unwrap();
+    std::fs::write(config.join("config.toml"), "this is [not toml").unwrap();
+    let store = dir.path().join("not-a-store");
+    std::fs::write(&store, "a file, not a store directory").unwrap();
+    let line = format!("baack {}\n", env!("CARGO_PKG_VERSION"));
+    for flag in ["--version", "-V"] {
+        let out = baack()
+            .env("BAACK_CONFIG_DIR", &config)
+            .env("BAACK_STORE", &store)
+            .arg(flag)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{flag}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), line, "{flag}");
+        assert!(out.stderr.is_empty(), "{flag}: {out:?}");
+    }
+    // A command that does need them reports the broken config (so the flag's success
+    // above is not a config that is never read at all).
+    let out = baack()
+        .env("BAACK_CONFIG_DIR", &config)
+        .env("BAACK_STORE", &store)
+        .args(["client", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("config.toml is not valid"),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&store).unwrap(),
+        "a file, not a store directory"
+    );
+}
+
 #[test]
 fn a_closed_pipe_exits_quietly() {
     let env = Env::embedded();
