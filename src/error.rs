@@ -88,6 +88,26 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A directory another user could write (or owns): whoever can plant a file in it
+    /// could plant a token, so it is refused as ssh's StrictModes refuses a home.
+    #[error("refusing to use {}: {problem}; {fix}", path.display())]
+    NotPrivate {
+        path: PathBuf,
+        problem: String,
+        fix: String,
+    },
+    /// The store's write lock stayed held by another writer past the lock timeout.
+    #[error(
+        "the store is locked: {} held {} for over {}; try again once it is done, or wait longer with BAACK_LOCK_TIMEOUT",
+        match holder { Some(pid) => format!("another writer (PID {pid})"), None => "another writer".to_string() },
+        path.display(),
+        humantime::format_duration(*waited)
+    )]
+    LockTimeout {
+        path: PathBuf,
+        waited: std::time::Duration,
+        holder: Option<u32>,
+    },
     /// The remote server cannot be reached.
     #[error("cannot reach {url}: {reason}")]
     Unreachable { url: String, reason: String },
@@ -145,6 +165,8 @@ impl Error {
             Error::StoreCorrupt { .. }
             | Error::StoreTooNew { .. }
             | Error::StoreIo { .. }
+            | Error::NotPrivate { .. }
+            | Error::LockTimeout { .. }
             | Error::Unreachable { .. } => ErrorKind::Unavailable,
             Error::Remote { status, .. } => match status {
                 400 | 413 | 422 => ErrorKind::Invalid,

@@ -5,9 +5,9 @@
 //! prompt nobody sees, a wedged D-Bus) never hangs baack.
 
 use std::collections::BTreeMap;
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -68,7 +68,10 @@ fn no_config_dir() -> Error {
     Error::Usage("no config directory is known for this user; set BAACK_CONFIG_DIR".into())
 }
 
-/// Writes `bytes` to `path` atomically, mode 0600, its directory 0700.
+/// Writes `bytes` to `path` atomically, mode 0600, its directory 0700: through a temp file
+/// of a random name created with `O_EXCL` in the same directory (so a symlink or file
+/// planted under any name is never opened), fsynced, renamed over `path`, and the
+/// directory fsynced.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = path.parent().ok_or_else(no_config_dir)?;
     fs::DirBuilder::new()
@@ -76,25 +79,29 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .mode(0o700)
         .create(dir)
         .map_err(|e| Error::io(dir, e))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
-    ));
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| Error::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    baack::store::check_private_dir(dir)?;
+    // tempfile opens with O_CREAT|O_EXCL (which never follows a symlink) and mode 0600.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".baack-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
 }
 
+/// Reads a TOML file of the config directory, which must be private (see
+/// [`baack::store::check_private_dir`]): whoever could write it could swap a profile's
+/// URL or token.
 fn read_toml<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> Result<T, Error> {
+    if let Some(dir) = path.parent() {
+        baack::store::check_private_dir(dir)?;
+    }
     match fs::read_to_string(path) {
         Ok(text) => toml::from_str(&text).map_err(|e| {
             Error::Usage(format!(

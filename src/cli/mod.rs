@@ -391,8 +391,38 @@ pub fn confirm(what: &str, yes: bool) -> Result<(), Error> {
     }
 }
 
+/// `BAACK_LOCK_TIMEOUT`: a duration (`500ms`, `10s`) or a number of seconds.
+fn parse_lock_timeout(s: &str) -> Result<Duration, Error> {
+    let s = s.trim();
+    s.parse::<f64>()
+        .ok()
+        .filter(|secs| secs.is_finite() && *secs >= 0.0)
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .or_else(|| humantime::parse_duration(s).ok())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "BAACK_LOCK_TIMEOUT=`{s}` is not a duration like 500ms or 10s, nor a number of seconds; fix or unset it"
+            ))
+        })
+}
+
+/// Applies `BAACK_LOCK_TIMEOUT`, when set, to every store write of this process.
+fn apply_lock_timeout() -> Result<(), Error> {
+    match std::env::var("BAACK_LOCK_TIMEOUT") {
+        Ok(v) if !v.trim().is_empty() => {
+            store::set_lock_timeout(parse_lock_timeout(&v)?);
+            Ok(())
+        }
+        Ok(_) | Err(std::env::VarError::NotPresent) => Ok(()),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::Usage(
+            "BAACK_LOCK_TIMEOUT is not text; fix or unset it".into(),
+        )),
+    }
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<(), Failure> {
+    apply_lock_timeout()?;
     let out = Printer::new(&cli.global);
     match cli.command {
         Command::Init(a) => {
@@ -417,5 +447,26 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Token(c) => tokens::run(&Ctx::connect(&cli.global, out)?, c),
         Command::Role(c) => roles::run(&Ctx::connect(&cli.global, out)?, c),
         Command::Oauth(c) => oauth::run(&Ctx::connect(&cli.global, out)?, c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_timeout_is_a_duration_or_seconds() {
+        let ok = |s: &str| parse_lock_timeout(s).unwrap();
+        assert_eq!(ok("500ms"), Duration::from_millis(500));
+        assert_eq!(ok("10s"), Duration::from_secs(10));
+        assert_eq!(ok(" 2m "), Duration::from_secs(120));
+        assert_eq!(ok("3"), Duration::from_secs(3));
+        assert_eq!(ok("0.25"), Duration::from_millis(250));
+        assert_eq!(ok("0"), Duration::ZERO);
+        for bad in ["-1", "soon", "NaN", "inf", "10 parsecs"] {
+            let e = parse_lock_timeout(bad).unwrap_err();
+            assert_eq!(e.kind(), baack::ErrorKind::Usage, "{bad}");
+            assert!(e.to_string().contains("BAACK_LOCK_TIMEOUT"), "{e}");
+        }
     }
 }

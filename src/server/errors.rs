@@ -18,15 +18,44 @@ pub enum Api {
     OAuth,
 }
 
+impl Api {
+    /// The API a path belongs to: Baack's under `/n/`, SailPoint's elsewhere.
+    pub(crate) fn of_path(path: &str) -> Api {
+        if path.starts_with("/n/") {
+            Api::Baack
+        } else {
+            Api::OAuth
+        }
+    }
+}
+
 /// The error behind an error response, attached to it as an extension so the in-process
 /// transport can hand the CLI the library's own message and kind (a store error names its
-/// file there, and exits 7, where over HTTP it is a 500).
+/// file there, and exits 7, where over HTTP it is a 500), and the server's log can record
+/// the cause of a 5xx under the trackingId its body shows.
 #[derive(Debug, Clone)]
 pub struct ErrorDetail {
     /// The kind.
     pub kind: ErrorKind,
-    /// The message.
+    /// The message, paths and all: never put in a body.
     pub message: String,
+    /// The trackingId of a 5xx answer's body.
+    pub tracking_id: Option<String>,
+}
+
+/// Seconds a client is asked to wait after a write found the store locked.
+const LOCKED_RETRY_AFTER: u64 = 5;
+
+/// The server-log line for an answer that carries a server fault (a 5xx): its trackingId
+/// (the one in its body) and its cause, which may name files but never a secret.
+pub fn fault_log_line(resp: &Response) -> Option<String> {
+    let d = resp.extensions().get::<ErrorDetail>()?;
+    let id = d.tracking_id.as_deref()?;
+    Some(format!(
+        "error trackingId={id} status={}: {}",
+        resp.status().as_u16(),
+        d.message
+    ))
 }
 
 /// An error on its way to becoming a response.
@@ -90,21 +119,71 @@ fn baack_parts(err: &Error) -> (StatusCode, &'static str, Option<String>) {
             "TOO_MANY_REQUESTS",
             Some("rate limit exceeded; retry after the Retry-After seconds".into()),
         ),
+        Error::LockTimeout { .. } => (
+            S::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            Some(fault_detail(err)),
+        ),
         _ => (
             S::INTERNAL_SERVER_ERROR,
             "INTERNAL_ERROR",
-            Some(internal_detail(err)),
+            Some(fault_detail(err)),
         ),
     }
 }
 
-/// What a 500 says: store errors name their file (an admin needs that, and it holds no
-/// secret); anything else stays generic.
-fn internal_detail(err: &Error) -> String {
-    match err.kind() {
-        ErrorKind::Unavailable => err.to_string(),
-        _ => "an internal error occurred; see the server log".into(),
+/// What a 5xx body says: what kind of trouble, never where. The store's files are named
+/// only in the server log (under the body's trackingId) and in the CLI's own messages:
+/// a path tells a caller about the host, and helps no caller fix anything.
+fn fault_detail(err: &Error) -> String {
+    let what = match err {
+        Error::LockTimeout { .. } => {
+            "the store is busy: another writer holds its lock; retry after the Retry-After seconds"
+                .to_string()
+        }
+        Error::StoreIo { source, .. } => {
+            format!("the store could not be read or written ({source})")
+        }
+        Error::StoreCorrupt { reason, .. } => {
+            format!("a store file is corrupt ({reason}); it was left untouched")
+        }
+        Error::StoreTooNew {
+            found, supported, ..
+        } => format!("the store has format {found}, newer than the {supported} this server reads"),
+        Error::NotPrivate { .. } => "a store directory is not private to the server's user".into(),
+        _ => "an internal error occurred".into(),
+    };
+    // An I/O error's text may itself hold a path (one built by this crate, say).
+    format!(
+        "{}; the server log has the cause under this trackingId",
+        without_paths(&what)
+    )
+}
+
+/// `text` with every absolute path (a `/` that starts a word) replaced by `<path>`.
+fn without_paths(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_path = false;
+    let mut prev: Option<char> = None;
+    for c in text.chars() {
+        if in_path {
+            if c.is_whitespace() || matches!(c, '`' | '\'' | '"' | ')' | ',' | ';') {
+                in_path = false;
+                out.push(c);
+            }
+        } else if c == '/'
+            && prev.is_none_or(|p| {
+                p.is_whitespace() || matches!(p, '`' | '\'' | '"' | '(' | '=' | ':')
+            })
+        {
+            in_path = true;
+            out.push_str("<path>");
+        } else {
+            out.push(c);
+        }
+        prev = Some(c);
     }
+    out
 }
 
 fn message(text: &str) -> Value {
@@ -113,9 +192,14 @@ fn message(text: &str) -> Value {
 
 /// SailPoint's error body.
 pub fn sailpoint_body(detail_code: &str, text: &str, causes: &[String]) -> Value {
+    sailpoint_body_tracked(&new_tracking_id(), detail_code, text, causes)
+}
+
+/// SailPoint's error body with a given trackingId.
+fn sailpoint_body_tracked(id: &str, detail_code: &str, text: &str, causes: &[String]) -> Value {
     json!({
         "detailCode": detail_code,
-        "trackingId": new_tracking_id(),
+        "trackingId": id,
         "messages": [message(text)],
         "causes": causes.iter().map(|c| message(c)).collect::<Vec<_>>(),
     })
@@ -124,8 +208,10 @@ pub fn sailpoint_body(detail_code: &str, text: &str, causes: &[String]) -> Value
 const BAD_CONTENT: &str =
     "The request was syntactically correct but its content is semantically invalid.";
 
-fn oauth_parts(err: &Error) -> (StatusCode, Value) {
+fn oauth_parts(err: &Error, id: &str) -> (StatusCode, Value) {
     use StatusCode as S;
+    let sailpoint_body =
+        |code: &str, text: &str, causes: &[String]| sailpoint_body_tracked(id, code, text, causes);
     let bad = |causes: Vec<String>| {
         (
             S::BAD_REQUEST,
@@ -182,12 +268,20 @@ fn oauth_parts(err: &Error) -> (StatusCode, Value) {
             S::TOO_MANY_REQUESTS,
             json!({ "message": " Rate Limit Exceeded " }),
         ),
+        Error::LockTimeout { .. } => (
+            S::SERVICE_UNAVAILABLE,
+            sailpoint_body(
+                "503 Service Unavailable",
+                "The server is temporarily unable to handle the request.",
+                &[fault_detail(err)],
+            ),
+        ),
         _ => (
             S::INTERNAL_SERVER_ERROR,
             sailpoint_body(
                 "500.0 Internal Fault",
                 "An internal fault occurred.",
-                &[internal_detail(err)],
+                &[fault_detail(err)],
             ),
         ),
     }
@@ -195,17 +289,30 @@ fn oauth_parts(err: &Error) -> (StatusCode, Value) {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // One id for the body and the log line: SailPoint's shape carries one on every
+        // error; Baack's, on a 5xx (beside `detail`).
+        let id = new_tracking_id();
         let (status, body) = match self.api {
             Api::Baack => {
                 let (s, code, detail) = baack_parts(&self.err);
-                (s, status_body(s, code, detail.as_deref()))
+                let mut body = status_body(s, code, detail.as_deref());
+                if let (true, Some(o)) = (s.is_server_error(), body.as_object_mut()) {
+                    o.insert("trackingId".into(), id.as_str().into());
+                }
+                (s, body)
             }
-            Api::OAuth => oauth_parts(&self.err),
+            Api::OAuth => oauth_parts(&self.err, &id),
         };
         let mut resp = (status, Json(body)).into_response();
         let headers = resp.headers_mut();
-        if let Error::RateLimited { retry_after } = self.err {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        match self.err {
+            Error::RateLimited { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            Error::LockTimeout { .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(LOCKED_RETRY_AFTER));
+            }
+            _ => {}
         }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(
@@ -216,7 +323,53 @@ impl IntoResponse for ApiError {
         resp.extensions_mut().insert(ErrorDetail {
             kind: self.err.kind(),
             message: self.err.to_string(),
+            tracking_id: status.is_server_error().then_some(id),
         });
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_taken_out_of_fault_details() {
+        assert_eq!(
+            without_paths("cannot use store /var/lib/x y/z: denied (`/a/b`, '/c') at=/d"),
+            "cannot use store <path> y/z: denied (`<path>`, '<path>') at=<path>"
+        );
+        assert_eq!(without_paths("no path here"), "no path here");
+        let io = Error::io(
+            "/srv/store/roles/x.json",
+            std::io::Error::other(
+                "the batch could not be synced: cannot use store /srv/store: full",
+            ),
+        );
+        let d = fault_detail(&io);
+        assert!(!d.contains("/srv"), "{d}");
+        assert!(d.contains("trackingId"), "{d}");
+    }
+
+    #[test]
+    fn a_fault_has_one_tracking_id_in_its_body_and_its_log_line() {
+        let err = || Error::io("/srv/store/tokens", std::io::Error::other("disk full"));
+        for api in [Api::Baack, Api::OAuth] {
+            let resp = ApiError::new(api, err()).into_response();
+            assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            let line = fault_log_line(&resp).unwrap();
+            let id = resp
+                .extensions()
+                .get::<ErrorDetail>()
+                .and_then(|d| d.tracking_id.clone())
+                .unwrap();
+            assert!(
+                line.contains(&id) && line.contains("/srv/store/tokens"),
+                "{line}"
+            );
+        }
+        // A 4xx is no fault of the server's: nothing to log.
+        let resp = ApiError::new(Api::Baack, Error::NotFound("x".into())).into_response();
+        assert_eq!(fault_log_line(&resp), None);
     }
 }

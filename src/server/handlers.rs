@@ -5,12 +5,13 @@ use std::convert::Infallible;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::errors::{Api, ApiError, sailpoint_body, status_body};
+use super::extract::{Path, Query};
 use super::{AppState, MAX_BODY};
 use crate::error::{Error, Result};
 use crate::model::{

@@ -3,6 +3,7 @@
 //! mode hands it requests in-process, so both run this one code path.
 
 mod errors;
+mod extract;
 mod handlers;
 pub mod openapi;
 mod ratelimit;
@@ -44,7 +45,8 @@ pub type LogFn = Arc<dyn Fn(&str) + Send + Sync>;
 pub struct Options {
     /// Per-token request limit; `None` disables it.
     pub rate_limit: Option<RateLimit>,
-    /// Receives one line per request: method, path, status, milliseconds. Never a secret.
+    /// Receives one line per request (method, path, status, milliseconds), and after a
+    /// 5xx one with its trackingId and cause. Never a secret.
     pub log: Option<LogFn>,
     /// Treat a request without `Authorization` as the root client. Only for the CLI's
     /// in-process transport, which never listens on a socket: the store keeps no root
@@ -147,6 +149,10 @@ async fn log_requests(State(log): State<LogFn>, req: Request, next: Next) -> Res
         "{method} {path} {} {ms:.1}ms",
         resp.status().as_u16()
     ));
+    // A 5xx's cause, under the trackingId its body shows.
+    if let Some(line) = errors::fault_log_line(&resp) {
+        log(&line);
+    }
     resp
 }
 

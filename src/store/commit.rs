@@ -114,10 +114,14 @@ impl Committer {
     ) -> impl Future<Output = Result<T>> + Send + 'static {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let root = self.root.clone();
+        // The lock timeout counts from now: a write queued behind others that waited for
+        // a held lock must not wait a whole timeout more of its own.
+        let deadline = Instant::now() + super::lock_timeout();
         let job: Job = Box::new(move || {
             // A bug in one request must not stop every later write (in builds that unwind).
-            let result = catch_unwind(AssertUnwindSafe(work))
-                .unwrap_or_else(|_| Err(Error::Internal("a write panicked".into())));
+            let result =
+                super::lock::with_deadline(deadline, || catch_unwind(AssertUnwindSafe(work)))
+                    .unwrap_or_else(|_| Err(Error::Internal("a write panicked".into())));
             Box::new(move |failed: Option<&str>| {
                 let result = match (result, failed) {
                     (Ok(_), Some(why)) => Err(Error::io(

@@ -57,10 +57,14 @@ use crate::secret;
 
 mod cache;
 mod commit;
+mod lock;
 mod members;
+mod private;
 mod snapshot;
 use cache::{ReadCache, SeqFile};
 pub use commit::Committer;
+pub use lock::{DEFAULT_LOCK_TIMEOUT, lock_timeout, set_lock_timeout};
+pub use private::check_private_dir;
 use snapshot::{Record, Snapshots};
 
 /// The on-disk format this build writes and the newest it reads. Format 2 added the `seq`
@@ -375,6 +379,7 @@ impl Store {
     }
 
     fn try_open(root: &Path) -> Result<Option<Store>> {
+        check_private_tree(root)?;
         let path = root.join("meta.json");
         let Some(raw) = read_json::<serde_json::Value>(&path)? else {
             return Ok(None);
@@ -424,6 +429,9 @@ impl Store {
     /// Creates a new store at `root`; refuses, changing nothing, when one exists.
     pub fn init(root: &Path, company_name: &str) -> Result<Bootstrap> {
         mkdir_private(root)?;
+        // An existing directory keeps its mode: it must be private before anything is
+        // written in it (the folders below are made anew, 0700).
+        check_private_dir(root)?;
         let lock = lock_file(root)?;
         if root.join("meta.json").exists() {
             return Err(Error::StoreExists { path: root.into() });
@@ -911,8 +919,17 @@ fn lock_file(root: &Path) -> Result<File> {
     let path = root.join("lock");
     let file = open_shared(&path)?;
     // flock: released by the kernel when the process dies, so it is never stale.
-    file.lock().map_err(|e| Error::io(&path, e))?;
-    Ok(file)
+    lock::lock(&path, file)
+}
+
+/// Refuses a store whose directory, or a directory baack makes in it, another user
+/// could write (see `private`): one `stat` each, and no walk of any folder.
+fn check_private_tree(root: &Path) -> Result<()> {
+    check_private_dir(root)?;
+    for d in DIRS.iter().chain(&["index", "cache"]) {
+        check_private_dir(&root.join(d))?;
+    }
+    Ok(())
 }
 
 static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
