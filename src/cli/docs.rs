@@ -126,7 +126,10 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("4", "unauthorized or forbidden"),
     ("5", "invalid input (HTTP 400)"),
     ("6", "rate limited after retries"),
-    ("7", "cannot reach the server or open the store"),
+    (
+        "7",
+        "cannot reach the server or open the store (or its lock stayed held, or a store or config directory is writable by other users)",
+    ),
 ];
 
 const ENVIRONMENT: &[(&str, &str)] = &[
@@ -149,6 +152,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "Where auth login keeps tokens: keyring or file.",
     ),
     ("BAACK_KEYRING", "Set to off to never try the OS keyring."),
+    (
+        "BAACK_LOCK_TIMEOUT",
+        "How long a write waits for the store's lock: a duration such as 500ms or 10s, or seconds (default 10s); then exit 7.",
+    ),
     ("NO_COLOR", "No colour in tables."),
 ];
 

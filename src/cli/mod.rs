@@ -37,6 +37,7 @@ Environment:
   BAACK_CONFIG_DIR        where config.toml and credentials.toml live
   BAACK_CREDENTIAL_STORE  where `auth login` keeps tokens: keyring or file
   BAACK_KEYRING=off       never try the OS keyring
+  BAACK_LOCK_TIMEOUT      how long a write waits for the store's lock (default 10s)
   NO_COLOR                no colour in tables
 
 Exit status:
@@ -47,7 +48,8 @@ Exit status:
   4  unauthorized or forbidden
   5  invalid input (HTTP 400)
   6  rate limited after retries
-  7  cannot reach the server or open the store";
+  7  cannot reach the server or open the store (or its lock stayed held, or a store or
+     config directory is writable by other users)";
 
 /// Administer API access: API clients, bearer tokens, permission roles and OAuth clients.
 ///
