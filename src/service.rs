@@ -632,13 +632,25 @@ impl Service {
         Ok((all.into_iter().skip(offset).take(limit).collect(), total))
     }
 
-    /// Applies an RFC 6902 JSON Patch to the patchable fields of an OAuth client.
+    /// Applies an RFC 6902 JSON Patch to the patchable fields of an OAuth client, one
+    /// operation at a time, each result held to [`PATCH_MAX_BYTES`] and [`PATCH_MAX_DEPTH`]
+    /// (API.md "Limits"): a patch that copies an array into itself thirty times, or moves
+    /// nested arrays into each other, is refused before it can exhaust memory or the stack.
     pub fn patch_oauth(&self, caller: &Caller, id: &str, patch: &Value) -> Result<OAuthClient> {
         caller.require(Need::Administer)?;
         let id = Self::oauth_id(id)?;
         let ops = patch.as_array().ok_or_else(|| {
             Error::BadRequest("a JSON Patch body is an array of operations".into())
         })?;
+        if ops.len() > PATCH_MAX_OPS {
+            return Err(Error::invalid(
+                "patch",
+                format!(
+                    "a JSON Patch may hold at most {PATCH_MAX_OPS} operations, not {}; split it into several PATCH requests",
+                    ops.len()
+                ),
+            ));
+        }
         for op in ops {
             for key in ["path", "from"] {
                 let Some(p) = op.get(key) else { continue };
@@ -666,8 +678,13 @@ impl Service {
                 .ok_or_else(|| not_found("OAuth client", &id))?;
             let mut doc =
                 serde_json::to_value(&rec.fields).map_err(|e| Error::Internal(e.to_string()))?;
-            json_patch::patch(&mut doc, &patch)
-                .map_err(|e| Error::invalid("patch", e.to_string()))?;
+            // On a copy: a refused patch leaves the stored client as it was. `patch_unsafe`
+            // because the crate's undo (which this copy makes needless) panics if it fails.
+            for (i, op) in patch.0.iter().enumerate() {
+                json_patch::patch_unsafe(&mut doc, std::slice::from_ref(op))
+                    .map_err(|e| Error::invalid("patch", format!("operation {i}: {}", e.kind)))?;
+                check_patched(&doc, i)?;
+            }
             rec.fields = parse_oauth(&doc)?;
             rec.modified = now;
             txn.put_oauth(&rec)?;
@@ -686,6 +703,64 @@ impl Service {
                 Err(not_found("OAuth client", &id))
             }
         })
+    }
+}
+
+/// The most operations one JSON Patch may hold.
+pub const PATCH_MAX_OPS: usize = 100;
+/// The most bytes an OAuth client may take, serialised, after any operation of a patch.
+pub const PATCH_MAX_BYTES: usize = 64 * 1024;
+/// The deepest an OAuth client may nest after any operation of a patch, counting the
+/// client object itself as 1 (`redirectUris` is at 2).
+pub const PATCH_MAX_DEPTH: usize = 32;
+
+/// Holds the result of patch operation `i` to the limits. Depth first, without recursion:
+/// one operation can at most double a value that was within both limits (or add a value
+/// from the body, which serde_json's recursion limit keeps under 128 levels), so the
+/// serialiser's recursion below is bounded, and so is the `Drop` of a refused `doc`.
+fn check_patched(doc: &Value, i: usize) -> Result<()> {
+    let mut stack = vec![(doc, 1usize)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        if depth > PATCH_MAX_DEPTH {
+            return Err(Error::invalid(
+                "patch",
+                format!(
+                    "operation {i} nests the OAuth client deeper than the limit of {PATCH_MAX_DEPTH} levels"
+                ),
+            ));
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    if serde_json::to_writer(Budget(PATCH_MAX_BYTES), doc).is_err() {
+        return Err(Error::invalid(
+            "patch",
+            format!(
+                "operation {i} makes the OAuth client larger than the limit of {PATCH_MAX_BYTES} bytes (64 KiB) serialised"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A writer that counts down and fails once more than its budget is written, so that
+/// measuring a too-large value stops at the limit.
+struct Budget(usize);
+
+impl std::io::Write for Budget {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 = self
+            .0
+            .checked_sub(buf.len())
+            .ok_or_else(|| std::io::Error::other("over the size limit"))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
