@@ -188,6 +188,21 @@ impl Service {
         })
     }
 
+    /// Only the root client may mint, extend, shorten or delete the root client's tokens
+    /// (API.md, bearer tokens): a delegated admin must not be able to give itself access
+    /// that outlives its own removal, nor lock the root out. Anyone else gets what a
+    /// missing permission gets, NOT_FOUND.
+    fn check_root_token(&self, caller: &Caller, token_client: &str) -> Result<()> {
+        let root = &self.store.meta().root_client;
+        if token_client == root && caller.client.urn != *root {
+            return Err(Error::Forbidden(format!(
+                "only the root client may create or change the root client's tokens, not `{}`",
+                caller.client.client_id
+            )));
+        }
+        Ok(())
+    }
+
     fn permissions_of(&self, client: &ApiClient) -> Result<Vec<Permission>> {
         if client.urn == self.store.meta().root_client {
             return Ok(vec![Permission::Administer]);
@@ -351,6 +366,7 @@ impl Service {
         caller.require(Need::Administer)?;
         let input = TokenInput::parse(body, true)?;
         let client = input.client.unwrap_or_default();
+        self.check_root_token(caller, &client)?;
         let now = self.now();
         if let Some(t) = input.expires
             && t <= now
@@ -383,6 +399,7 @@ impl Service {
     pub fn commit_token(&self, caller: &Caller, new: NewToken) -> Result<(BearerToken, String)> {
         caller.require(Need::Administer)?;
         let NewToken { rec, token, staged } = new;
+        self.check_root_token(caller, &rec.client)?;
         self.store.write(|txn| {
             if txn.client(&rec.client)?.is_none() {
                 return Err(not_found("API client", &rec.client));
@@ -426,6 +443,7 @@ impl Service {
             let mut t = txn
                 .token(&urn)?
                 .ok_or_else(|| not_found("bearer token", &urn))?;
+            self.check_root_token(caller, &t.client)?;
             if let Some(new) = input.expires {
                 t.expires = Some(t.expires.map_or(new, |old| old.min(new)));
                 txn.update_token(&t)?;
@@ -452,6 +470,7 @@ impl Service {
             let t = txn
                 .token(&urn)?
                 .ok_or_else(|| not_found("bearer token", &urn))?;
+            self.check_root_token(caller, &t.client)?;
             txn.delete_token(&t)?;
             Ok(urn.clone())
         })

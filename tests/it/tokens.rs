@@ -212,3 +212,62 @@ fn expiry_timestamps_accept_every_documented_spelling_and_are_emitted_in_millise
         "{read}"
     );
 }
+
+#[test]
+fn only_the_root_client_may_mint_or_change_root_tokens() {
+    let srv = Server::start();
+    let (_, _, me) = srv.get("/n/v1/clientcontext");
+    let root = me["client"]["urn"].as_str().unwrap().to_string();
+    let admin = srv.create_client("delegated-admin");
+    srv.create_role("admins", &["ADMINISTER"], &[&admin]);
+    let (_, admin_token) = srv.create_token(&admin);
+    let as_admin =
+        |m: Method, path: &str, body: Option<Value>| srv.call(m, path, Some(&admin_token), body);
+
+    // The delegated admin may mint tokens for other clients, not for the root.
+    let other = srv.create_client("other");
+    let (s, _, b) = as_admin(
+        Method::POST,
+        "/n/v1/apiclientbearertoken/",
+        Some(json!({"apiClient": {"urn": other}})),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let a = as_admin(
+        Method::POST,
+        "/n/v1/apiclientbearertoken/",
+        Some(json!({"apiClient": {"urn": root}})),
+    );
+    assert_status(&a, 404, "NOT_FOUND");
+    let (_, _, list) = srv.get(&format!("/n/v1/apiclientbearertoken/?apiClient={root}"));
+    assert_eq!(list["bearerTokens"].as_array().unwrap().len(), 1, "{list}");
+
+    // Nor change a root token's expiration, later or sooner, nor delete it.
+    let (turn, root_token) = srv.create_token(&root);
+    let path = format!("/n/v1/apiclientbearertoken/{turn}");
+    let (_, _, before) = srv.get(&path);
+    for when in [baack_time(86_400_000), baack_time(0)] {
+        let a = as_admin(
+            Method::PUT,
+            &path,
+            Some(json!({"expirationTimestamp": when})),
+        );
+        assert_status(&a, 404, "NOT_FOUND");
+    }
+    assert_status(&as_admin(Method::DELETE, &path, None), 404, "NOT_FOUND");
+    assert_eq!(srv.get(&path).2, before);
+    let (s, _, _) = srv.call(Method::GET, "/n/v1/clientcontext", Some(&root_token), None);
+    assert_eq!(s, StatusCode::OK, "the root token must still work");
+
+    // The root itself still can.
+    let (s, _, b) = srv.put(
+        &path,
+        json!({"expirationTimestamp": baack_time(86_400_000)}),
+    );
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let (s, _, b) = srv.post(
+        "/n/v1/apiclientbearertoken/",
+        json!({"apiClient": {"urn": root}}),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_status(&srv.delete(&path), 200, "DELETE_SUCCESS");
+}
