@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::clock::{Millis, format_baack, format_rfc3339, parse_timestamp};
+use crate::clock::{Millis, RANGE, format_baack, format_rfc3339, in_range, parse_timestamp};
 use crate::error::{Error, Result};
 
 /// Path prefixes of the Baack native API, used to build `url` fields.
@@ -402,12 +402,19 @@ impl TokenInput {
                 let s = v.as_str().ok_or_else(|| {
                     Error::invalid("expirationTimestamp", "must be a timestamp string")
                 })?;
-                Some(parse_timestamp(s).ok_or_else(|| {
+                let t = parse_timestamp(s).ok_or_else(|| {
                     Error::invalid(
                         "expirationTimestamp",
                         format!("`{s}` is not a timestamp like 2026-07-04T14:34:19.610"),
                     )
-                })?)
+                })?;
+                if !in_range(t) {
+                    return Err(Error::invalid(
+                        "expirationTimestamp",
+                        format!("`{s}` is outside the allowed range, {RANGE}"),
+                    ));
+                }
+                Some(t)
             }
         };
         Ok(TokenInput { client, expires })

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::clock::{Clock, Millis, format_baack, parse_timestamp};
+use crate::clock::{Clock, Millis, RANGE, format_baack, in_range, later_in_range, parse_timestamp};
 use crate::error::{Error, Result};
 use crate::model::{
     ApiClient, BearerToken, ClientInput, Company, OAUTH_PATCHABLE, OAuthClient, Permission, Role,
@@ -454,7 +454,13 @@ impl Service {
 
     /// Revokes a token after `notice_ms` (0: at once).
     pub fn revoke_token(&self, caller: &Caller, urn: &str, notice_ms: i64) -> Result<BearerToken> {
-        let at = format_baack(self.now().saturating_add(notice_ms.max(0)));
+        let at = later_in_range(self.now(), notice_ms.max(0)).ok_or_else(|| {
+            Error::invalid(
+                "expirationTimestamp",
+                format!("now plus the notice period falls outside the allowed range, {RANGE}"),
+            )
+        })?;
+        let at = format_baack(at);
         self.update_token(
             caller,
             urn,
@@ -813,8 +819,11 @@ impl OAuthFilter {
         match words.as_slice() {
             ["lastUsed", "isnull"] => Ok(OAuthFilter::LastUsedIsNull),
             ["lastUsed", "le", ts] => parse_timestamp(ts)
+                .filter(|t| in_range(*t))
                 .map(OAuthFilter::LastUsedLe)
-                .ok_or_else(|| Error::BadRequest(format!("`{ts}` is not a timestamp"))),
+                .ok_or_else(|| {
+                    Error::BadRequest(format!("filters: `{ts}` is not a timestamp from {RANGE}"))
+                }),
             _ => Err(Error::BadRequest(format!(
                 "unsupported filter `{s}`; use `lastUsed le <timestamp>` or `lastUsed isnull`"
             ))),

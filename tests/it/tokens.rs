@@ -271,3 +271,42 @@ fn only_the_root_client_may_mint_or_change_root_tokens() {
     assert_eq!(s, StatusCode::CREATED, "{b}");
     assert_status(&srv.delete(&path), 200, "DELETE_SUCCESS");
 }
+
+#[test]
+fn expirations_outside_the_years_1970_to_9999_are_refused_naming_the_field() {
+    let srv = Server::start();
+    let client = srv.create_client("far-future");
+    let (turn, _) = srv.create_token(&client);
+    let path = format!("/n/v1/apiclientbearertoken/{turn}");
+    // The first is what `--expires-in 99999999y` used to send.
+    for when in [
+        "+262142-12-31T23:59:59.999",
+        "+10000-01-01T00:00:00.000",
+        "1969-12-31T23:59:59.999",
+    ] {
+        let a = srv.post(
+            "/n/v1/apiclientbearertoken/",
+            json!({"apiClient": {"urn": client}, "expirationTimestamp": when}),
+        );
+        assert_status(&a, 400, "INVALID_REPRESENTATION");
+        let detail = a.2["detail"].as_str().unwrap();
+        assert!(detail.starts_with("expirationTimestamp"), "{detail}");
+        assert!(detail.contains("9999-12-31T23:59:59.999"), "{detail}");
+        let a = srv.put(&path, json!({"expirationTimestamp": when}));
+        assert_status(&a, 400, "INVALID_REPRESENTATION");
+        assert!(
+            a.2["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("expirationTimestamp")
+        );
+    }
+    assert!(srv.get(&path).2.get("expirationTimestamp").is_none());
+    // The last instant of the range is still an expiry.
+    let (s, _, b) = srv.post(
+        "/n/v1/apiclientbearertoken/",
+        json!({"apiClient": {"urn": client}, "expirationTimestamp": "9999-12-31T23:59:59.999"}),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["expirationTimestamp"], "9999-12-31T23:59:59.999");
+}
