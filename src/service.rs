@@ -8,12 +8,14 @@ use serde_json::Value;
 
 use crate::clock::{Clock, Millis, RANGE, format_baack, in_range, later_in_range, parse_timestamp};
 use crate::error::{Error, Result};
+use crate::model::skeleton;
 use crate::model::{
     ApiClient, BearerToken, ClientInput, Company, OAUTH_PATCHABLE, OAuthClient, Permission, Role,
     RoleInput, Scope, TokenInput, new_urn, parse_oauth, parse_urn,
 };
 use crate::secret;
 use crate::store::Store;
+use unicode_normalization::UnicodeNormalization;
 
 /// The most items one page of a Baack list may hold.
 pub const MAX_LIMIT: usize = 1000;
@@ -261,6 +263,7 @@ impl Service {
             if txn.client_by_id(&input.client_id)?.is_some() {
                 return Err(duplicate_client(&input.client_id));
             }
+            check_client_skeleton(txn, &input.client_id, None)?;
             let c = ApiClient {
                 urn: new_urn(),
                 client_id: input.client_id.clone(),
@@ -290,9 +293,11 @@ impl Service {
     ) -> Result<Page<ApiClient>> {
         caller.require(Need::Read)?;
         if let Some(id) = client_id {
+            // Names are stored NFC: a decomposed spelling finds the same client.
+            let id: String = id.nfc().collect();
             let items = self
                 .store
-                .client_by_id(id)?
+                .client_by_id(&id)?
                 .filter(|c| q.after.as_deref().is_none_or(|a| c.urn.as_str() > a))
                 .into_iter()
                 .collect();
@@ -318,9 +323,11 @@ impl Service {
                     "the root client keeps scope api.baack.co, or nobody could administer the store",
                 ));
             }
-            if old.client_id != input.client_id && txn.client_by_id(&input.client_id)?.is_some()
-            {
-                return Err(duplicate_client(&input.client_id));
+            if old.client_id != input.client_id {
+                if txn.client_by_id(&input.client_id)?.is_some() {
+                    return Err(duplicate_client(&input.client_id));
+                }
+                check_client_skeleton(txn, &input.client_id, Some(&urn))?;
             }
             let new = ApiClient {
                 client_id: input.client_id.clone(),
@@ -502,6 +509,7 @@ impl Service {
             if txn.role_by_name(&input.name)?.is_some() {
                 return Err(duplicate_role(&input.name));
             }
+            check_role_skeleton(txn, &input.name, None)?;
             Self::check_clients(txn, &input.clients)?;
             let r = Role {
                 urn: new_urn(),
@@ -535,7 +543,8 @@ impl Service {
     ) -> Result<Page<Role>> {
         caller.require(Need::Read)?;
         if let Some(n) = name {
-            let items = self.store.role_by_name(n)?.into_iter().collect();
+            let n: String = n.nfc().collect();
+            let items = self.store.role_by_name(&n)?.into_iter().collect();
             return Ok(Page { items, next: None });
         }
         let (items, more) = self.store.roles(q.after.as_deref(), q.limit)?;
@@ -566,8 +575,11 @@ impl Service {
                     )));
                 }
             }
-            if old.name != input.name && txn.role_by_name(&input.name)?.is_some() {
-                return Err(duplicate_role(&input.name));
+            if old.name != input.name {
+                if txn.role_by_name(&input.name)?.is_some() {
+                    return Err(duplicate_role(&input.name));
+                }
+                check_role_skeleton(txn, &input.name, Some(&urn))?;
             }
             Self::check_clients(txn, &input.clients)?;
             let new = Role {
@@ -794,6 +806,39 @@ fn duplicate_client(id: &str) -> Error {
         "clientID",
         format!("an API client `{id}` already exists in this company; choose another clientID"),
     )
+}
+
+/// Refuses a new or renamed clientID that looks like another client's (the same TS #39
+/// skeleton). One index lookup, not a scan: the store keeps clients by skeleton.
+fn check_client_skeleton(txn: &Store, client_id: &str, itself: Option<&str>) -> Result<()> {
+    if let Some(other) = txn.client_by_skeleton(&skeleton(client_id))?
+        && Some(other.urn.as_str()) != itself
+    {
+        return Err(Error::invalid(
+            "clientID",
+            format!(
+                "`{client_id}` looks the same as the existing API client `{}` ({}); choose a clientID that cannot be mistaken for it",
+                other.client_id, other.urn
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a new or renamed role name that looks like another role's.
+fn check_role_skeleton(txn: &Store, name: &str, itself: Option<&str>) -> Result<()> {
+    if let Some(other) = txn.role_by_skeleton(&skeleton(name))?
+        && Some(other.urn.as_str()) != itself
+    {
+        return Err(Error::invalid(
+            "name",
+            format!(
+                "`{name}` looks the same as the existing permission role `{}` ({}); choose a name that cannot be mistaken for it",
+                other.name, other.urn
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn duplicate_role(name: &str) -> Error {

@@ -4,6 +4,7 @@ mod authz;
 mod cli;
 mod durability;
 mod limits;
+mod names;
 mod oauth;
 mod profiles;
 mod properties;
