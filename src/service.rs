@@ -743,6 +743,14 @@ impl Service {
     }
 }
 
+// No input may recurse without bound on any thread (issue 12). Every `serde_json::Value`
+// here comes from serde_json's parser, whose recursion limit of 128 stays on (the
+// `unbounded_depth` feature is off; a test below pins it), or from a JSON Patch, whose
+// every intermediate result is held to PATCH_MAX_DEPTH. So the recursive code over values
+// (their derived Clone, PartialEq and Drop; json-patch's `copy` clone and `test` compare;
+// serde's serialiser and `from_value`; the CLI printer's `text` and the client's
+// `normalise_urn`) runs fewer than 32 + 128 levels deep. json-patch's pointer walks are loops.
+
 /// The most operations one JSON Patch may hold.
 pub const PATCH_MAX_OPS: usize = 100;
 /// The most bytes an OAuth client may take, serialised, after any operation of a patch.
@@ -889,6 +897,36 @@ mod tests {
     use super::*;
     use crate::clock::SystemClock;
     use serde_json::json;
+
+    #[test]
+    fn the_json_parser_keeps_its_recursion_limit() {
+        // Everything the audit above says rests on this: a body nested past 128 levels
+        // is refused by the parser instead of recursing as deep as it goes.
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let e = serde_json::from_str::<Value>(&nested(128)).unwrap_err();
+        assert!(e.to_string().contains("recursion limit"), "{e}");
+        assert!(serde_json::from_str::<Value>(&nested(127)).is_ok());
+    }
+
+    #[test]
+    fn patch_limits_are_checked_after_every_operation() {
+        let mut v = json!("x");
+        for _ in 0..31 {
+            v = json!([v]);
+        }
+        // 31 arrays inside the client object: 32 levels, the limit.
+        let doc = json!({ "redirectUris": v });
+        assert!(check_patched(&doc, 0).is_ok());
+        let doc = json!({ "redirectUris": [v] });
+        let e = check_patched(&doc, 7).unwrap_err().to_string();
+        assert!(e.contains("operation 7") && e.contains("32 levels"), "{e}");
+        let big = json!({ "description": "x".repeat(PATCH_MAX_BYTES - 18) });
+        assert_eq!(serde_json::to_vec(&big).unwrap().len(), PATCH_MAX_BYTES);
+        assert!(check_patched(&big, 0).is_ok());
+        let over = json!({ "description": "x".repeat(PATCH_MAX_BYTES - 17) });
+        let e = check_patched(&over, 3).unwrap_err().to_string();
+        assert!(e.contains("operation 3") && e.contains("64 KiB"), "{e}");
+    }
 
     #[test]
     fn a_prepared_token_is_stored_by_its_commit_only_and_only_while_its_client_exists() {

@@ -1494,3 +1494,107 @@ proptest! {
         f.svc.delete_oauth(&f.me, &made.id).unwrap();
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// JSON Patch limits
+
+/// A pointer into a patchable field, maybe into nested arrays, maybe ending in `-`.
+fn patch_path() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(OAUTH_PATCHABLE.to_vec()),
+        prop::collection::vec(0..3usize, 0..6),
+        any::<bool>(),
+    )
+        .prop_map(|(field, steps, dash)| {
+            let mut p = format!("/{field}");
+            for s in steps {
+                p.push_str(&format!("/{s}"));
+            }
+            if dash {
+                p.push_str("/-");
+            }
+            p
+        })
+}
+
+/// Arrays nested up to 50 deep (past the limit of 32), the outermost one to three wide
+/// (only the outermost: widening every level would grow exponentially).
+fn nested_value() -> impl Strategy<Value = Value> {
+    (0..50usize, 1..=3usize, prop::bool::ANY).prop_map(|(depth, width, uri)| {
+        let mut v = if uri {
+            json!("https://a.example/cb")
+        } else {
+            json!("CLIENT_CREDENTIALS")
+        };
+        for _ in 0..depth {
+            v = Value::Array(vec![v]);
+        }
+        Value::Array(vec![v; width])
+    })
+}
+
+fn patch_op() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        3 => (patch_path(), patch_path())
+            .prop_map(|(from, path)| json!({"op": "copy", "from": from, "path": path})),
+        3 => (patch_path(), patch_path())
+            .prop_map(|(from, path)| json!({"op": "move", "from": from, "path": path})),
+        3 => (patch_path(), nested_value())
+            .prop_map(|(path, value)| json!({"op": "add", "path": path, "value": value})),
+        1 => patch_path().prop_map(|path| json!({"op": "remove", "path": path})),
+    ]
+}
+
+/// How deep `v` nests, the value itself counting 1 if it is an array or object.
+fn depth(v: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(v, 1)];
+    while let Some((v, d)) = stack.pop() {
+        let children: Vec<&Value> = match v {
+            Value::Array(a) => a.iter().collect(),
+            Value::Object(o) => o.values().collect(),
+            _ => continue,
+        };
+        deepest = deepest.max(d);
+        stack.extend(children.into_iter().map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Random sequences of copy, move, add (of nested arrays) and remove: never a panic
+    /// or a fault; either applied with a result within the limits of API.md, or refused
+    /// as bad input with nothing changed.
+    #[test]
+    fn random_patches_are_applied_within_the_limits_or_refused(
+        ops in prop::collection::vec(patch_op(), 0..130),
+        doublings in 0..20usize,
+    ) {
+        let f = fixture();
+        let body = json!({"name": "p", "description": "d", "accessTokenValiditySeconds": 60,
+            "grantTypes": ["AUTHORIZATION_CODE", "CLIENT_CREDENTIALS"],
+            "redirectUris": ["https://a.example/cb"], "accessType": "ONLINE", "enabled": true});
+        let (made, _) = f.svc.create_oauth(&f.me, &body).unwrap();
+        // Some cases start by doubling redirectUris, toward the size limit.
+        let mut all: Vec<Value> = (0..doublings)
+            .map(|_| json!({"op": "copy", "from": "/redirectUris", "path": "/redirectUris/-"}))
+            .collect();
+        all.extend(ops);
+        match f.svc.patch_oauth(&f.me, &made.id, &Value::Array(all.clone())) {
+            Ok(rec) => {
+                prop_assert!(all.len() <= 100, "{} operations accepted", all.len());
+                let doc = serde_json::to_value(&rec.fields).unwrap();
+                prop_assert!(serde_json::to_vec(&doc).unwrap().len() <= 64 * 1024);
+                prop_assert!(depth(&doc) <= 32);
+                prop_assert!(oauth_rule_breaks(&rec.fields).is_empty());
+            }
+            Err(e) => {
+                prop_assert_eq!(e.kind(), baack::ErrorKind::Invalid, "{}", e);
+                prop_assert_eq!(f.svc.store().oauth(&made.id).unwrap(), Some(made.clone()));
+            }
+        }
+        f.svc.delete_oauth(&f.me, &made.id).unwrap();
+    }
+}
