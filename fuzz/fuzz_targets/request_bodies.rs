@@ -10,6 +10,7 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use arbitrary::{Arbitrary, Unstructured};
 use baack::ErrorKind;
 use baack::clock::SystemClock;
 use baack::model::{
@@ -17,7 +18,6 @@ use baack::model::{
     oauth_rule_breaks, parse_oauth, parse_urn,
 };
 use baack::service::{Caller, PATCH_MAX_BYTES, PATCH_MAX_OPS, Service};
-use arbitrary::{Arbitrary, Unstructured};
 use baack::store::Store;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
