@@ -48,6 +48,24 @@ impl Clock for ManualClock {
     }
 }
 
+/// The earliest instant the wire contract allows: 1970-01-01T00:00:00.000 UTC.
+pub const EARLIEST: Millis = 0;
+/// The latest: 9999-12-31T23:59:59.999 UTC. A later year needs a fifth digit and a sign
+/// (`+10000-…`), which neither API's format has room for (API.md "Limits").
+pub const LATEST: Millis = 253_402_300_799_999;
+/// The allowed range in words, for messages.
+pub const RANGE: &str = "1970-01-01T00:00:00.000 to 9999-12-31T23:59:59.999 UTC";
+
+/// Whether `ms` falls in the years 1970 to 9999.
+pub fn in_range(ms: Millis) -> bool {
+    (EARLIEST..=LATEST).contains(&ms)
+}
+
+/// `now` plus `ms` milliseconds, when that still falls in the years 1970 to 9999.
+pub fn later_in_range(now: Millis, ms: i64) -> Option<Millis> {
+    now.checked_add(ms).filter(|t| in_range(*t))
+}
+
 /// The instant `ms`, clamped to the range chrono represents (about ±262,000 years): a
 /// far-future expiry stays in the far future instead of becoming the epoch.
 fn to_datetime(ms: Millis) -> DateTime<Utc> {
@@ -114,7 +132,8 @@ mod tests {
 
     #[test]
     fn instants_beyond_the_calendar_are_clamped_not_the_epoch() {
-        // `baack token revoke --notice 300000y` must not revoke at once.
+        // An expiry stored by an older build past the year 9999 reads as far future, not
+        // the epoch (new ones are refused: see `in_range`).
         let far = format_baack(i64::MAX / 2);
         assert!(far.starts_with("+262"), "{far}");
         let back = parse_timestamp(&far).unwrap();
@@ -122,6 +141,22 @@ mod tests {
         assert_eq!(parse_timestamp(&format_rfc3339(i64::MAX)), Some(back));
         let early = parse_timestamp(&format_baack(i64::MIN)).unwrap();
         assert!(early < parse_timestamp("0000-01-01T00:00:00").unwrap());
+    }
+
+    #[test]
+    fn the_range_is_the_years_1970_to_9999_exactly() {
+        assert_eq!(parse_timestamp("9999-12-31T23:59:59.999"), Some(LATEST));
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00.000Z"), Some(EARLIEST));
+        assert!(in_range(LATEST) && in_range(EARLIEST));
+        assert!(!in_range(LATEST + 1) && !in_range(EARLIEST - 1));
+        assert_eq!(later_in_range(LATEST - 10, 10), Some(LATEST));
+        assert_eq!(later_in_range(LATEST - 10, 11), None);
+        assert_eq!(later_in_range(1, i64::MAX), None);
+        assert_eq!(later_in_range(5, -6), None);
+        // What chrono reads past the range (a signed five-digit year) is out of it.
+        let next = parse_timestamp("+10000-01-01T00:00:00").unwrap();
+        assert_eq!(next, LATEST + 1);
+        assert!(!in_range(next));
     }
 
     #[test]

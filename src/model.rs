@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::clock::{Millis, format_baack, format_rfc3339, parse_timestamp};
+use crate::clock::{Millis, RANGE, format_baack, format_rfc3339, in_range, parse_timestamp};
 use crate::error::{Error, Result};
 
 /// Path prefixes of the Baack native API, used to build `url` fields.
@@ -308,34 +308,73 @@ fn opt_refs(o: &Map<String, Value>, name: &str) -> Result<Option<Vec<String>>> {
     Ok(Some(out))
 }
 
-fn check_name(field: &str, s: &str) -> Result<()> {
-    let n = s.chars().count();
-    if n == 0 || n > 128 {
-        return Err(Error::invalid(
-            field,
-            format!("must be 1 to 128 characters, not {n}"),
-        ));
-    }
-    if s.chars().any(char::is_control) {
-        return Err(Error::invalid(field, "must hold printable characters only"));
-    }
-    // Invisible characters would let one name pass for another (`root\u{200b}`, or a
-    // right-to-left override that shows `Android` for `diordnA`): not printable either.
-    if let Some(c) = s.chars().find(|c| is_invisible(*c)) {
-        return Err(Error::invalid(
-            field,
-            format!(
-                "must hold printable characters only, not the invisible U+{:04X}",
-                u32::from(c)
-            ),
-        ));
-    }
-    Ok(())
+/// Why `c` may not appear in a name (API.md "Names"), if it may not. The Unicode data
+/// comes from ICU4X's `icu_properties` (General_Category and Default_Ignorable_Code_Point),
+/// never from a table of our own.
+pub fn forbidden_in_name(c: char) -> Option<&'static str> {
+    use icu_properties::props::{DefaultIgnorableCodePoint, GeneralCategory as Gc};
+    use icu_properties::{CodePointMapData, CodePointSetData};
+    let why = match CodePointMapData::<Gc>::new().get(c) {
+        Gc::Control => "a control character",
+        Gc::Format => "a format character",
+        Gc::LineSeparator => "a line separator",
+        Gc::ParagraphSeparator => "a paragraph separator",
+        Gc::PrivateUse => "a private-use character",
+        Gc::Surrogate | Gc::Unassigned => "an unassigned code point",
+        // Invisible letters such as U+3164 HANGUL FILLER, and U+034F COMBINING GRAPHEME
+        // JOINER, are no format characters but show nothing all the same.
+        _ if CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c) => {
+            "an invisible (default-ignorable) character"
+        }
+        _ => return None,
+    };
+    Some(why)
 }
 
-/// Zero-width and bidirectional formatting characters.
-pub fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+/// The confusable skeleton of a name (Unicode TS #39, from `unicode-security`): two names
+/// with one skeleton look alike (`Android` and `Аndroid` with a Cyrillic А).
+pub fn skeleton(name: &str) -> String {
+    unicode_security::skeleton(name).collect()
+}
+
+/// Checks a name against API.md "Names" and returns it NFC-normalised, as it is stored
+/// and compared: 1 to 128 characters, no white space at either end, no control, format,
+/// separator, private-use, unassigned or default-ignorable character; with `not_urn`
+/// (clientID and role name), nothing that reads as a URN in any case, which a REF
+/// would take for another object's URN.
+pub fn check_name(field: &str, s: &str, not_urn: bool) -> Result<String> {
+    use unicode_normalization::UnicodeNormalization;
+    let name: String = s.nfc().collect();
+    if let Some(why) = name_problem(&name, not_urn) {
+        return Err(Error::invalid(field, why));
+    }
+    Ok(name)
+}
+
+/// What is wrong with an NFC name, if anything (see [`check_name`]).
+fn name_problem(name: &str, not_urn: bool) -> Option<String> {
+    let n = name.chars().count();
+    if n == 0 || n > 128 {
+        return Some(format!("must be 1 to 128 characters, not {n}"));
+    }
+    if name.starts_with(char::is_whitespace) || name.ends_with(char::is_whitespace) {
+        return Some("must not start or end with white space".into());
+    }
+    if let Some((c, why)) = name
+        .chars()
+        .find_map(|c| forbidden_in_name(c).map(|why| (c, why)))
+    {
+        return Some(format!(
+            "must hold printable characters only, not U+{:04X} ({why})",
+            u32::from(c)
+        ));
+    }
+    if not_urn && parse_urn(name).is_some() {
+        return Some(format!(
+            "`{name}` reads as a URN, which would name another object; choose a name that is not a URN"
+        ));
+    }
+    None
 }
 
 /// What a create or update body says of an API client.
@@ -368,10 +407,9 @@ impl ClientInput {
                 ),
             )
         })?;
-        let client_id = req_str(o, "clientID")?;
-        check_name("clientID", client_id)?;
+        let client_id = check_name("clientID", req_str(o, "clientID")?, true)?;
         Ok(ClientInput {
-            client_id: client_id.to_string(),
+            client_id,
             scope,
             owner,
         })
@@ -402,12 +440,19 @@ impl TokenInput {
                 let s = v.as_str().ok_or_else(|| {
                     Error::invalid("expirationTimestamp", "must be a timestamp string")
                 })?;
-                Some(parse_timestamp(s).ok_or_else(|| {
+                let t = parse_timestamp(s).ok_or_else(|| {
                     Error::invalid(
                         "expirationTimestamp",
                         format!("`{s}` is not a timestamp like 2026-07-04T14:34:19.610"),
                     )
-                })?)
+                })?;
+                if !in_range(t) {
+                    return Err(Error::invalid(
+                        "expirationTimestamp",
+                        format!("`{s}` is outside the allowed range, {RANGE}"),
+                    ));
+                }
+                Some(t)
             }
         };
         Ok(TokenInput { client, expires })
@@ -439,8 +484,7 @@ impl RoleInput {
         } else {
             None
         };
-        let name = req_str(o, "name")?;
-        check_name("name", name)?;
+        let name = check_name("name", req_str(o, "name")?, true)?;
         let identities = opt_refs(o, "identities")?.unwrap_or_default();
         let clients = opt_refs(o, "clients")?.unwrap_or_default();
         let permissions = match present(o, "permissions") {
@@ -468,7 +512,7 @@ impl RoleInput {
             }
         };
         Ok(RoleInput {
-            name: name.to_string(),
+            name,
             owner,
             identities,
             clients,
@@ -600,7 +644,12 @@ pub fn parse_oauth(body: &Value) -> Result<OAuthFields> {
     let fields = OAuthFields {
         business_name,
         homepage_url,
-        name: name.unwrap_or_default(),
+        name: name
+            .map(|n| {
+                use unicode_normalization::UnicodeNormalization;
+                n.nfc().collect()
+            })
+            .unwrap_or_default(),
         description: description.unwrap_or_default(),
         access_token_validity_seconds: access_validity,
         refresh_token_validity_seconds: refresh_validity,
@@ -630,6 +679,10 @@ pub fn oauth_rule_breaks(f: &OAuthFields) -> Vec<String> {
     let mut causes = Vec::new();
     if f.name.trim().is_empty() {
         causes.push("name must not be empty".into());
+    } else if let Some(why) = name_problem(&f.name, false) {
+        causes.push(format!("name {why}"));
+    } else if !unicode_normalization::is_nfc(&f.name) {
+        causes.push("name must be NFC-normalised".into());
     }
     if f.grant_types.is_empty() {
         causes.push("grantTypes must hold at least one grant type".into());
@@ -1068,18 +1121,85 @@ mod tests {
     }
 
     #[test]
-    fn invisible_characters_are_not_printable() {
+    fn names_keep_every_rule_of_api_md() {
         let owner = json!({"urn": "6f97bac3-26fe-4333-91f0-f12af2d1d167"});
-        for id in ["root\u{200b}", "\u{202e}diordnA", "a\u{feff}b", "x\u{2066}"] {
-            let e = ClientInput::parse(
+        let client = |id: &str| {
+            ClientInput::parse(
                 &json!({"owner": owner, "scope": "api.baack.co", "clientID": id}),
                 true,
             )
-            .unwrap_err();
-            assert!(e.to_string().contains("invisible"), "{id:?}: {e}");
+        };
+        let role = |name: &str| RoleInput::parse(&json!({"owner": owner, "name": name}), true);
+        for (id, why) in [
+            ("root\u{200b}", "U+200B (a format character)"),
+            ("\u{202e}diordnA", "U+202E (a format character)"),
+            ("a\u{feff}b", "U+FEFF"),
+            ("soft\u{ad}hyphen", "U+00AD (a format character)"),
+            (
+                "hangul\u{3164}filler",
+                "U+3164 (an invisible (default-ignorable) character)",
+            ),
+            ("mongolian\u{180e}vs", "U+180E"),
+            (
+                "cgj\u{34f}x",
+                "U+034F (an invisible (default-ignorable) character)",
+            ),
+            ("line\u{2028}sep", "U+2028 (a line separator)"),
+            ("para\u{2029}sep", "U+2029 (a paragraph separator)"),
+            ("tag\u{e0041}", "U+E0041 (a format character)"),
+            ("private\u{e000}", "U+E000 (a private-use character)"),
+            ("unassigned\u{10ffff}", "U+10FFFF"),
+            ("tab\there", "U+0009 (a control character)"),
+            (" lead", "white space"),
+            ("trail ", "white space"),
+            ("trail\u{3000}", "white space"),
+            ("", "1 to 128"),
+            ("6F97BAC3-26FE-4333-91F0-F12AF2D1D167", "reads as a URN"),
+            ("6f97bac3-26fe-4333-91f0-f12af2d1d167", "reads as a URN"),
+        ] {
+            for e in [client(id).unwrap_err(), role(id).unwrap_err()] {
+                let msg = e.to_string();
+                assert!(matches!(&e, Error::Invalid { .. }), "{id:?}: {e:?}");
+                assert!(msg.contains(why), "{id:?}: {msg} should say {why}");
+            }
         }
-        let ok = json!({"owner": owner, "scope": "api.baack.co", "clientID": "Zoë 🚀"});
-        ClientInput::parse(&ok, true).unwrap();
+        assert!(client(&"x".repeat(129)).is_err());
+        assert_eq!(
+            client(&"é".repeat(128)).unwrap().client_id.chars().count(),
+            128
+        );
+        // Stored NFC: a decomposed é is stored composed.
+        let c = client("Zoe\u{301} 🚀").unwrap();
+        assert_eq!(c.client_id, "Zo\u{e9} 🚀");
+        assert_eq!(role("Cafe\u{301}").unwrap().name, "Caf\u{e9}");
+        // An OAuth name keeps the same rules as a cause (a URN is a fine OAuth name).
+        for (name, why) in [
+            ("a\u{ad}b", "U+00AD"),
+            (" x", "white space"),
+            ("x\u{3164}", "U+3164"),
+        ] {
+            let mut body = seed_002();
+            body["name"] = name.into();
+            match parse_oauth(&body) {
+                Err(Error::InvalidMany(c)) => {
+                    assert!(
+                        c.iter().any(|c| c.starts_with("name ") && c.contains(why)),
+                        "{c:?}"
+                    )
+                }
+                other => panic!("{name:?}: {other:?}"),
+            }
+        }
+        let mut body = seed_002();
+        body["name"] = "Cafe\u{301}".into();
+        assert_eq!(parse_oauth(&body).unwrap().name, "Caf\u{e9}");
+    }
+
+    #[test]
+    fn look_alikes_share_a_skeleton() {
+        assert_eq!(skeleton("\u{410}ndroid"), skeleton("Android"));
+        assert_eq!(skeleton("r\u{43e}\u{43e}t"), skeleton("root"));
+        assert_ne!(skeleton("Android"), skeleton("iOS"));
     }
 
     #[test]

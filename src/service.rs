@@ -6,14 +6,16 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::clock::{Clock, Millis, format_baack, parse_timestamp};
+use crate::clock::{Clock, Millis, RANGE, format_baack, in_range, later_in_range, parse_timestamp};
 use crate::error::{Error, Result};
+use crate::model::skeleton;
 use crate::model::{
     ApiClient, BearerToken, ClientInput, Company, OAUTH_PATCHABLE, OAuthClient, Permission, Role,
     RoleInput, Scope, TokenInput, new_urn, parse_oauth, parse_urn,
 };
 use crate::secret;
 use crate::store::Store;
+use unicode_normalization::UnicodeNormalization;
 
 /// The most items one page of a Baack list may hold.
 pub const MAX_LIMIT: usize = 1000;
@@ -188,6 +190,21 @@ impl Service {
         })
     }
 
+    /// Only the root client may mint, extend, shorten or delete the root client's tokens
+    /// (API.md, bearer tokens): a delegated admin must not be able to give itself access
+    /// that outlives its own removal, nor lock the root out. Anyone else gets what a
+    /// missing permission gets, NOT_FOUND.
+    fn check_root_token(&self, caller: &Caller, token_client: &str) -> Result<()> {
+        let root = &self.store.meta().root_client;
+        if token_client == root && caller.client.urn != *root {
+            return Err(Error::Forbidden(format!(
+                "only the root client may create or change the root client's tokens, not `{}`",
+                caller.client.client_id
+            )));
+        }
+        Ok(())
+    }
+
     fn permissions_of(&self, client: &ApiClient) -> Result<Vec<Permission>> {
         if client.urn == self.store.meta().root_client {
             return Ok(vec![Permission::Administer]);
@@ -246,6 +263,7 @@ impl Service {
             if txn.client_by_id(&input.client_id)?.is_some() {
                 return Err(duplicate_client(&input.client_id));
             }
+            check_client_skeleton(txn, &input.client_id, None)?;
             let c = ApiClient {
                 urn: new_urn(),
                 client_id: input.client_id.clone(),
@@ -275,9 +293,11 @@ impl Service {
     ) -> Result<Page<ApiClient>> {
         caller.require(Need::Read)?;
         if let Some(id) = client_id {
+            // Names are stored NFC: a decomposed spelling finds the same client.
+            let id: String = id.nfc().collect();
             let items = self
                 .store
-                .client_by_id(id)?
+                .client_by_id(&id)?
                 .filter(|c| q.after.as_deref().is_none_or(|a| c.urn.as_str() > a))
                 .into_iter()
                 .collect();
@@ -303,9 +323,11 @@ impl Service {
                     "the root client keeps scope api.baack.co, or nobody could administer the store",
                 ));
             }
-            if old.client_id != input.client_id && txn.client_by_id(&input.client_id)?.is_some()
-            {
-                return Err(duplicate_client(&input.client_id));
+            if old.client_id != input.client_id {
+                if txn.client_by_id(&input.client_id)?.is_some() {
+                    return Err(duplicate_client(&input.client_id));
+                }
+                check_client_skeleton(txn, &input.client_id, Some(&urn))?;
             }
             let new = ApiClient {
                 client_id: input.client_id.clone(),
@@ -351,6 +373,7 @@ impl Service {
         caller.require(Need::Administer)?;
         let input = TokenInput::parse(body, true)?;
         let client = input.client.unwrap_or_default();
+        self.check_root_token(caller, &client)?;
         let now = self.now();
         if let Some(t) = input.expires
             && t <= now
@@ -383,6 +406,7 @@ impl Service {
     pub fn commit_token(&self, caller: &Caller, new: NewToken) -> Result<(BearerToken, String)> {
         caller.require(Need::Administer)?;
         let NewToken { rec, token, staged } = new;
+        self.check_root_token(caller, &rec.client)?;
         self.store.write(|txn| {
             if txn.client(&rec.client)?.is_none() {
                 return Err(not_found("API client", &rec.client));
@@ -426,6 +450,7 @@ impl Service {
             let mut t = txn
                 .token(&urn)?
                 .ok_or_else(|| not_found("bearer token", &urn))?;
+            self.check_root_token(caller, &t.client)?;
             if let Some(new) = input.expires {
                 t.expires = Some(t.expires.map_or(new, |old| old.min(new)));
                 txn.update_token(&t)?;
@@ -436,7 +461,13 @@ impl Service {
 
     /// Revokes a token after `notice_ms` (0: at once).
     pub fn revoke_token(&self, caller: &Caller, urn: &str, notice_ms: i64) -> Result<BearerToken> {
-        let at = format_baack(self.now().saturating_add(notice_ms.max(0)));
+        let at = later_in_range(self.now(), notice_ms.max(0)).ok_or_else(|| {
+            Error::invalid(
+                "expirationTimestamp",
+                format!("now plus the notice period falls outside the allowed range, {RANGE}"),
+            )
+        })?;
+        let at = format_baack(at);
         self.update_token(
             caller,
             urn,
@@ -452,6 +483,7 @@ impl Service {
             let t = txn
                 .token(&urn)?
                 .ok_or_else(|| not_found("bearer token", &urn))?;
+            self.check_root_token(caller, &t.client)?;
             txn.delete_token(&t)?;
             Ok(urn.clone())
         })
@@ -477,6 +509,7 @@ impl Service {
             if txn.role_by_name(&input.name)?.is_some() {
                 return Err(duplicate_role(&input.name));
             }
+            check_role_skeleton(txn, &input.name, None)?;
             Self::check_clients(txn, &input.clients)?;
             let r = Role {
                 urn: new_urn(),
@@ -510,7 +543,8 @@ impl Service {
     ) -> Result<Page<Role>> {
         caller.require(Need::Read)?;
         if let Some(n) = name {
-            let items = self.store.role_by_name(n)?.into_iter().collect();
+            let n: String = n.nfc().collect();
+            let items = self.store.role_by_name(&n)?.into_iter().collect();
             return Ok(Page { items, next: None });
         }
         let (items, more) = self.store.roles(q.after.as_deref(), q.limit)?;
@@ -541,8 +575,11 @@ impl Service {
                     )));
                 }
             }
-            if old.name != input.name && txn.role_by_name(&input.name)?.is_some() {
-                return Err(duplicate_role(&input.name));
+            if old.name != input.name {
+                if txn.role_by_name(&input.name)?.is_some() {
+                    return Err(duplicate_role(&input.name));
+                }
+                check_role_skeleton(txn, &input.name, Some(&urn))?;
             }
             Self::check_clients(txn, &input.clients)?;
             let new = Role {
@@ -632,13 +669,25 @@ impl Service {
         Ok((all.into_iter().skip(offset).take(limit).collect(), total))
     }
 
-    /// Applies an RFC 6902 JSON Patch to the patchable fields of an OAuth client.
+    /// Applies an RFC 6902 JSON Patch to the patchable fields of an OAuth client, one
+    /// operation at a time, each result held to [`PATCH_MAX_BYTES`] and [`PATCH_MAX_DEPTH`]
+    /// (API.md "Limits"): a patch that copies an array into itself thirty times, or moves
+    /// nested arrays into each other, is refused before it can exhaust memory or the stack.
     pub fn patch_oauth(&self, caller: &Caller, id: &str, patch: &Value) -> Result<OAuthClient> {
         caller.require(Need::Administer)?;
         let id = Self::oauth_id(id)?;
         let ops = patch.as_array().ok_or_else(|| {
             Error::BadRequest("a JSON Patch body is an array of operations".into())
         })?;
+        if ops.len() > PATCH_MAX_OPS {
+            return Err(Error::invalid(
+                "patch",
+                format!(
+                    "a JSON Patch may hold at most {PATCH_MAX_OPS} operations, not {}; split it into several PATCH requests",
+                    ops.len()
+                ),
+            ));
+        }
         for op in ops {
             for key in ["path", "from"] {
                 let Some(p) = op.get(key) else { continue };
@@ -666,8 +715,13 @@ impl Service {
                 .ok_or_else(|| not_found("OAuth client", &id))?;
             let mut doc =
                 serde_json::to_value(&rec.fields).map_err(|e| Error::Internal(e.to_string()))?;
-            json_patch::patch(&mut doc, &patch)
-                .map_err(|e| Error::invalid("patch", e.to_string()))?;
+            // On a copy: a refused patch leaves the stored client as it was. `patch_unsafe`
+            // because the crate's undo (which this copy makes needless) panics if it fails.
+            for (i, op) in patch.0.iter().enumerate() {
+                json_patch::patch_unsafe(&mut doc, std::slice::from_ref(op))
+                    .map_err(|e| Error::invalid("patch", format!("operation {i}: {}", e.kind)))?;
+                check_patched(&doc, i)?;
+            }
             rec.fields = parse_oauth(&doc)?;
             rec.modified = now;
             txn.put_oauth(&rec)?;
@@ -689,11 +743,110 @@ impl Service {
     }
 }
 
+// No input may recurse without bound on any thread (issue 12). Every `serde_json::Value`
+// here comes from serde_json's parser, whose recursion limit of 128 stays on (the
+// `unbounded_depth` feature is off; a test below pins it), or from a JSON Patch, whose
+// every intermediate result is held to PATCH_MAX_DEPTH. So the recursive code over values
+// (their derived Clone, PartialEq and Drop; json-patch's `copy` clone and `test` compare;
+// serde's serialiser and `from_value`; the CLI printer's `text` and the client's
+// `normalise_urn`) runs fewer than 32 + 128 levels deep. json-patch's pointer walks are loops.
+
+/// The most operations one JSON Patch may hold.
+pub const PATCH_MAX_OPS: usize = 100;
+/// The most bytes an OAuth client may take, serialised, after any operation of a patch.
+pub const PATCH_MAX_BYTES: usize = 64 * 1024;
+/// The deepest an OAuth client may nest after any operation of a patch, counting the
+/// client object itself as 1 (`redirectUris` is at 2).
+pub const PATCH_MAX_DEPTH: usize = 32;
+
+/// Holds the result of patch operation `i` to the limits. Depth first, without recursion:
+/// one operation can at most double a value that was within both limits (or add a value
+/// from the body, which serde_json's recursion limit keeps under 128 levels), so the
+/// serialiser's recursion below is bounded, and so is the `Drop` of a refused `doc`.
+fn check_patched(doc: &Value, i: usize) -> Result<()> {
+    let mut stack = vec![(doc, 1usize)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        if depth > PATCH_MAX_DEPTH {
+            return Err(Error::invalid(
+                "patch",
+                format!(
+                    "operation {i} nests the OAuth client deeper than the limit of {PATCH_MAX_DEPTH} levels"
+                ),
+            ));
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    if serde_json::to_writer(Budget(PATCH_MAX_BYTES), doc).is_err() {
+        return Err(Error::invalid(
+            "patch",
+            format!(
+                "operation {i} makes the OAuth client larger than the limit of {PATCH_MAX_BYTES} bytes (64 KiB) serialised"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A writer that counts down and fails once more than its budget is written, so that
+/// measuring a too-large value stops at the limit.
+struct Budget(usize);
+
+impl std::io::Write for Budget {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 = self
+            .0
+            .checked_sub(buf.len())
+            .ok_or_else(|| std::io::Error::other("over the size limit"))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn duplicate_client(id: &str) -> Error {
     Error::invalid(
         "clientID",
         format!("an API client `{id}` already exists in this company; choose another clientID"),
     )
+}
+
+/// Refuses a new or renamed clientID that looks like another client's (the same TS #39
+/// skeleton). One index lookup, not a scan: the store keeps clients by skeleton.
+fn check_client_skeleton(txn: &Store, client_id: &str, itself: Option<&str>) -> Result<()> {
+    if let Some(other) = txn.client_by_skeleton(&skeleton(client_id))?
+        && Some(other.urn.as_str()) != itself
+    {
+        return Err(Error::invalid(
+            "clientID",
+            format!(
+                "`{client_id}` looks the same as the existing API client `{}` ({}); choose a clientID that cannot be mistaken for it",
+                other.client_id, other.urn
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a new or renamed role name that looks like another role's.
+fn check_role_skeleton(txn: &Store, name: &str, itself: Option<&str>) -> Result<()> {
+    if let Some(other) = txn.role_by_skeleton(&skeleton(name))?
+        && Some(other.urn.as_str()) != itself
+    {
+        return Err(Error::invalid(
+            "name",
+            format!(
+                "`{name}` looks the same as the existing permission role `{}` ({}); choose a name that cannot be mistaken for it",
+                other.name, other.urn
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn duplicate_role(name: &str) -> Error {
@@ -719,8 +872,11 @@ impl OAuthFilter {
         match words.as_slice() {
             ["lastUsed", "isnull"] => Ok(OAuthFilter::LastUsedIsNull),
             ["lastUsed", "le", ts] => parse_timestamp(ts)
+                .filter(|t| in_range(*t))
                 .map(OAuthFilter::LastUsedLe)
-                .ok_or_else(|| Error::BadRequest(format!("`{ts}` is not a timestamp"))),
+                .ok_or_else(|| {
+                    Error::BadRequest(format!("filters: `{ts}` is not a timestamp from {RANGE}"))
+                }),
             _ => Err(Error::BadRequest(format!(
                 "unsupported filter `{s}`; use `lastUsed le <timestamp>` or `lastUsed isnull`"
             ))),
@@ -741,6 +897,36 @@ mod tests {
     use super::*;
     use crate::clock::SystemClock;
     use serde_json::json;
+
+    #[test]
+    fn the_json_parser_keeps_its_recursion_limit() {
+        // Everything the audit above says rests on this: a body nested past 128 levels
+        // is refused by the parser instead of recursing as deep as it goes.
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let e = serde_json::from_str::<Value>(&nested(128)).unwrap_err();
+        assert!(e.to_string().contains("recursion limit"), "{e}");
+        assert!(serde_json::from_str::<Value>(&nested(127)).is_ok());
+    }
+
+    #[test]
+    fn patch_limits_are_checked_after_every_operation() {
+        let mut v = json!("x");
+        for _ in 0..31 {
+            v = json!([v]);
+        }
+        // 31 arrays inside the client object: 32 levels, the limit.
+        let doc = json!({ "redirectUris": v });
+        assert!(check_patched(&doc, 0).is_ok());
+        let doc = json!({ "redirectUris": [v] });
+        let e = check_patched(&doc, 7).unwrap_err().to_string();
+        assert!(e.contains("operation 7") && e.contains("32 levels"), "{e}");
+        let big = json!({ "description": "x".repeat(PATCH_MAX_BYTES - 18) });
+        assert_eq!(serde_json::to_vec(&big).unwrap().len(), PATCH_MAX_BYTES);
+        assert!(check_patched(&big, 0).is_ok());
+        let over = json!({ "description": "x".repeat(PATCH_MAX_BYTES - 17) });
+        let e = check_patched(&over, 3).unwrap_err().to_string();
+        assert!(e.contains("operation 3") && e.contains("64 KiB"), "{e}");
+    }
 
     #[test]
     fn a_prepared_token_is_stored_by_its_commit_only_and_only_while_its_client_exists() {

@@ -333,9 +333,15 @@ impl Ctx {
     /// usage error listing them when several do.
     pub fn resolve(&self, kind: &Named, reference: &str) -> Result<serde_json::Value, Error> {
         use serde_json::Value;
+        use unicode_normalization::UnicodeNormalization;
+        // A REF that reads as a URN in any case is that URN, never a name: names that
+        // read as URNs are refused by the server, so `client delete <URN>` can only ever
+        // mean the object with that URN.
         if let Some(urn) = baack::model::parse_urn(reference) {
             return self.get(&format!("{}{urn}", kind.prefix));
         }
+        // Names are stored NFC: a decomposed spelling typed here names the same object.
+        let reference: &str = &reference.nfc().collect::<String>();
         let path = format!("{}?{}={}", kind.prefix, kind.name_field, enc(reference));
         let found: Vec<Value> = self
             .client

@@ -102,6 +102,7 @@ impl Kind {
 }
 
 /// A JSON value as table text: references by URN, lists comma-separated, null as "-".
+/// Recursive, over a response that serde_json parsed (at most 128 levels deep).
 fn text(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),

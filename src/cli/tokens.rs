@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use baack::client::Call;
-use baack::clock::{format_baack, parse_timestamp};
+use baack::clock::{RANGE, format_baack, in_range, later_in_range, parse_timestamp};
 use baack::model::parse_urn;
 use baack::secret::obfuscate;
 use clap::{Args, Subcommand};
@@ -77,8 +77,25 @@ fn parse_token_urn(s: &str) -> Result<String, String> {
 }
 
 fn parse_ts(s: &str) -> Result<i64, String> {
-    parse_timestamp(s).ok_or_else(|| {
+    let t = parse_timestamp(s).ok_or_else(|| {
         format!("`{s}` is not a timestamp: use RFC 3339 (2026-07-04T14:34:19Z) or 2026-07-04T14:34:19.610")
+    })?;
+    if !in_range(t) {
+        return Err(format!(
+            "`{s}` is outside the allowed range: use a time from {RANGE}"
+        ));
+    }
+    Ok(t)
+}
+
+/// Now plus `d` as an expiry, or a usage error (exit 2, before any request) when that
+/// falls past the year 9999 that both APIs' timestamps end at.
+fn expiry_after(flag: &str, d: Duration) -> Result<i64, baack::Error> {
+    later_in_range(now_ms(), ms(d)).ok_or_else(|| {
+        baack::Error::Usage(format!(
+            "{flag} {} ends past the allowed range, {RANGE}; use a shorter duration",
+            humantime::format_duration(d)
+        ))
     })
 }
 
@@ -99,9 +116,12 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             expires_at,
             secret_file,
         } => {
+            let expires_in = expires_in
+                .map(|d| expiry_after("--expires-in", d))
+                .transpose()?;
             let c = resolve_client(ctx, &client)?;
             let mut body = json!({ "apiClient": { "urn": urn_of(&c) } });
-            if let Some(at) = expires_in.map(|d| now_ms() + ms(d)).or(expires_at) {
+            if let Some(at) = expires_in.or(expires_at) {
                 body["expirationTimestamp"] = format_baack(at).into();
             }
             let file = secret_file
@@ -157,7 +177,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             ctx.out.item(Kind::Token, &v)
         }
         TokenCmd::Revoke { u, notice } => {
-            let at = format_baack(now_ms() + ms(notice));
+            let at = format_baack(expiry_after("--notice", notice)?);
             let r = ctx.client.send(
                 &Call::new(Method::PUT, format!("/n/v1/apiclientbearertoken/{}", u.urn))
                     .body(json!({ "expirationTimestamp": at })),

@@ -491,7 +491,8 @@ fn parse_body(bytes: &[u8]) -> Value {
 }
 
 /// Normalises a response object so `"Urn"` reads as `"urn"`, at any depth: some Baack
-/// deployments spell it so (seed 001).
+/// deployments spell it so (seed 001). Recursive, over a response that serde_json parsed
+/// (at most 128 levels deep).
 pub fn normalise_urn(v: &mut Value) {
     match v {
         Value::Object(o) => {

@@ -44,15 +44,18 @@ pub mod patterns {
         "^[0-9a-fA-F]{32}$".into()
     }
 
-    /// A `clientID` or role name: no control characters and no invisible (zero-width or
-    /// bidirectional formatting) ones (the length is a separate rule).
-    pub fn printable() -> String {
-        r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$".into()
-    }
+    /// Characters no name may hold that a pattern can list: controls, separators, and
+    /// the common format and invisible ones. The server refuses more (every format,
+    /// private-use, unassigned and default-ignorable character: API.md "Names"), from
+    /// the Unicode data, which no portable pattern can carry.
+    const NOT_NAME: &str = r"\x00-\x1f\x7f-\x9f\xad\u034f\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0";
 
-    /// Holds something other than White_Space (unanchored: a search).
-    pub fn not_blank() -> String {
-        format!("[^{WS}]")
+    /// A `clientID`, role name or OAuth name, as far as a pattern can say: none of
+    /// `NOT_NAME`, no White_Space at either end (the length is a separate rule). A
+    /// necessary condition: the server also refuses the characters above, names that
+    /// read as a URN (clientID and role name), and look-alikes of existing names.
+    pub fn printable() -> String {
+        format!("^(?:[^{WS}{NOT_NAME}](?:[^{NOT_NAME}]*[^{WS}{NOT_NAME}])?)?$")
     }
 
     /// A timestamp of the contract, unanchored: a real date, a time, 0 to 9 fractional
@@ -693,7 +696,7 @@ fn schemas() -> Value {
         "properties": {
             "businessName": { "type": ["string", "null"] },
             "homepageUrl": { "type": ["string", "null"], "pattern": patterns::http_url() },
-            "name": { "type": "string", "pattern": patterns::not_blank() },
+            "name": { "type": "string", "minLength": 1, "maxLength": 128, "pattern": patterns::printable() },
             "description": { "type": "string" },
             "accessTokenValiditySeconds": validity,
             "refreshTokenValiditySeconds": { "type": ["integer", "null"], "minimum": 1, "maximum": MAX_VALIDITY },
@@ -941,7 +944,7 @@ mod tests {
 
     use crate::clock::parse_timestamp;
     use crate::error::Error;
-    use crate::model::{ClientInput, parse_oauth, parse_urn};
+    use crate::model::{ClientInput, forbidden_in_name, parse_oauth, parse_urn};
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
     use regex::Regex;
@@ -982,7 +985,7 @@ mod tests {
     }
 
     /// Characters that sit on the edges of the classes in the patterns.
-    const EDGES: &str = "\u{0}\t\n\u{b}\r\u{1c}\u{1f} \u{7f}\u{80}\u{85}\u{9f}\u{a0}\u{a1}é\u{1680}\u{2000}\u{200b}\u{2028}\u{202e}\u{202f}\u{2066}\u{3000}\u{feff}\u{1f600}\\";
+    const EDGES: &str = "\u{0}\t\n\u{b}\r\u{1c}\u{1f} \u{7f}\u{80}\u{85}\u{9f}\u{a0}\u{a1}\u{ad}é\u{34f}\u{1680}\u{180e}\u{2000}\u{200b}\u{2028}\u{202e}\u{202f}\u{2066}\u{3000}\u{3164}\u{e000}\u{feff}\u{1f600}\u{e0041}\\";
 
     #[test]
     fn urn_and_cursor_patterns_are_the_urn_parser() {
@@ -1006,7 +1009,17 @@ mod tests {
     fn the_name_pattern_is_the_client_id_rule() {
         let printable = re(&patterns::printable());
         let long = "x".repeat(128);
-        let seeds = ["Android", "a", "", long.as_str(), "tab\there", "nel\u{85}"];
+        let seeds = [
+            "Android",
+            "a",
+            "",
+            long.as_str(),
+            "tab\there",
+            "nel\u{85}",
+            " lead",
+            "trail ",
+            "00a3ca73-2aa1-41e6-8d5d-4d586a6f8af8",
+        ];
         let alphabet = format!("ab{EDGES}");
         for s in corpus(&seeds, &alphabet, 4000) {
             let body = json!({"owner": {"urn": "00a3ca73-2aa1-41e6-8d5d-4d586a6f8af8"},
@@ -1014,7 +1027,10 @@ mod tests {
             let server = ClientInput::parse(&body, true).is_ok();
             let n = s.chars().count();
             let doc = printable.is_match(&s) && (1..=128).contains(&n);
-            assert_eq!(doc, server, "clientID {s:?}");
+            // What the pattern cannot say: the Unicode data, and the URN rule.
+            let beyond =
+                s.chars().any(|c| forbidden_in_name(c).is_some()) || parse_urn(&s).is_some();
+            assert_eq!(doc && !beyond, server, "clientID {s:?}");
         }
     }
 
@@ -1031,12 +1047,27 @@ mod tests {
     }
 
     #[test]
-    fn the_oauth_name_pattern_is_the_blank_rule() {
-        let not_blank = re(&patterns::not_blank());
+    fn the_oauth_name_pattern_is_the_name_rule() {
+        let printable = re(&patterns::printable());
         let alphabet = format!("a{EDGES}");
-        for s in corpus(&[" ", "\u{85}", "\u{feff}", "a"], &alphabet, 4000) {
+        let long = "x".repeat(129);
+        for s in corpus(&[" ", "\u{85}", "\u{feff}", "a", &long], &alphabet, 4000) {
             let server = parse_oauth(&oauth_body("name", &s)).is_ok();
-            assert_eq!(not_blank.is_match(&s), server, "name {s:?}");
+            let n = s.chars().count();
+            let doc = printable.is_match(&s) && (1..=128).contains(&n);
+            let beyond = s.chars().any(|c| forbidden_in_name(c).is_some());
+            assert_eq!(doc && !beyond, server, "name {s:?}");
+        }
+    }
+
+    #[test]
+    fn every_character_the_name_pattern_refuses_the_server_refuses() {
+        let printable = re(&patterns::printable());
+        for c in (0..=0x10ffffu32).filter_map(char::from_u32) {
+            let s = format!("a{c}a");
+            if !printable.is_match(&s) {
+                assert!(forbidden_in_name(c).is_some(), "U+{:04X}", u32::from(c));
+            }
         }
     }
 

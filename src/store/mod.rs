@@ -11,6 +11,8 @@
 //! company/<urn>.json  clients/<urn>.json  tokens/<urn>.json  roles/<urn>.json  oauth/<id>.json
 //! index/client-id/<sha256(clientID)>     -> client URN   (a symlink: created atomically,
 //! index/role-name/<sha256(name)>         -> role URN       no data block to fsync)
+//! index/client-skeleton/<sha256(skeleton)> -> client URN (the confusable skeleton of its
+//! index/role-skeleton/<sha256(skeleton)>   -> role URN    clientID or name; format 4)
 //! index/token-digest/<sha256(token)>     -> token URN   (only tokens made before format 3;
 //!                                                       later ones live at a URN derived
 //!                                                       from the digest)
@@ -52,6 +54,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::model::{
     ApiClient, BearerToken, Company, OAuthClient, ROOT_CLIENT_ID, Role, Scope, new_urn, parse_urn,
+    skeleton,
 };
 use crate::secret;
 
@@ -71,10 +74,11 @@ use snapshot::{Record, Snapshots};
 /// change counter that every writer bumps; format 3, tokens at the URN their digest gives
 /// (see [`secret::token_urn`]), with no digest index entry. An older store is upgraded by
 /// its first write, so that an older build, which would not bump the counter or would
-/// not find such a token, refuses the store from then on.
-pub const FORMAT: u64 = 3;
+/// not find such a token, refuses the store from then on. Format 4 added the skeleton
+/// indexes (see [`crate::model::skeleton`]), which an older build would not maintain.
+pub const FORMAT: u64 = 4;
 
-const DIRS: [&str; 12] = [
+const DIRS: [&str; 14] = [
     "tmp",
     "pending",
     "company",
@@ -84,6 +88,8 @@ const DIRS: [&str; 12] = [
     "oauth",
     "index/client-id",
     "index/role-name",
+    "index/client-skeleton",
+    "index/role-skeleton",
     "index/token-digest",
     "index/client-tokens",
     "index/client-roles",
@@ -737,6 +743,14 @@ impl Store {
         })
     }
 
+    /// The API client whose clientID has the confusable skeleton `skel`, if one is
+    /// indexed under it (see [`crate::model::skeleton`]).
+    pub fn client_by_skeleton(&self, skel: &str) -> Result<Option<ApiClient>> {
+        self.by_pointer("client-skeleton", &sha(skel), Store::client, |c| {
+            skeleton(&c.client_id) == skel
+        })
+    }
+
     /// A page of API clients in URN order.
     pub fn clients(&self, after: Option<&str>, limit: usize) -> Result<(Vec<ApiClient>, bool)> {
         self.page_all(after, limit)
@@ -802,6 +816,13 @@ impl Store {
     /// A role by name.
     pub fn role_by_name(&self, name: &str) -> Result<Option<Role>> {
         self.by_pointer("role-name", &sha(name), Store::role, |r| r.name == name)
+    }
+
+    /// The role whose name has the confusable skeleton `skel`, if one is indexed under it.
+    pub fn role_by_skeleton(&self, skel: &str) -> Result<Option<Role>> {
+        self.by_pointer("role-skeleton", &sha(skel), Store::role, |r| {
+            skeleton(&r.name) == skel
+        })
     }
 
     /// A page of roles in URN order.
@@ -1019,8 +1040,35 @@ impl<'a> Txn<'a> {
         if meta.format < FORMAT {
             // Formats 2 and 3 only add `seq`, which every write of this build maintains,
             // and tokens without digest index entries, which its readers look for.
+            // Format 4's skeleton indexes are built here, once, from the objects; meta.json
+            // goes last, so a crash half-way builds them again next time.
+            if meta.format < 4 {
+                self.build_skeleton_indexes()?;
+            }
             meta.format = FORMAT;
             self.put(&path, &meta)?;
+        }
+        Ok(())
+    }
+
+    /// Indexes the skeleton of every clientID and role name (the format 3 to 4 upgrade).
+    fn build_skeleton_indexes(&self) -> Result<()> {
+        for dir in ["index/client-skeleton", "index/role-skeleton"] {
+            mkdir_private(&self.root.join(dir))?;
+        }
+        for urn in sorted_names(&self.root.join("clients"))? {
+            if let Some(c) = self.client(&urn)? {
+                self.repair_skeleton("client-skeleton", &c.client_id, &c.urn, |s, u| {
+                    Ok(s.client(u)?.map(|o| o.client_id))
+                })?;
+            }
+        }
+        for urn in sorted_names(&self.root.join("roles"))? {
+            if let Some(r) = self.role(&urn)? {
+                self.repair_skeleton("role-skeleton", &r.name, &r.urn, |s, u| {
+                    Ok(s.role(u)?.map(|o| o.name))
+                })?;
+            }
         }
         Ok(())
     }
@@ -1049,6 +1097,9 @@ impl<'a> Txn<'a> {
                 if read_pointer(&path)?.as_deref() != Some(c.urn.as_str()) {
                     self.put_pointer(&path, &c.urn)?;
                 }
+                self.repair_skeleton("client-skeleton", &c.client_id, &c.urn, |s, u| {
+                    Ok(s.client(u)?.map(|o| o.client_id))
+                })?;
             }
         }
         for urn in sorted_names(&self.root.join("tokens"))? {
@@ -1066,6 +1117,9 @@ impl<'a> Txn<'a> {
                 if read_pointer(&path)?.as_deref() != Some(r.urn.as_str()) {
                     self.put_pointer(&path, &r.urn)?;
                 }
+                self.repair_skeleton("role-skeleton", &r.name, &r.urn, |s, u| {
+                    Ok(s.role(u)?.map(|o| o.name))
+                })?;
                 for c in r.clients {
                     wanted.push(("client-roles", c, r.urn.clone()));
                 }
@@ -1085,6 +1139,25 @@ impl<'a> Txn<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Indexes `name`'s skeleton under `urn` unless its entry already points at a live
+    /// object with that skeleton (an older store may hold look-alikes; the first stays).
+    fn repair_skeleton(
+        &self,
+        index: &str,
+        name: &str,
+        urn: &str,
+        name_of: impl Fn(&Store, &str) -> Result<Option<String>>,
+    ) -> Result<()> {
+        let skel = skeleton(name);
+        let path = self.idx(index, &sha(&skel));
+        if let Some(at) = read_urn_pointer(&path)?
+            && name_of(self, &at)?.is_some_and(|n| skeleton(&n) == skel)
+        {
+            return Ok(());
+        }
+        self.put_pointer(&path, urn)
     }
 
     fn tmp_path(&self) -> PathBuf {
@@ -1247,12 +1320,38 @@ impl<'a> Txn<'a> {
         let renamed = old.is_none_or(|o| o.client_id != c.client_id);
         if renamed {
             self.put_pointer(&self.idx("client-id", &sha(&c.client_id)), &c.urn)?;
+            self.put_skeleton(
+                "client-skeleton",
+                &c.client_id,
+                old.map(|o| &*o.client_id),
+                &c.urn,
+            )?;
         }
         self.put(&self.obj("clients", &c.urn), c)?;
         if let Some(o) = old.filter(|_| renamed) {
             self.remove_pointer("client-id", &o.client_id, &c.urn)?;
+            self.remove_skeleton("client-skeleton", &o.client_id, &c.client_id, &c.urn)?;
         }
         Ok(())
+    }
+
+    /// Points the skeleton index entry of `name` at `urn`, unless a rename kept the
+    /// skeleton (the entry is already this object's, or an older store's look-alike's).
+    fn put_skeleton(&self, index: &str, name: &str, old: Option<&str>, urn: &str) -> Result<()> {
+        let skel = skeleton(name);
+        if old.is_some_and(|o| skeleton(o) == skel) {
+            return Ok(());
+        }
+        self.put_pointer(&self.idx(index, &sha(&skel)), urn)
+    }
+
+    /// Removes the skeleton index entry of the old name after a rename that changed it.
+    fn remove_skeleton(&self, index: &str, old: &str, new: &str, urn: &str) -> Result<()> {
+        let skel = skeleton(old);
+        if skel == skeleton(new) {
+            return Ok(());
+        }
+        self.remove_pointer(index, &skel, urn)
     }
 
     fn remove_pointer(&self, index: &str, name: &str, urn: &str) -> Result<()> {
@@ -1270,6 +1369,7 @@ impl<'a> Txn<'a> {
         self.put_bytes(&marker, b"delete-client".to_vec())?;
         self.remove(&self.obj("clients", &c.urn))?;
         self.remove_pointer("client-id", &c.client_id, &c.urn)?;
+        self.remove_pointer("client-skeleton", &skeleton(&c.client_id), &c.urn)?;
         self.finish_client_delete(&c.urn)
     }
 
@@ -1332,6 +1432,7 @@ impl<'a> Txn<'a> {
         let renamed = old.is_none_or(|o| o.name != r.name);
         if renamed {
             self.put_pointer(&self.idx("role-name", &sha(&r.name)), &r.urn)?;
+            self.put_skeleton("role-skeleton", &r.name, old.map(|o| &*o.name), &r.urn)?;
         }
         let before: &[String] = old.map_or(&[], |o| &o.clients);
         for c in r.clients.iter().filter(|c| !before.contains(c)) {
@@ -1343,6 +1444,7 @@ impl<'a> Txn<'a> {
         }
         if let Some(o) = old.filter(|_| renamed) {
             self.remove_pointer("role-name", &o.name, &r.urn)?;
+            self.remove_skeleton("role-skeleton", &o.name, &r.name, &r.urn)?;
         }
         Ok(())
     }
@@ -1351,6 +1453,7 @@ impl<'a> Txn<'a> {
     pub fn delete_role(&self, r: &Role) -> Result<()> {
         self.remove(&self.obj("roles", &r.urn))?;
         self.remove_pointer("role-name", &r.name, &r.urn)?;
+        self.remove_pointer("role-skeleton", &skeleton(&r.name), &r.urn)?;
         for c in &r.clients {
             self.remove_member("client-roles", c, &r.urn)?;
         }
@@ -1726,6 +1829,68 @@ mod tests {
         fs::write(&path, serde_json::to_vec(&edited).unwrap()).unwrap();
         cli.write(|_| Ok(())).unwrap();
         assert_eq!(server.client(&rc.urn).unwrap(), Some(edited));
+    }
+
+    #[test]
+    fn the_first_write_indexes_the_skeletons_of_a_format_3_store() {
+        let (dir, b, s) = fixture();
+        let android = client("Android", &b.company.urn);
+        // Look-alikes that an older build let in side by side: the first stays indexed.
+        let cyrillic = client("\u{410}ndroid", &b.company.urn);
+        s.write(|t| t.put_client(&android, None)).unwrap();
+        s.write(|t| t.put_client(&cyrillic, None)).unwrap();
+        let role = Role {
+            urn: new_urn(),
+            name: "Auditors".into(),
+            owner: b.company.urn.clone(),
+            identities: vec![],
+            clients: vec![],
+            permissions: vec![],
+            version: 1,
+        };
+        s.write(|t| t.put_role(&role, None)).unwrap();
+        // As a format-3 store has it: no skeleton indexes at all.
+        for d in ["index/client-skeleton", "index/role-skeleton"] {
+            fs::remove_dir_all(dir.path().join(d)).unwrap();
+        }
+        let meta = dir.path().join("meta.json");
+        let mut m: Meta = serde_json::from_slice(&fs::read(&meta).unwrap()).unwrap();
+        m.format = 3;
+        fs::write(&meta, serde_json::to_vec(&m).unwrap()).unwrap();
+
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.client_by_skeleton(&skeleton("Android")).unwrap(), None);
+        s.write(|_| Ok(())).unwrap();
+        let now: Meta = serde_json::from_slice(&fs::read(&meta).unwrap()).unwrap();
+        assert_eq!(now.format, FORMAT);
+        let found = s.client_by_skeleton(&skeleton("Android")).unwrap().unwrap();
+        assert!(found == android || found == cyrillic, "{found:?}");
+        assert_eq!(
+            s.client_by_skeleton(&skeleton(ROOT_CLIENT_ID))
+                .unwrap()
+                .map(|c| c.urn),
+            Some(b.root_client.urn.clone())
+        );
+        assert_eq!(
+            s.role_by_skeleton(&skeleton("Audit\u{43e}rs")).unwrap(),
+            Some(role.clone())
+        );
+
+        // A rename moves the entry; a delete removes it.
+        let mut renamed = b.root_client.clone();
+        renamed.client_id = "admin".into();
+        s.write(|t| t.put_client(&renamed, Some(&b.root_client)))
+            .unwrap();
+        assert_eq!(
+            s.client_by_skeleton(&skeleton(ROOT_CLIENT_ID)).unwrap(),
+            None
+        );
+        assert_eq!(
+            s.client_by_skeleton(&skeleton("admin")).unwrap(),
+            Some(renamed)
+        );
+        s.write(|t| t.delete_role(&role)).unwrap();
+        assert_eq!(s.role_by_skeleton(&skeleton("Auditors")).unwrap(), None);
     }
 
     #[test]

@@ -692,6 +692,48 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 #[test]
+fn expirations_past_the_year_9999_are_a_usage_error_before_any_request() {
+    let fake = FakeServer::start(vec![reply(500, &[], "{}")]);
+    let urn = "6f97bac3-26fe-4333-91f0-f12af2d1d167";
+    for args in [
+        &[
+            "token",
+            "create",
+            "--client",
+            "ci",
+            "--expires-in",
+            "99999999y",
+        ][..],
+        &[
+            "token",
+            "create",
+            "--client",
+            "ci",
+            "--expires-at",
+            "+10000-01-01T00:00:00",
+        ],
+        &[
+            "token",
+            "create",
+            "--client",
+            "ci",
+            "--expires-at",
+            "1969-12-31T23:59:59Z",
+        ],
+        &["token", "revoke", urn, "--notice", "99999999y"],
+    ] {
+        let out = fake.run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("1970-01-01T00:00:00.000 to 9999-12-31T23:59:59.999 UTC"),
+            "{args:?} must name the allowed range: {err}"
+        );
+    }
+    assert_eq!(fake.requests(), 0, "nothing may be sent");
+}
+
+#[test]
 fn tables_are_coloured_only_on_a_terminal_and_never_with_no_color() {
     let env = Env::embedded();
     let Mode::Embedded(store) = &env.mode else {

@@ -5,6 +5,7 @@ mod cli;
 mod durability;
 mod hostile;
 mod limits;
+mod names;
 mod oauth;
 mod profiles;
 mod properties;

@@ -485,3 +485,107 @@ fn list_counts_pages_filters_and_refuses_limit_251() {
         "filter",
     );
 }
+
+/// Asserts that the client `id` still reads as `before` and the server still answers.
+#[track_caller]
+fn unchanged(srv: &Server, id: &str, before: &Value) {
+    let (s, _, now) = srv.get(&format!("/v3/oauth-clients/{id}"));
+    assert_eq!(s, StatusCode::OK, "the server must still answer: {now}");
+    assert_eq!(&now, before, "a refused patch must change nothing");
+}
+
+#[test]
+fn a_patch_that_doubles_an_array_is_refused_at_the_size_limit_and_changes_nothing() {
+    let srv = Server::start();
+    let (_, _, made) = create(&srv, seed_002());
+    let id = made["id"].as_str().unwrap().to_string();
+    let (_, _, before) = srv.get(&format!("/v3/oauth-clients/{id}"));
+    // The reproducer: each copy doubles the array, 2^30 URIs at the end.
+    let op = json!({"op": "copy", "from": "/redirectUris", "path": "/redirectUris/-"});
+    let a = patch(&srv, &id, Value::Array(vec![op; 30]));
+    assert_sailpoint(&a, 400, "400.1 Bad Request Content", "64 KiB");
+    unchanged(&srv, &id, &before);
+}
+
+#[test]
+fn a_patch_that_nests_values_deeply_is_refused_at_the_depth_limit_and_changes_nothing() {
+    let srv = Server::start();
+    let (_, _, made) = create(&srv, seed_002());
+    let id = made["id"].as_str().unwrap().to_string();
+    let (_, _, before) = srv.get(&format!("/v3/oauth-clients/{id}"));
+
+    // The reproducer: about 1,500 operations that move nested arrays into each
+    // other (120 deep); refused by the operation limit before any is applied.
+    let mut ops = Vec::new();
+    for _ in 0..750 {
+        ops.push(json!({"op": "add", "path": "/businessName", "value": []}));
+        ops.push(json!({"op": "move", "from": "/homepageUrl", "path": "/businessName/0"}));
+        ops.push(json!({"op": "move", "from": "/businessName", "path": "/homepageUrl"}));
+    }
+    ops.truncate(1500);
+    let mut first = vec![json!({"op": "add", "path": "/homepageUrl", "value": []})];
+    first.extend(ops);
+    let a = patch(&srv, &id, Value::Array(first.clone()));
+    assert_sailpoint(
+        &a,
+        400,
+        "400.1 Bad Request Content",
+        "at most 100 operations",
+    );
+    unchanged(&srv, &id, &before);
+
+    // The same moves within 100 operations: each round nests one level deeper, until
+    // the depth limit stops it (the result would break the rules anyway, but no
+    // intermediate value may nest deeper than 32).
+    first.truncate(100);
+    let a = patch(&srv, &id, Value::Array(first));
+    assert_sailpoint(
+        &a,
+        400,
+        "400.1 Bad Request Content",
+        "deeper than the limit of 32",
+    );
+    unchanged(&srv, &id, &before);
+
+    // One value from the body that is too deep is refused the same way.
+    let mut deep = json!("x");
+    for _ in 0..40 {
+        deep = json!([deep]);
+    }
+    let a = patch(
+        &srv,
+        &id,
+        json!([{"op": "add", "path": "/redirectUris/-", "value": deep}]),
+    );
+    assert_sailpoint(
+        &a,
+        400,
+        "400.1 Bad Request Content",
+        "deeper than the limit of 32",
+    );
+    unchanged(&srv, &id, &before);
+}
+
+#[test]
+fn a_patch_may_hold_100_operations_and_not_101() {
+    let srv = Server::start();
+    let (_, _, made) = create(&srv, seed_002());
+    let id = made["id"].as_str().unwrap().to_string();
+    let ops = |n: usize| -> Value {
+        (0..n)
+            .map(|i| json!({"op": "replace", "path": "/description", "value": format!("d{i}")}))
+            .collect()
+    };
+    let (s, _, p) = patch(&srv, &id, ops(100));
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["description"], "d99");
+    let (_, _, before) = srv.get(&format!("/v3/oauth-clients/{id}"));
+    let a = patch(&srv, &id, ops(101));
+    assert_sailpoint(
+        &a,
+        400,
+        "400.1 Bad Request Content",
+        "at most 100 operations, not 101",
+    );
+    unchanged(&srv, &id, &before);
+}

@@ -16,13 +16,14 @@ use baack::clock::{Millis, SystemClock, format_baack, format_rfc3339, parse_time
 use baack::model::{
     ApiClient, BearerToken, ClientInput, GRANT_TYPES, MAX_VALIDITY, OAUTH_PATCHABLE, OAuthClient,
     OAuthFields, Permission, Role, RoleInput, Scope, TokenInput, client_json, new_urn, oauth_json,
-    oauth_rule_breaks, parse_oauth, paths, role_json, token_json,
+    oauth_rule_breaks, parse_oauth, paths, role_json, skeleton, token_json,
 };
 use baack::service::{Caller, Service};
 use baack::store::Store;
 use chrono::{DateTime, FixedOffset, Utc};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
+use unicode_normalization::UnicodeNormalization;
 
 // ---------------------------------------------------------------------------------------
 // Shared pieces
@@ -160,15 +161,28 @@ fn not_a_urn() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Exactly `n` printable characters (anything but control and invisible characters).
+/// Exactly `n` characters a name may hold (API.md "Names"), already NFC: each one a
+/// starter that is NFC on its own, so no two of them compose or reorder; white space
+/// only inside.
 fn printable_n(n: usize) -> impl Strategy<Value = String> {
+    use unicode_normalization::char::canonical_combining_class;
+    use unicode_normalization::{IsNormalized, is_nfc_quick};
     prop::collection::vec(
-        any::<char>().prop_filter("printable", |c| {
-            !c.is_control() && !baack::model::is_invisible(*c)
+        any::<char>().prop_filter("allowed in a name", |c| {
+            baack::model::forbidden_in_name(*c).is_none()
+                && canonical_combining_class(*c) == 0
+                && is_nfc_quick(std::iter::once(*c)) == IsNormalized::Yes
         }),
         n,
     )
-    .prop_map(|v| v.into_iter().collect())
+    .prop_map(|mut v| {
+        for i in [0, v.len().saturating_sub(1)] {
+            if v.get(i).is_some_and(|c| c.is_whitespace()) {
+                v[i] = 'x';
+            }
+        }
+        v.into_iter().collect()
+    })
 }
 
 /// 1 to `max` printable characters, the bounds drawn often.
@@ -176,21 +190,57 @@ fn printable(max: usize) -> impl Strategy<Value = String> {
     prop_oneof![Just(1), Just(max), 1..=max].prop_flat_map(printable_n)
 }
 
-/// A character a name may not hold: a control or an invisible formatting character.
+/// A character a name may not hold: a control, format, separator, private-use,
+/// unassigned or default-ignorable character.
 fn control_char() -> impl Strategy<Value = char> {
     prop_oneof![
         (0u32..0x20).prop_map(|n| char::from_u32(n).unwrap()),
         (0x7fu32..0xa0).prop_map(|n| char::from_u32(n).unwrap()),
         prop::sample::select(vec![
-            '\u{200b}', '\u{200f}', '\u{202a}', '\u{202e}', '\u{2060}', '\u{2066}', '\u{feff}'
+            '\u{200b}',
+            '\u{200f}',
+            '\u{202a}',
+            '\u{202e}',
+            '\u{2060}',
+            '\u{2066}',
+            '\u{feff}',
+            '\u{ad}',
+            '\u{3164}',
+            '\u{180e}',
+            '\u{34f}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{e0041}',
+            '\u{e000}',
+            '\u{10ffff}',
+            '\u{ffa0}',
+            '\u{fe0f}',
         ]),
+        any::<char>().prop_filter("forbidden", |c| baack::model::forbidden_in_name(*c)
+            .is_some()),
     ]
 }
 
-/// A name that breaks "1 to 128 printable characters".
+/// A name that breaks a rule of API.md "Names" (the look-alike rule aside).
 fn bad_name() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(String::new()),
+        (
+            printable(127),
+            prop::sample::select(vec![" ", "\u{a0}", "\u{3000}", "\t"]),
+            any::<bool>()
+        )
+            .prop_map(|(s, w, front)| if front {
+                format!("{w}{s}")
+            } else {
+                format!("{s}{w}")
+            }),
+        (urn(), prop::collection::vec(any::<bool>(), 36)).prop_map(|(u, up)| {
+            u.chars()
+                .zip(up)
+                .map(|(c, up)| if up { c.to_ascii_uppercase() } else { c })
+                .collect()
+        }),
         prop_oneof![Just(129), 129..300usize].prop_flat_map(printable_n),
         (printable(128), control_char(), any::<prop::sample::Index>()).prop_map(|(s, c, at)| {
             let mut v: Vec<char> = s.chars().collect();
@@ -438,23 +488,46 @@ proptest! {
         let body = Value::Object(body);
         let store = f.svc.store();
         if store.client_by_id(&case.client_id).unwrap().is_none() {
-            let made = f.svc.create_client(&f.me, &body).unwrap();
-            prop_assert_eq!(&made.client_id, &case.client_id);
-            prop_assert_eq!(store.client_by_id(&case.client_id).unwrap(), Some(made));
+            create_unless_look_alike(&f, &body, &case.client_id)?;
         }
         let again = f.svc.create_client(&f.me, &body).unwrap_err();
         check_refusal(&again, Want::Invalid("clientID"))?;
-        // The same letters in another case are another clientID.
-        let other = case.client_id.to_uppercase();
+        // The same letters in another case are another clientID, unless they look alike
+        // (`I` and `l`): then the refusal names the one already there.
+        let other: String = case.client_id.to_uppercase().nfc().collect();
         if other != case.client_id
             && other.chars().count() <= 128
+            && other.chars().all(|c| baack::model::forbidden_in_name(c).is_none())
             && store.client_by_id(&other).unwrap().is_none()
         {
             let mut body = body.clone();
             body["clientID"] = other.clone().into();
-            prop_assert_eq!(f.svc.create_client(&f.me, &body).unwrap().client_id, other);
+            create_unless_look_alike(&f, &body, &other)?;
         }
     }
+}
+
+/// Creates the client `body` names `id`: refused naming the existing one when one with
+/// the same confusable skeleton exists, else created under that clientID.
+fn create_unless_look_alike(f: &Fixture, body: &Value, id: &str) -> Result<(), TestCaseError> {
+    let store = f.svc.store();
+    match store.client_by_skeleton(&skeleton(id)).unwrap() {
+        Some(existing) => {
+            let e = f.svc.create_client(&f.me, body).unwrap_err();
+            check_refusal(&e, Want::Invalid("clientID"))?;
+            prop_assert!(
+                e.to_string().contains(&format!("`{}`", existing.client_id)),
+                "the refusal must name `{}`: {e}",
+                existing.client_id
+            );
+        }
+        None => {
+            let made = f.svc.create_client(&f.me, body).unwrap();
+            prop_assert_eq!(&made.client_id, id);
+            prop_assert_eq!(store.client_by_id(id).unwrap(), Some(made));
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -998,12 +1071,7 @@ fn valid_oauth() -> impl Strategy<Value = OAuthCase> {
     let types = prop::option::of(prop::sample::select(vec!["CONFIDENTIAL", "PUBLIC"]));
     (types, any::<bool>()).prop_flat_map(|(client_type, null_type)| {
         let public = client_type == Some("PUBLIC");
-        let texts = (
-            (".*", "[!-~]", ".*").prop_map(|(a, b, c)| format!("{a}{b}{c}")),
-            ".*",
-            optional(".*"),
-            optional(homepage()),
-        );
+        let texts = (printable(128), ".*", optional(".*"), optional(homepage()));
         let numbers = (
             validity(),
             optional(validity()),
@@ -1423,6 +1491,110 @@ proptest! {
         illegal.push(json!({"op": "replace", "path": other, "value": "x"}));
         let e = f.svc.patch_oauth(&f.me, &made.id, &json!(illegal)).unwrap_err();
         prop_assert!(matches!(e, Error::IllegalUpdate(_)), "{e:?}");
+        f.svc.delete_oauth(&f.me, &made.id).unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// JSON Patch limits
+
+/// A pointer into a patchable field, maybe into nested arrays, maybe ending in `-`.
+fn patch_path() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(OAUTH_PATCHABLE.to_vec()),
+        prop::collection::vec(0..3usize, 0..6),
+        any::<bool>(),
+    )
+        .prop_map(|(field, steps, dash)| {
+            let mut p = format!("/{field}");
+            for s in steps {
+                p.push_str(&format!("/{s}"));
+            }
+            if dash {
+                p.push_str("/-");
+            }
+            p
+        })
+}
+
+/// Arrays nested up to 50 deep (past the limit of 32), the outermost one to three wide
+/// (only the outermost: widening every level would grow exponentially).
+fn nested_value() -> impl Strategy<Value = Value> {
+    (0..50usize, 1..=3usize, prop::bool::ANY).prop_map(|(depth, width, uri)| {
+        let mut v = if uri {
+            json!("https://a.example/cb")
+        } else {
+            json!("CLIENT_CREDENTIALS")
+        };
+        for _ in 0..depth {
+            v = Value::Array(vec![v]);
+        }
+        Value::Array(vec![v; width])
+    })
+}
+
+fn patch_op() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        3 => (patch_path(), patch_path())
+            .prop_map(|(from, path)| json!({"op": "copy", "from": from, "path": path})),
+        3 => (patch_path(), patch_path())
+            .prop_map(|(from, path)| json!({"op": "move", "from": from, "path": path})),
+        3 => (patch_path(), nested_value())
+            .prop_map(|(path, value)| json!({"op": "add", "path": path, "value": value})),
+        1 => patch_path().prop_map(|path| json!({"op": "remove", "path": path})),
+    ]
+}
+
+/// How deep `v` nests, the value itself counting 1 if it is an array or object.
+fn depth(v: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(v, 1)];
+    while let Some((v, d)) = stack.pop() {
+        let children: Vec<&Value> = match v {
+            Value::Array(a) => a.iter().collect(),
+            Value::Object(o) => o.values().collect(),
+            _ => continue,
+        };
+        deepest = deepest.max(d);
+        stack.extend(children.into_iter().map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Random sequences of copy, move, add (of nested arrays) and remove: never a panic
+    /// or a fault; either applied with a result within the limits of API.md, or refused
+    /// as bad input with nothing changed.
+    #[test]
+    fn random_patches_are_applied_within_the_limits_or_refused(
+        ops in prop::collection::vec(patch_op(), 0..130),
+        doublings in 0..20usize,
+    ) {
+        let f = fixture();
+        let body = json!({"name": "p", "description": "d", "accessTokenValiditySeconds": 60,
+            "grantTypes": ["AUTHORIZATION_CODE", "CLIENT_CREDENTIALS"],
+            "redirectUris": ["https://a.example/cb"], "accessType": "ONLINE", "enabled": true});
+        let (made, _) = f.svc.create_oauth(&f.me, &body).unwrap();
+        // Some cases start by doubling redirectUris, toward the size limit.
+        let mut all: Vec<Value> = (0..doublings)
+            .map(|_| json!({"op": "copy", "from": "/redirectUris", "path": "/redirectUris/-"}))
+            .collect();
+        all.extend(ops);
+        match f.svc.patch_oauth(&f.me, &made.id, &Value::Array(all.clone())) {
+            Ok(rec) => {
+                prop_assert!(all.len() <= 100, "{} operations accepted", all.len());
+                let doc = serde_json::to_value(&rec.fields).unwrap();
+                prop_assert!(serde_json::to_vec(&doc).unwrap().len() <= 64 * 1024);
+                prop_assert!(depth(&doc) <= 32);
+                prop_assert!(oauth_rule_breaks(&rec.fields).is_empty());
+            }
+            Err(e) => {
+                prop_assert_eq!(e.kind(), baack::ErrorKind::Invalid, "{}", e);
+                prop_assert_eq!(f.svc.store().oauth(&made.id).unwrap(), Some(made.clone()));
+            }
+        }
         f.svc.delete_oauth(&f.me, &made.id).unwrap();
     }
 }

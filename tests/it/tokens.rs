@@ -212,3 +212,101 @@ fn expiry_timestamps_accept_every_documented_spelling_and_are_emitted_in_millise
         "{read}"
     );
 }
+
+#[test]
+fn only_the_root_client_may_mint_or_change_root_tokens() {
+    let srv = Server::start();
+    let (_, _, me) = srv.get("/n/v1/clientcontext");
+    let root = me["client"]["urn"].as_str().unwrap().to_string();
+    let admin = srv.create_client("delegated-admin");
+    srv.create_role("admins", &["ADMINISTER"], &[&admin]);
+    let (_, admin_token) = srv.create_token(&admin);
+    let as_admin =
+        |m: Method, path: &str, body: Option<Value>| srv.call(m, path, Some(&admin_token), body);
+
+    // The delegated admin may mint tokens for other clients, not for the root.
+    let other = srv.create_client("other");
+    let (s, _, b) = as_admin(
+        Method::POST,
+        "/n/v1/apiclientbearertoken/",
+        Some(json!({"apiClient": {"urn": other}})),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let a = as_admin(
+        Method::POST,
+        "/n/v1/apiclientbearertoken/",
+        Some(json!({"apiClient": {"urn": root}})),
+    );
+    assert_status(&a, 404, "NOT_FOUND");
+    let (_, _, list) = srv.get(&format!("/n/v1/apiclientbearertoken/?apiClient={root}"));
+    assert_eq!(list["bearerTokens"].as_array().unwrap().len(), 1, "{list}");
+
+    // Nor change a root token's expiration, later or sooner, nor delete it.
+    let (turn, root_token) = srv.create_token(&root);
+    let path = format!("/n/v1/apiclientbearertoken/{turn}");
+    let (_, _, before) = srv.get(&path);
+    for when in [baack_time(86_400_000), baack_time(0)] {
+        let a = as_admin(
+            Method::PUT,
+            &path,
+            Some(json!({"expirationTimestamp": when})),
+        );
+        assert_status(&a, 404, "NOT_FOUND");
+    }
+    assert_status(&as_admin(Method::DELETE, &path, None), 404, "NOT_FOUND");
+    assert_eq!(srv.get(&path).2, before);
+    let (s, _, _) = srv.call(Method::GET, "/n/v1/clientcontext", Some(&root_token), None);
+    assert_eq!(s, StatusCode::OK, "the root token must still work");
+
+    // The root itself still can.
+    let (s, _, b) = srv.put(
+        &path,
+        json!({"expirationTimestamp": baack_time(86_400_000)}),
+    );
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let (s, _, b) = srv.post(
+        "/n/v1/apiclientbearertoken/",
+        json!({"apiClient": {"urn": root}}),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_status(&srv.delete(&path), 200, "DELETE_SUCCESS");
+}
+
+#[test]
+fn expirations_outside_the_years_1970_to_9999_are_refused_naming_the_field() {
+    let srv = Server::start();
+    let client = srv.create_client("far-future");
+    let (turn, _) = srv.create_token(&client);
+    let path = format!("/n/v1/apiclientbearertoken/{turn}");
+    // The first is what `--expires-in 99999999y` used to send.
+    for when in [
+        "+262142-12-31T23:59:59.999",
+        "+10000-01-01T00:00:00.000",
+        "1969-12-31T23:59:59.999",
+    ] {
+        let a = srv.post(
+            "/n/v1/apiclientbearertoken/",
+            json!({"apiClient": {"urn": client}, "expirationTimestamp": when}),
+        );
+        assert_status(&a, 400, "INVALID_REPRESENTATION");
+        let detail = a.2["detail"].as_str().unwrap();
+        assert!(detail.starts_with("expirationTimestamp"), "{detail}");
+        assert!(detail.contains("9999-12-31T23:59:59.999"), "{detail}");
+        let a = srv.put(&path, json!({"expirationTimestamp": when}));
+        assert_status(&a, 400, "INVALID_REPRESENTATION");
+        assert!(
+            a.2["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("expirationTimestamp")
+        );
+    }
+    assert!(srv.get(&path).2.get("expirationTimestamp").is_none());
+    // The last instant of the range is still an expiry.
+    let (s, _, b) = srv.post(
+        "/n/v1/apiclientbearertoken/",
+        json!({"apiClient": {"urn": client}, "expirationTimestamp": "9999-12-31T23:59:59.999"}),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["expirationTimestamp"], "9999-12-31T23:59:59.999");
+}
