@@ -37,6 +37,68 @@ impl From<io::Error> for Failure {
     }
 }
 
+/// A secret just created, which the command must hand over or else undo.
+pub struct NewSecret<'a> {
+    /// What holds it, in messages: `token`, `OAuth client`.
+    pub what: &'a str,
+    /// Its URN or id.
+    pub key: &'a str,
+    /// What the message says once it was deleted.
+    pub undone: String,
+    /// The command that deletes it, named when undoing fails too.
+    pub delete_cmd: String,
+}
+
+impl<'a> NewSecret<'a> {
+    /// A `what` with this `key` that `delete_cmd` deletes, and nothing else to undo.
+    pub fn new(what: &'a str, key: &'a str, delete_cmd: String) -> Self {
+        NewSecret {
+            what,
+            key,
+            undone: format!("the {what} was deleted, nothing was created"),
+            delete_cmd,
+        }
+    }
+}
+
+impl Failure {
+    /// Why a delivery failed, in a few words.
+    fn reason(&self) -> String {
+        match self {
+            Failure::BrokenPipe => "broken pipe".into(),
+            Failure::Error(Error::Internal(m)) => m.clone(),
+            Failure::Error(e) => e.to_string(),
+        }
+    }
+}
+
+/// Hands a new secret over with `deliver` (printing it, or writing its file). When that
+/// fails, the secret is gone, so what holds it is deleted with `undo`: exit 1 saying so,
+/// even for a closed pipe (which otherwise exits quietly), because the command did not do
+/// what it said. When the delete fails too, the message names the command that does it.
+pub fn deliver_or_undo(
+    s: &NewSecret<'_>,
+    deliver: impl FnOnce() -> Result<(), Failure>,
+    undo: impl FnOnce() -> Result<(), Error>,
+) -> Result<(), Failure> {
+    let Err(failed) = deliver() else {
+        return Ok(());
+    };
+    let what = s.what;
+    let head = format!(
+        "could not deliver the new {what}'s secret ({})",
+        failed.reason()
+    );
+    let msg = match undo() {
+        Ok(()) => format!("{head}; {}", s.undone),
+        Err(e) => format!(
+            "{head}; deleting it also failed ({e}): {what} {} still exists, delete it with `{}`",
+            s.key, s.delete_cmd
+        ),
+    };
+    Err(Error::Undelivered(msg).into())
+}
+
 /// What kind of object a value is, which decides its table and its primary value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -288,13 +350,16 @@ impl Printer {
     }
 
     /// Tells, on stderr, that a store was created and what its root token is: shown once.
-    pub fn announce_bootstrap(&self, b: &Bootstrap) {
-        let _ = writeln!(
-            io::stderr().lock(),
+    pub fn announce_bootstrap(&self, b: &Bootstrap) -> Result<(), Failure> {
+        let mut e = io::stderr().lock();
+        writeln!(
+            e,
             "created a new store at {}\nroot bearer token (shown once, it cannot be shown again): {}",
             b.path.display(),
             b.token
-        );
+        )?;
+        e.flush()?;
+        Ok(())
     }
 
     /// The result of `baack init`.
