@@ -160,4 +160,20 @@ mod boundary_tests {
         assert_eq!(to_datetime(i64::MIN), DateTime::<Utc>::MIN_UTC);
         assert_eq!(to_datetime(0), DateTime::<Utc>::UNIX_EPOCH);
     }
+
+    #[test]
+    fn the_system_clock_reads_the_system_time() {
+        fn std_now() -> i64 {
+            let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+            since.map(|d| d.as_millis() as i64).unwrap_or(0)
+        }
+        // Both read CLOCK_REALTIME, so the one lies between the other's two readings.
+        let before = std_now();
+        let now = SystemClock.now();
+        let after = std_now();
+        assert!(
+            before <= now && now <= after,
+            "{before} <= {now} <= {after}"
+        );
+    }
 }

@@ -449,3 +449,65 @@ fn remote(srv: &Server, token: &str, args: &[&str]) -> Output {
         .output()
         .unwrap()
 }
+
+#[test]
+fn serve_profile_login_makes_no_token_it_cannot_keep() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let out = baack().args(["init", "-q", "--store", s]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let tokens = || {
+        let out = baack()
+            .args(["token", "list", "-q", "--store", s])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap().lines().count()
+    };
+    assert_eq!(tokens(), 1);
+
+    // The credentials file cannot be written (a directory stands in its place): the new
+    // root-client token meant for the profile is deleted.
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("credentials.toml")).unwrap();
+    for d in [&config, &config.join("credentials.toml")] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let out = baack()
+        .env("BAACK_CONFIG_DIR", &config)
+        .env("BAACK_CREDENTIAL_STORE", "file")
+        .args([
+            "serve",
+            "--profile",
+            "p",
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            s,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("could not deliver the new token's secret (cannot use store")
+            && err.contains("the token was deleted, nothing was created"),
+        "{err}"
+    );
+    assert_eq!(tokens(), 1);
+
+    // An address that is taken fails before any token is made.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = baack()
+        .env("BAACK_CONFIG_DIR", dir.path().join("config2"))
+        .args(["serve", "--profile", "p", "--listen", &addr, "--store", s])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert_eq!(tokens(), 1);
+}
