@@ -511,3 +511,58 @@ fn serve_profile_login_makes_no_token_it_cannot_keep() {
     assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
     assert_eq!(tokens(), 1);
 }
+
+#[test]
+fn when_the_embedded_delete_fails_too_the_message_names_the_token_and_the_command() {
+    let env = Env::embedded();
+    let Target::Embedded(store) = &env.target else {
+        unreachable!()
+    };
+    let dir = store.join("tokens");
+    let files = || std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+    let before = files();
+    let (reader, writer) = full_pipe();
+    let child = env
+        .cmd(&["token", "create", "--client", "root", "-q"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the token exists (its write blocked on the full pipe), put a plain file where
+    // the token directory was: the delete cannot reach the token, deterministically.
+    wait_until("the token to be created", || files() > before);
+    let away = store.join("tokens.away");
+    std::fs::rename(&dir, &away).unwrap();
+    std::fs::write(&dir, b"not a directory").unwrap();
+    drop(reader);
+    let out = child.wait_with_output().unwrap();
+    std::fs::remove_file(&dir).unwrap();
+    std::fs::rename(&away, &dir).unwrap();
+
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let left: Vec<String> = env
+        .tokens()
+        .iter()
+        .filter_map(|t| t["urn"].as_str())
+        .filter(|u| err.contains(u))
+        .map(String::from)
+        .collect();
+    let [urn] = &left[..] else {
+        panic!("the message names the token left behind: {err}")
+    };
+    assert!(
+        err.contains(
+            "could not deliver the new token's secret (broken pipe); deleting it also failed"
+        ) && err.contains(&format!(
+            "token {urn} still exists, delete it with `baack token delete {urn} --yes`"
+        )),
+        "{err}"
+    );
+    let del = env
+        .cmd(&["token", "delete", urn, "--yes"])
+        .output()
+        .unwrap();
+    assert!(del.status.success(), "{}", stderr(&del));
+    assert_eq!(files(), before);
+}
