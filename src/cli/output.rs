@@ -91,6 +91,8 @@ pub fn deliver_or_undo(
     );
     let msg = match undo() {
         Ok(()) => format!("{head}; {}", s.undone),
+        // Gone already (deleted meanwhile, or with its client): as good as deleted.
+        Err(e) if e.kind() == baack::ErrorKind::NotFound => format!("{head}; {}", s.undone),
         Err(e) => format!(
             "{head}; deleting it also failed ({e}): {what} {} still exists, delete it with `{}`",
             s.key, s.delete_cmd
@@ -386,5 +388,85 @@ impl Printer {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_token() -> NewSecret<'static> {
+        NewSecret::new("token", "u-1", "baack token delete u-1 --yes".into())
+    }
+
+    fn message(r: Result<(), Failure>) -> String {
+        match r {
+            Err(Failure::Error(Error::Undelivered(m))) => m,
+            other => panic!("not an undelivered secret: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_delivered_secret_is_kept() {
+        let r = deliver_or_undo(&new_token(), || Ok(()), || panic!("nothing to undo"));
+        assert!(r.is_ok());
+    }
+
+    #[test]
+    fn an_undelivered_secret_is_deleted_and_the_command_fails() {
+        let mut undone = false;
+        let m = message(deliver_or_undo(
+            &new_token(),
+            || Err(Failure::BrokenPipe),
+            || {
+                undone = true;
+                Ok(())
+            },
+        ));
+        assert!(undone);
+        assert_eq!(
+            m,
+            "could not deliver the new token's secret (broken pipe); the token was deleted, nothing was created"
+        );
+        let m = message(deliver_or_undo(
+            &new_token(),
+            || Err(io::Error::from(io::ErrorKind::StorageFull).into()),
+            || Ok(()),
+        ));
+        assert!(
+            m.starts_with("could not deliver the new token's secret (cannot write output: "),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_secret_already_gone_counts_as_deleted() {
+        let m = message(deliver_or_undo(
+            &new_token(),
+            || Err(Failure::BrokenPipe),
+            || Err(Error::NotFound("no token u-1".into())),
+        ));
+        assert!(
+            m.ends_with("the token was deleted, nothing was created"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_failed_delete_names_what_is_left_and_the_command() {
+        let m = message(deliver_or_undo(
+            &new_token(),
+            || Err(Failure::BrokenPipe),
+            || {
+                Err(Error::Unreachable {
+                    url: "http://127.0.0.1:1".into(),
+                    reason: "connection refused".into(),
+                })
+            },
+        ));
+        assert_eq!(
+            m,
+            "could not deliver the new token's secret (broken pipe); deleting it also failed (cannot reach http://127.0.0.1:1: connection refused): token u-1 still exists, delete it with `baack token delete u-1 --yes`"
+        );
     }
 }
