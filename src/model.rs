@@ -1159,6 +1159,34 @@ mod mutation_pins {
     }
 
     #[test]
+    fn scopes_and_permissions_spell_as_the_wire_does() {
+        // The wire spellings are the serde names; `as_str` and `parse` must agree.
+        for (scope, wire) in [
+            (Scope::Api, "api.baack.co"),
+            (Scope::Webhook, "webhook.baack.co"),
+        ] {
+            assert_eq!(scope.as_str(), wire);
+            assert_eq!(Scope::parse(wire), Some(scope));
+            assert_eq!(serde_json::to_value(scope).unwrap(), json!(wire));
+        }
+        assert_eq!(
+            Scope::ALL.map(|s| Scope::parse(s).map(Scope::as_str)),
+            Scope::ALL.map(Some)
+        );
+        for (p, wire) in [
+            (Permission::Administer, "ADMINISTER"),
+            (Permission::Read, "READ"),
+            (Permission::ViewContent, "VIEW_CONTENT"),
+        ] {
+            assert_eq!(p.as_str(), wire);
+            assert_eq!(Permission::parse(wire), Some(p));
+            assert_eq!(serde_json::to_value(p).unwrap(), json!(wire));
+        }
+        assert_eq!(Scope::parse("API.BAACK.CO"), None);
+        assert_eq!(Permission::parse("read"), None);
+    }
+
+    #[test]
     fn http_redirects_are_for_loopback_only_and_say_so() {
         for ok in [
             "http://localhost/cb",
