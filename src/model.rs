@@ -1159,6 +1159,25 @@ mod mutation_pins {
     }
 
     #[test]
+    fn a_token_stops_working_at_its_expiry_exactly() {
+        let t = |expires| BearerToken {
+            urn: String::new(),
+            client: String::new(),
+            digest: String::new(),
+            shown: String::new(),
+            expires,
+            created: 0,
+        };
+        assert!(t(None).is_live(i64::MAX));
+        assert!(t(Some(1_000)).is_live(999));
+        assert!(
+            !t(Some(1_000)).is_live(1_000),
+            "expired at its expiry instant"
+        );
+        assert!(!t(Some(1_000)).is_live(1_001));
+    }
+
+    #[test]
     fn scopes_and_permissions_spell_as_the_wire_does() {
         // The wire spellings are the serde names; `as_str` and `parse` must agree.
         for (scope, wire) in [
