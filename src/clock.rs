@@ -167,3 +167,48 @@ mod tests {
         assert_eq!(c.now(), 1500);
     }
 }
+
+/// The edges of [`to_datetime`]: the instants around 0 are exact (not clamped either way),
+/// and only instants past chrono's range are clamped, each to its own end.
+#[cfg(test)]
+mod boundary_tests {
+    use super::*;
+
+    #[test]
+    fn instants_around_the_epoch_are_exact() {
+        assert_eq!(format_baack(0), "1970-01-01T00:00:00.000");
+        assert_eq!(format_baack(1), "1970-01-01T00:00:00.001");
+        assert_eq!(format_baack(-1), "1969-12-31T23:59:59.999");
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn only_instants_past_the_range_are_clamped_each_to_its_end() {
+        let max = DateTime::<Utc>::MAX_UTC.timestamp_millis();
+        let min = DateTime::<Utc>::MIN_UTC.timestamp_millis();
+        assert_eq!(to_datetime(max).timestamp_millis(), max);
+        assert_eq!(to_datetime(min).timestamp_millis(), min);
+        assert_eq!(to_datetime(max + 1), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(to_datetime(i64::MAX), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(to_datetime(min - 1), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(to_datetime(i64::MIN), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(to_datetime(0), DateTime::<Utc>::UNIX_EPOCH);
+    }
+
+    #[test]
+    fn the_system_clock_reads_the_system_time() {
+        fn std_now() -> i64 {
+            let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+            since.map(|d| d.as_millis() as i64).unwrap_or(0)
+        }
+        // Both read CLOCK_REALTIME, so the one lies between the other's two readings.
+        let before = std_now();
+        let now = SystemClock.now();
+        let after = std_now();
+        assert!(
+            before <= now && now <= after,
+            "{before} <= {now} <= {after}"
+        );
+    }
+}

@@ -125,6 +125,10 @@ pub enum Error {
     /// An error the in-process server answered, with the library's own kind and message.
     #[error("{message}")]
     Embedded { kind: ErrorKind, message: String },
+    /// A new secret could not be handed over (a closed pipe, a full disk); the message
+    /// says whether what holds it was deleted, and how to delete it if not (exit 1).
+    #[error("{0}")]
+    Undelivered(String),
     /// Anything else; never carries a secret.
     #[error("internal error: {0}")]
     Internal(String),
@@ -178,7 +182,7 @@ impl Error {
             },
             Error::Usage(_) => ErrorKind::Usage,
             Error::Embedded { kind, .. } => *kind,
-            Error::Internal(_) => ErrorKind::Internal,
+            Error::Undelivered(_) | Error::Internal(_) => ErrorKind::Internal,
         }
     }
 }

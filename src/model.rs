@@ -1212,3 +1212,143 @@ mod tests {
         assert_eq!(parse_urn("nope"), None);
     }
 }
+
+/// Pins that mutation testing found missing: the exact validity bounds and the http arm of
+/// the redirect rule (kept apart from `tests` so parallel edits there merge cleanly).
+#[cfg(test)]
+mod mutation_pins {
+    use super::*;
+
+    fn body(access_validity: Value) -> Value {
+        json!({
+            "name": "n", "description": "d", "accessType": "OFFLINE", "enabled": true,
+            "grantTypes": ["CLIENT_CREDENTIALS"],
+            "accessTokenValiditySeconds": access_validity,
+        })
+    }
+
+    fn causes(body: &Value) -> Vec<String> {
+        match parse_oauth(body) {
+            Ok(_) => Vec::new(),
+            Err(Error::InvalidMany(c)) => c,
+            Err(e) => panic!("{body}: {e}"),
+        }
+    }
+
+    #[test]
+    fn validity_bounds_are_exactly_1_to_31536000() {
+        for ok in [1, 2, 31_535_999, 31_536_000] {
+            let f = parse_oauth(&body(json!(ok))).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert_eq!(f.access_token_validity_seconds, ok);
+        }
+        for bad in [0, -1, 31_536_001, i64::MAX] {
+            assert_eq!(
+                causes(&body(json!(bad))),
+                [format!(
+                    "accessTokenValiditySeconds must be an integer from 1 to 31536000, not {bad}"
+                )],
+            );
+        }
+        let mut refresh = body(json!(60));
+        refresh["refreshTokenValiditySeconds"] = json!(31_536_001);
+        assert_eq!(
+            causes(&refresh),
+            ["refreshTokenValiditySeconds must be an integer from 1 to 31536000, not 31536001"]
+        );
+        refresh["refreshTokenValiditySeconds"] = json!(31_536_000);
+        assert!(causes(&refresh).is_empty());
+    }
+
+    #[test]
+    fn an_out_of_range_validity_is_named_beside_type_errors() {
+        // Rule checks are skipped when a field has the wrong type, so the range check of
+        // the parse itself is the only one that names the bad validity here.
+        for bad in [json!(0), json!(31_536_001), json!(0.0)] {
+            let mut b = body(bad.clone());
+            b["enabled"] = json!("yes");
+            assert_eq!(
+                causes(&b),
+                [
+                    format!(
+                        "accessTokenValiditySeconds must be an integer from 1 to 31536000, not {bad}"
+                    ),
+                    "enabled must be true or false, not \"yes\"".to_string(),
+                ],
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_stops_working_at_its_expiry_exactly() {
+        let t = |expires| BearerToken {
+            urn: String::new(),
+            client: String::new(),
+            digest: String::new(),
+            shown: String::new(),
+            expires,
+            created: 0,
+        };
+        assert!(t(None).is_live(i64::MAX));
+        assert!(t(Some(1_000)).is_live(999));
+        assert!(
+            !t(Some(1_000)).is_live(1_000),
+            "expired at its expiry instant"
+        );
+        assert!(!t(Some(1_000)).is_live(1_001));
+    }
+
+    #[test]
+    fn scopes_and_permissions_spell_as_the_wire_does() {
+        // The wire spellings are the serde names; `as_str` and `parse` must agree.
+        for (scope, wire) in [
+            (Scope::Api, "api.baack.co"),
+            (Scope::Webhook, "webhook.baack.co"),
+        ] {
+            assert_eq!(scope.as_str(), wire);
+            assert_eq!(Scope::parse(wire), Some(scope));
+            assert_eq!(serde_json::to_value(scope).unwrap(), json!(wire));
+        }
+        assert_eq!(
+            Scope::ALL.map(|s| Scope::parse(s).map(Scope::as_str)),
+            Scope::ALL.map(Some)
+        );
+        for (p, wire) in [
+            (Permission::Administer, "ADMINISTER"),
+            (Permission::Read, "READ"),
+            (Permission::ViewContent, "VIEW_CONTENT"),
+        ] {
+            assert_eq!(p.as_str(), wire);
+            assert_eq!(Permission::parse(wire), Some(p));
+            assert_eq!(serde_json::to_value(p).unwrap(), json!(wire));
+        }
+        assert_eq!(Scope::parse("API.BAACK.CO"), None);
+        assert_eq!(Permission::parse("read"), None);
+    }
+
+    #[test]
+    fn http_redirects_are_for_loopback_only_and_say_so() {
+        for ok in [
+            "http://localhost/cb",
+            "http://127.0.0.1:8080/cb",
+            "http://[::1]/",
+        ] {
+            assert_eq!(check_redirect_uri(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://example.com/cb",
+            "http://127.0.0.2/cb",
+            "http://localhost.example/",
+        ] {
+            assert_eq!(
+                check_redirect_uri(bad),
+                Err("must use https (http only on localhost, 127.0.0.1 or [::1])"),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            check_redirect_uri("ftp://example.com/"),
+            Err("must be an https URL")
+        );
+        assert_eq!(check_redirect_uri("https://example.com/cb"), Ok(()));
+    }
+}

@@ -247,15 +247,40 @@ pub fn store_path(g: &Global, profile_store: Option<PathBuf>) -> Result<PathBuf,
 }
 
 /// Opens the store, creating it if absent; a new store's root token is announced once.
+/// When that announcement cannot be written, the root token is deleted (the store stays
+/// usable here, as its root client) and the command fails saying so.
 pub fn open_store(
     path: &std::path::Path,
     out: &Printer,
-) -> Result<(Store, Option<store::Bootstrap>), Error> {
+) -> Result<(Store, Option<store::Bootstrap>), Failure> {
     let (store, boot) = Store::open_or_init(path, "My Company")?;
     if let Some(b) = &boot {
-        out.announce_bootstrap(b);
+        deliver_root_token(&store, b, || out.announce_bootstrap(b))?;
     }
     Ok((store, boot))
+}
+
+/// Delivers a new store's root token with `deliver`, or deletes that token. The store
+/// itself stays: it was asked for, holds nothing else secret, and works here as its root
+/// client, which can make a new root token.
+fn deliver_root_token(
+    store: &Store,
+    b: &store::Bootstrap,
+    deliver: impl FnOnce() -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let at = b.path.display();
+    let new = output::NewSecret {
+        what: "root token",
+        key: &b.root_token.urn,
+        undone: format!(
+            "the root token was deleted; the store at {at} was created and works here as its root client: make a new root token with `baack token create --client {} --store {at}`",
+            baack::model::ROOT_CLIENT_ID
+        ),
+        delete_cmd: format!("baack token delete {} --yes --store {at}", b.root_token.urn),
+    };
+    output::deliver_or_undo(&new, deliver, || {
+        store.write(|t| t.delete_token(&b.root_token))
+    })
 }
 
 /// What every API command works with: the client and the printer.
@@ -269,7 +294,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    fn connect(g: &Global, out: Printer) -> Result<Ctx, Error> {
+    fn connect(g: &Global, out: Printer) -> Result<Ctx, Failure> {
         let settings = Settings::resolve(g, &config::Config::load()?)?;
         let client = match settings.target {
             Target::Remote { url, token } => Client::remote(
@@ -436,7 +461,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Init(a) => {
             let path = named_profile_store(&cli.global, &config::Config::load()?)?;
             let b = Store::init(&path, &a.company_name)?;
-            out.init(&b)
+            deliver_root_token(&Store::open(&path)?, &b, || out.init(&b))
         }
         Command::Serve(a) => serve::run(&cli.global, &out, a),
         Command::Whoami => {

@@ -10,7 +10,7 @@ use clap::{ArgGroup, Subcommand};
 use http::{Method, header};
 use serde_json::{Map, Value, json};
 
-use super::output::{Failure, Kind};
+use super::output::{Failure, Kind, NewSecret, deliver_or_undo};
 use super::secret_file::SecretFile;
 use super::{Ctx, complete, confirm, enc};
 
@@ -231,9 +231,24 @@ pub fn run(ctx: &Ctx, cmd: OauthCmd) -> Result<(), Failure> {
             let mut v = r.body;
             let id = v["id"].as_str().unwrap_or_default().to_string();
             let secret = v["secret"].as_str().unwrap_or_default().to_string();
+            let new = NewSecret::new(
+                "OAuth client",
+                &id,
+                format!("baack oauth delete {id} --yes"),
+            );
+            let undo = || {
+                ctx.client
+                    .send(&Call::new(
+                        Method::DELETE,
+                        format!("/v3/oauth-clients/{id}"),
+                    ))
+                    .map(drop)
+            };
             match file {
                 Some(f) => {
-                    let path = f.write(&secret)?;
+                    let path = f.path().to_path_buf();
+                    deliver_or_undo(&new, || Ok(f.write(&secret)?), undo)?;
+                    // The secret is in its file: what follows only describes it.
                     v["secret"] = Value::Null;
                     ctx.out.item(Kind::OAuth, &v)?;
                     ctx.out.note(&format!(
@@ -242,9 +257,14 @@ pub fn run(ctx: &Ctx, cmd: OauthCmd) -> Result<(), Failure> {
                     ));
                     Ok(())
                 }
-                None => ctx
-                    .out
-                    .created_secret(Kind::OAuth, &v, &format!("{id} {secret}")),
+                None => deliver_or_undo(
+                    &new,
+                    || {
+                        ctx.out
+                            .created_secret(Kind::OAuth, &v, &format!("{id} {secret}"))
+                    },
+                    undo,
+                ),
             }
         }
         OauthCmd::List { filter } => {

@@ -37,6 +37,70 @@ impl From<io::Error> for Failure {
     }
 }
 
+/// A secret just created, which the command must hand over or else undo.
+pub struct NewSecret<'a> {
+    /// What holds it, in messages: `token`, `OAuth client`.
+    pub what: &'a str,
+    /// Its URN or id.
+    pub key: &'a str,
+    /// What the message says once it was deleted.
+    pub undone: String,
+    /// The command that deletes it, named when undoing fails too.
+    pub delete_cmd: String,
+}
+
+impl<'a> NewSecret<'a> {
+    /// A `what` with this `key` that `delete_cmd` deletes, and nothing else to undo.
+    pub fn new(what: &'a str, key: &'a str, delete_cmd: String) -> Self {
+        NewSecret {
+            what,
+            key,
+            undone: format!("the {what} was deleted, nothing was created"),
+            delete_cmd,
+        }
+    }
+}
+
+impl Failure {
+    /// Why a delivery failed, in a few words.
+    fn reason(&self) -> String {
+        match self {
+            Failure::BrokenPipe => "broken pipe".into(),
+            Failure::Error(Error::Internal(m)) => m.clone(),
+            Failure::Error(e) => e.to_string(),
+        }
+    }
+}
+
+/// Hands a new secret over with `deliver` (printing it, or writing its file). When that
+/// fails, the secret is gone, so what holds it is deleted with `undo`: exit 1 saying so,
+/// even for a closed pipe (which otherwise exits quietly), because the command did not do
+/// what it said. When the delete fails too, the message names the command that does it.
+pub fn deliver_or_undo(
+    s: &NewSecret<'_>,
+    deliver: impl FnOnce() -> Result<(), Failure>,
+    undo: impl FnOnce() -> Result<(), Error>,
+) -> Result<(), Failure> {
+    let Err(failed) = deliver() else {
+        return Ok(());
+    };
+    let what = s.what;
+    let head = format!(
+        "could not deliver the new {what}'s secret ({})",
+        failed.reason()
+    );
+    let msg = match undo() {
+        Ok(()) => format!("{head}; {}", s.undone),
+        // Gone already (deleted meanwhile, or with its client): as good as deleted.
+        Err(e) if e.kind() == baack::ErrorKind::NotFound => format!("{head}; {}", s.undone),
+        Err(e) => format!(
+            "{head}; deleting it also failed ({e}): {what} {} still exists, delete it with `{}`",
+            s.key, s.delete_cmd
+        ),
+    };
+    Err(Error::Undelivered(msg).into())
+}
+
 /// What kind of object a value is, which decides its table and its primary value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -289,13 +353,16 @@ impl Printer {
     }
 
     /// Tells, on stderr, that a store was created and what its root token is: shown once.
-    pub fn announce_bootstrap(&self, b: &Bootstrap) {
-        let _ = writeln!(
-            io::stderr().lock(),
+    pub fn announce_bootstrap(&self, b: &Bootstrap) -> Result<(), Failure> {
+        let mut e = io::stderr().lock();
+        writeln!(
+            e,
             "created a new store at {}\nroot bearer token (shown once, it cannot be shown again): {}",
             b.path.display(),
             b.token
-        );
+        )?;
+        e.flush()?;
+        Ok(())
     }
 
     /// The result of `baack init`.
@@ -322,5 +389,85 @@ impl Printer {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_token() -> NewSecret<'static> {
+        NewSecret::new("token", "u-1", "baack token delete u-1 --yes".into())
+    }
+
+    fn message(r: Result<(), Failure>) -> String {
+        match r {
+            Err(Failure::Error(Error::Undelivered(m))) => m,
+            other => panic!("not an undelivered secret: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_delivered_secret_is_kept() {
+        let r = deliver_or_undo(&new_token(), || Ok(()), || panic!("nothing to undo"));
+        assert!(r.is_ok());
+    }
+
+    #[test]
+    fn an_undelivered_secret_is_deleted_and_the_command_fails() {
+        let mut undone = false;
+        let m = message(deliver_or_undo(
+            &new_token(),
+            || Err(Failure::BrokenPipe),
+            || {
+                undone = true;
+                Ok(())
+            },
+        ));
+        assert!(undone);
+        assert_eq!(
+            m,
+            "could not deliver the new token's secret (broken pipe); the token was deleted, nothing was created"
+        );
+        let m = message(deliver_or_undo(
+            &new_token(),
+            || Err(io::Error::from(io::ErrorKind::StorageFull).into()),
+            || Ok(()),
+        ));
+        assert!(
+            m.starts_with("could not deliver the new token's secret (cannot write output: "),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_secret_already_gone_counts_as_deleted() {
+        let m = message(deliver_or_undo(
+            &new_token(),
+            || Err(Failure::BrokenPipe),
+            || Err(Error::NotFound("no token u-1".into())),
+        ));
+        assert!(
+            m.ends_with("the token was deleted, nothing was created"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_failed_delete_names_what_is_left_and_the_command() {
+        let m = message(deliver_or_undo(
+            &new_token(),
+            || Err(Failure::BrokenPipe),
+            || {
+                Err(Error::Unreachable {
+                    url: "http://127.0.0.1:1".into(),
+                    reason: "connection refused".into(),
+                })
+            },
+        ));
+        assert_eq!(
+            m,
+            "could not deliver the new token's secret (broken pipe); deleting it also failed (cannot reach http://127.0.0.1:1: connection refused): token u-1 still exists, delete it with `baack token delete u-1 --yes`"
+        );
     }
 }

@@ -40,22 +40,31 @@ impl SecretFile {
         })
     }
 
-    /// Writes the secret and a newline, durably.
-    pub fn write(mut self, secret: &str) -> Result<PathBuf, Error> {
+    /// Where the secret goes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the secret and a newline, durably. When that fails (a full disk) the file
+    /// is removed, so no partial secret is left, and the caller must undo the secret.
+    pub fn write(mut self, secret: &str) -> Result<(), Error> {
         let mut f = self
             .file
             .take()
             .ok_or_else(|| Error::Internal("the secret file was already written".into()))?;
-        f.write_all(secret.as_bytes())
+        let written = f
+            .write_all(secret.as_bytes())
             .and_then(|()| f.write_all(b"\n"))
-            .and_then(|()| f.sync_all())
-            .map_err(|e| {
-                Error::Internal(format!(
-                    "cannot write secret file {}: {e}",
-                    self.path.display()
-                ))
-            })?;
-        Ok(self.path.clone())
+            .and_then(|()| f.sync_all());
+        drop(f);
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&self.path);
+            return Err(Error::Internal(format!(
+                "cannot write secret file {}: {e}",
+                self.path.display()
+            )));
+        }
+        Ok(())
     }
 }
 

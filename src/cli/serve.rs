@@ -12,7 +12,7 @@ use baack::service::Service;
 use clap::Args;
 
 use super::config::Config;
-use super::output::{Failure, Printer};
+use super::output::{Failure, NewSecret, Printer, deliver_or_undo};
 use super::{Global, named_profile_store, open_store};
 
 /// `baack serve`.
@@ -77,21 +77,16 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
     let store = store.with_group_commit()?.with_read_cache()?;
     let svc = Arc::new(Service::new(store.clone(), Arc::new(SystemClock)));
     // `--profile NAME` logs that profile in to this server, as `vault server -dev` does:
-    // with the new store's root token, or else a new token of the root client.
-    let login = match &g.profile {
-        None => None,
-        Some(name) => {
-            let token = match boot {
-                Some(b) => b.token,
-                None => {
-                    let root = svc.root_caller()?;
-                    let body = serde_json::json!({ "apiClient": { "urn": root.client.urn } });
-                    svc.create_token(&root, &body)?.1
-                }
-            };
-            Some((name.clone(), token, svc.store().meta().company.clone()))
-        }
-    };
+    // with the new store's root token, or else a new token of the root client, made only
+    // once the server listens so that a failure to listen loses no secret.
+    let login = g.profile.as_ref().map(|name| {
+        (
+            name.clone(),
+            boot.map(|b| b.token),
+            svc.store().meta().company.clone(),
+        )
+    });
+    let login_svc = svc.clone();
     // A closed stderr must not stop the server answering (eprintln! would panic).
     let log: server::LogFn = Arc::new(|line: &str| {
         let _ = writeln!(std::io::stderr().lock(), "{line}");
@@ -120,10 +115,36 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::Internal(e.to_string()))?;
-        if let Some((name, token, owner)) = login {
+        if let Some((name, shown, owner)) = login {
             let url = format!("http://{addr}");
-            let source =
-                super::auth::write_profile(&name, &url, &token, Some(path.clone()), &owner, out)?;
+            let write = |token: &str| {
+                super::auth::write_profile(&name, &url, token, Some(path.clone()), &owner, out)
+            };
+            let source = match shown {
+                // Already shown on stderr: the profile is a convenience.
+                Some(token) => write(&token)?,
+                None => {
+                    let svc = &login_svc;
+                    let root = svc.root_caller()?;
+                    let body = serde_json::json!({ "apiClient": { "urn": root.client.urn } });
+                    let (t, token) = svc.create_token(&root, &body)?;
+                    let mut source = None;
+                    let new = NewSecret::new(
+                        "token",
+                        &t.urn,
+                        format!("baack token delete {} --yes --store {}", t.urn, path.display()),
+                    );
+                    deliver_or_undo(
+                        &new,
+                        || {
+                            source = Some(write(&token)?);
+                            Ok(())
+                        },
+                        || svc.delete_token(&root, &t.urn).map(drop),
+                    )?;
+                    source.ok_or_else(|| Error::Internal("the profile was not written".into()))?
+                }
+            };
             out.note(&format!(
                 "profile `{name}` now points here (token kept in {source}): try `baack --profile {name} client list`"
             ));

@@ -12,7 +12,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::clients::{resolve as resolve_client, urn_of};
-use super::output::{Failure, Kind};
+use super::output::{Failure, Kind, NewSecret, deliver_or_undo};
 use super::secret_file::SecretFile;
 use super::{Ctx, complete, confirm, enc, parse_duration};
 
@@ -137,9 +137,21 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
+            let urn = v["urn"].as_str().unwrap_or_default().to_string();
+            let new = NewSecret::new("token", &urn, format!("baack token delete {urn} --yes"));
+            let undo = || {
+                ctx.client
+                    .send(&Call::new(
+                        Method::DELETE,
+                        format!("/n/v1/apiclientbearertoken/{urn}"),
+                    ))
+                    .map(drop)
+            };
             match file {
                 Some(f) => {
-                    let path = f.write(&token)?;
+                    let path = f.path().to_path_buf();
+                    deliver_or_undo(&new, || Ok(f.write(&token)?), undo)?;
+                    // The secret is in its file: what follows only describes it.
                     v["bearerToken"] = obfuscate(&token).into();
                     ctx.out.item(Kind::Token, &v)?;
                     ctx.out.note(&format!(
@@ -148,7 +160,11 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                     ));
                     Ok(())
                 }
-                None => ctx.out.created_secret(Kind::Token, &v, &token),
+                None => deliver_or_undo(
+                    &new,
+                    || ctx.out.created_secret(Kind::Token, &v, &token),
+                    undo,
+                ),
             }
         }
         TokenCmd::List {

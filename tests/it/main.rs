@@ -2,6 +2,7 @@
 
 mod authz;
 mod cli;
+mod delivery;
 mod durability;
 mod hostile;
 mod limits;
