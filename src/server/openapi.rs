@@ -849,6 +849,20 @@ pub fn document() -> Value {
     })
 }
 
+/// The document serialised, and its `ETag`: built on first use and kept, since it never
+/// changes while the process runs (it was rebuilt per request, about 100 KB each time).
+pub fn served() -> &'static (bytes::Bytes, String) {
+    use sha2::{Digest, Sha256};
+    static SERVED: std::sync::OnceLock<(bytes::Bytes, String)> = std::sync::OnceLock::new();
+    SERVED.get_or_init(|| {
+        // A `Value` always serialises; an empty document would only be a bug.
+        let body = serde_json::to_vec(&document()).unwrap_or_default();
+        let digest = Sha256::digest(&body);
+        let etag = format!("\"{}\"", hex::encode(&digest[..16]));
+        (bytes::Bytes::from(body), etag)
+    })
+}
+
 /// Every (method, path) the document describes, methods in upper case.
 pub fn documented_routes() -> Vec<(String, String)> {
     let doc = document();
