@@ -3,6 +3,7 @@
 mod authz;
 mod cli;
 mod durability;
+mod hostile;
 mod limits;
 mod oauth;
 mod profiles;
