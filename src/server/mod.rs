@@ -302,21 +302,6 @@ mod deadline {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_default_connection_cap_leaves_descriptors_for_the_store() {
-        assert_eq!(super::connections_for(1024), 512);
-        assert_eq!(super::connections_for(4096), 4096 - 576);
-        assert_eq!(super::connections_for(1153), 1153 - 576);
-        assert_eq!(super::connections_for(1151), 1151 - 575);
-        assert_eq!(super::connections_for(20_000), 16_384);
-        assert_eq!(super::connections_for(u64::MAX), 16_384);
-        assert_eq!(super::connections_for(1), 1);
-        assert_eq!(super::connections_for(0), 1);
-    }
-}
-
 /// Every (method, path) the router serves, as registered.
 pub fn route_list() -> Vec<(Method, &'static str)> {
     routes().seen
@@ -416,4 +401,19 @@ fn routes() -> Routes {
         .add(Method::PATCH, OAUTH, h::oauth_patch)
         .add(Method::DELETE, OAUTH, h::oauth_delete);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_connection_cap_leaves_descriptors_for_the_store() {
+        assert_eq!(super::connections_for(1024), 512);
+        assert_eq!(super::connections_for(4096), 4096 - 576);
+        assert_eq!(super::connections_for(1153), 1153 - 576);
+        assert_eq!(super::connections_for(1151), 1151 - 575);
+        assert_eq!(super::connections_for(20_000), 16_384);
+        assert_eq!(super::connections_for(u64::MAX), 16_384);
+        assert_eq!(super::connections_for(1), 1);
+        assert_eq!(super::connections_for(0), 1);
+    }
 }
