@@ -325,22 +325,42 @@ impl JsonBody {
     /// bad body. (`baack serve` closes a connection whose body is late: see
     /// `server::serve`.)
     async fn read(self) -> Result<Value> {
-        use http_body_util::{BodyExt, LengthLimitError, Limited};
+        use http_body_util::BodyExt;
         if let Some(e) = self.early {
             return Err(e);
         }
-        let bytes = match Limited::new(self.body, MAX_BODY).collect().await {
-            Ok(c) => c.to_bytes(),
-            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                return Err(Error::TooLarge(MAX_BODY));
-            }
-            Err(e) => {
-                return Err(Error::BadRequest(format!(
+        // Frames are copied into one buffer once there is more than one: each frame is a
+        // slice of the connection's read buffer, and keeping a trickled body's many small
+        // frames would keep as many of those buffers (kilobytes each) alive per request.
+        let mut body = self.body;
+        let mut first: Option<bytes::Bytes> = None;
+        let mut joined: Vec<u8> = Vec::new();
+        let mut len = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                Error::BadRequest(format!(
                     "the request body could not be read: {e}; send it whole, with a correct \
                      Content-Length or chunked encoding"
-                )));
+                ))
+            })?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            len += data.len();
+            if len > MAX_BODY {
+                return Err(Error::TooLarge(MAX_BODY));
             }
-        };
+            match first.take() {
+                None if joined.is_empty() => first = Some(data),
+                held => {
+                    if let Some(f) = held {
+                        joined.extend_from_slice(&f);
+                    }
+                    joined.extend_from_slice(&data);
+                }
+            }
+        }
+        let bytes = first.unwrap_or_else(|| joined.into());
         serde_json::from_slice(&bytes)
             .map_err(|e| Error::BadRequest(format!("the body is not valid JSON: {e}")))
     }

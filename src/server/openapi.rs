@@ -525,6 +525,26 @@ fn operation(op: &Op, path: &str, alias: usize) -> Value {
             ),
         );
     }
+    if op.id == "getOpenApi" {
+        ok_headers.insert(
+            "ETag".into(),
+            header(
+                "The document's version, for If-None-Match",
+                json!({ "type": "string" }),
+                true,
+            ),
+        );
+        params.push(
+            json!({ "name": "If-None-Match", "in": "header", "required": false,
+            "schema": { "type": "string" },
+            "description": "ETags already held (or *); the current one is 304 with no body" }),
+        );
+        responses.insert(
+            "304".into(),
+            json!({ "description": "Not modified: the ETag sent is the current one",
+                "headers": { "ETag": header("The document's version", json!({ "type": "string" }), true) } }),
+        );
+    }
     if !ok_headers.is_empty() {
         ok["headers"] = Value::Object(ok_headers);
     }

@@ -175,11 +175,13 @@ impl Limiter {
         if table.bump(h) <= self.limit.requests {
             return Ok(());
         }
+        // Above, `now` is less than one window past `start`: at least 1 ns is left, so
+        // the wait rounds up to at least 1 s.
         let left = self
             .limit
             .window
             .saturating_sub(now.saturating_duration_since(w.start));
-        Err(left.as_secs_f64().ceil().max(1.0) as u64)
+        Err(left.as_secs_f64().ceil() as u64)
     }
 
     /// Keys held now (clients, addresses): for tests of the bound.
@@ -244,6 +246,27 @@ mod tests {
         }
         assert!(l.check_at(ip(1), t0).is_err());
         assert!(l.check_at(ip(2), t0).is_ok());
+    }
+
+    #[test]
+    fn check_counts_against_the_clock() {
+        let l = Limiter::new("1/3600".parse().unwrap());
+        l.check(A).unwrap();
+        let wait = l.check(A).unwrap_err();
+        assert!((3599..=3600).contains(&wait), "{wait}");
+        l.check(B).unwrap();
+    }
+
+    #[test]
+    fn a_zero_window_never_refuses_and_never_divides_by_zero() {
+        // Not parseable, but the fields are public.
+        let l = Limiter::new(RateLimit {
+            requests: 1,
+            window: Duration::ZERO,
+        });
+        for _ in 0..3 {
+            l.check(A).unwrap();
+        }
     }
 
     #[test]
