@@ -30,6 +30,24 @@ pub struct ServeArgs {
     /// sends nothing on a kept-alive connection for as long)
     #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_header_timeout)]
     pub header_timeout: Duration,
+
+    /// Close the connection of a request whose whole body has not arrived this long after
+    /// its headers
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_body_timeout)]
+    pub body_timeout: Duration,
+
+    /// Connections served at once; more wait to be accepted [default: from the file
+    /// descriptor limit, see README]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+}
+
+fn parse_body_timeout(s: &str) -> Result<Duration, String> {
+    let d = super::parse_duration(s)?;
+    if d.is_zero() {
+        return Err("the body timeout must be longer than 0s".into());
+    }
+    Ok(d)
 }
 
 fn parse_header_timeout(s: &str) -> Result<Duration, String> {
@@ -91,6 +109,14 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
     let log: server::LogFn = Arc::new(|line: &str| {
         let _ = writeln!(std::io::stderr().lock(), "{line}");
     });
+    // Always called: it also raises the soft descriptor limit, which a given cap needs too.
+    let default_cap = server::default_max_connections();
+    let listen = server::Listen {
+        header_timeout: a.header_timeout,
+        body_timeout: a.body_timeout,
+        max_connections: a.max_connections.map_or(default_cap, |n| n as usize),
+        log: Some(log.clone()),
+    };
     let app = server::router(
         svc,
         Options {
@@ -150,7 +176,7 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
             ));
         }
         out.note(&format!("listening on http://{addr}"));
-        server::serve(listener, app, stop, a.header_timeout).await;
+        server::serve(listener, app, stop, listen).await;
         // Every request has been answered: let go of the store before exiting.
         if let Some(c) = store.committer() {
             c.stop();

@@ -2,17 +2,20 @@
 //! operation on a blocking thread, and render the answer in its API's shape.
 
 use std::convert::Infallible;
+use std::net::IpAddr;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::errors::{Api, ApiError, sailpoint_body, status_body};
 use super::extract::{Path, Query};
-use super::{AppState, MAX_BODY};
+use super::ratelimit::Key;
+use super::{AppState, MAX_BODY, Peer};
 use crate::error::{Error, Result};
 use crate::model::{
     client_json, company_json, oauth_json, paths, reference_json, role_json, token_json,
@@ -53,26 +56,59 @@ enum Mode {
     Commit,
 }
 
+/// What a handler needs of a request before its body: the headers, and the address of the
+/// peer that sent it (`None` in-process), which missing or invalid tokens are rate-limited by.
+pub(crate) struct Head {
+    headers: HeaderMap,
+    peer: Option<IpAddr>,
+}
+
+impl std::ops::Deref for Head {
+    type Target = HeaderMap;
+    fn deref(&self) -> &HeaderMap {
+        &self.headers
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Head {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> std::result::Result<Self, Infallible> {
+        Ok(Head {
+            headers: parts.headers.clone(),
+            peer: parts.extensions.get::<Peer>().map(|p| p.0.ip()),
+        })
+    }
+}
+
+/// A request that passed authentication and the rate limit, from its headers alone.
+struct Admitted {
+    token: Option<String>,
+    caller: Caller,
+}
+
 impl AppState {
-    /// Rate-limits, authenticates and runs `f` on a blocking thread (store I/O blocks).
+    /// Admits (see [`AppState::admit`]) and runs `f` on a blocking thread (store I/O
+    /// blocks).
     async fn run<T: Send + 'static>(
         &self,
         api: Api,
-        headers: &HeaderMap,
+        head: &Head,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
-        self.exec(api, headers, Mode::Blocking, f).await
+        self.exec(api, head, Mode::Blocking, f).await
     }
 
-    /// Like [`AppState::run`], for a request that writes: on a group-committing store it
-    /// runs on the committer thread, and its answer waits for its batch to be durable.
+    /// Like [`AppState::run`], for a request that writes and has no body: on a
+    /// group-committing store it runs on the committer thread, and its answer waits for
+    /// its batch to be durable.
     async fn write<T: Send + 'static>(
         &self,
         api: Api,
-        headers: &HeaderMap,
+        head: &Head,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
-        self.exec(api, headers, Mode::Commit, f).await
+        self.exec(api, head, Mode::Commit, f).await
     }
 
     /// Like [`AppState::run`], for a read of one object: a few page-cache reads take
@@ -80,92 +116,119 @@ impl AppState {
     async fn read<T: Send + 'static>(
         &self,
         api: Api,
-        headers: &HeaderMap,
+        head: &Head,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
-        self.exec(api, headers, Mode::Inline, f).await
+        self.exec(api, head, Mode::Inline, f).await
     }
 
-    /// Like [`AppState::write`], for a write with a part that needs no lock: on a
-    /// group-committing store `prepare` runs on this worker (authenticated, like any
-    /// request), and only `f` runs on the committer, which authenticates again, since the
-    /// caller may have lost its rights in between. Admission (rate limit) is counted once. `prepare` runs inline, like a
+    /// Like [`AppState::write`], for a write with a JSON body, which needs `need`: the
+    /// caller is authenticated and checked for `need` from the headers before any of the
+    /// body is read (API.md "Limits"), so that no one without the right can make the
+    /// server hold or parse a body.
+    async fn write_body<T: Send + 'static>(
+        &self,
+        api: Api,
+        head: &Head,
+        need: Need,
+        body: JsonBody,
+        f: impl FnOnce(&Service, &Caller, Value) -> Result<T> + Send + 'static,
+    ) -> std::result::Result<T, ApiError> {
+        self.write_prepared(api, head, need, body, |_, _, v| Ok(v), f)
+            .await
+    }
+
+    /// Like [`AppState::write_body`], for a write with a part that needs no lock: on a
+    /// group-committing store `prepare` runs on this worker, with the caller admitted
+    /// from the headers, and only `f` runs on the committer, which authenticates again,
+    /// since the caller may have lost its rights in between. `prepare` runs inline, like a
     /// read: it may write a small unsynced file (page-cache work of microseconds), never
     /// wait for a sync.
     async fn write_prepared<P: Send + 'static, T: Send + 'static>(
         &self,
         api: Api,
-        headers: &HeaderMap,
-        prepare: impl FnOnce(&Service, &Caller) -> Result<P> + Send + 'static,
+        head: &Head,
+        need: Need,
+        body: JsonBody,
+        prepare: impl FnOnce(&Service, &Caller, Value) -> Result<P> + Send + 'static,
         f: impl FnOnce(&Service, &Caller, P) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
-        let token = self.admit(api, headers)?;
+        let fail = |e| ApiError::new(api, e);
+        let admitted = self.admit(api, head)?;
+        admitted.caller.require(need).map_err(fail)?;
+        let value = body.read().await.map_err(fail)?;
         // Without a committer (the CLI's embedded server) there is no one thread to
         // unload: both parts run as one request, authenticated once.
         if self.svc.store().committer().is_none() {
             return self
-                .exec_admitted(api, token, Mode::Commit, move |svc, c| {
-                    f(svc, c, prepare(svc, c)?)
+                .exec_admitted(api, admitted, Mode::Commit, move |svc, c| {
+                    f(svc, c, prepare(svc, c, value)?)
                 })
                 .await;
         }
-        let prepared = self
-            .exec_admitted(api, token.clone(), Mode::Inline, prepare)
-            .await?;
-        self.exec_admitted(api, token, Mode::Commit, move |svc, c| f(svc, c, prepared))
-            .await
+        let prepared = prepare(&self.svc, &admitted.caller, value).map_err(fail)?;
+        self.exec_admitted(api, admitted, Mode::Commit, move |svc, c| {
+            c.require(need)?;
+            f(svc, c, prepared)
+        })
+        .await
     }
 
     async fn exec<T: Send + 'static>(
         &self,
         api: Api,
-        headers: &HeaderMap,
+        head: &Head,
         mode: Mode,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
-        let token = self.admit(api, headers)?;
-        self.exec_admitted(api, token, mode, f).await
+        let admitted = self.admit(api, head)?;
+        self.exec_admitted(api, admitted, mode, f).await
     }
 
-    /// Rate-limits a request and takes its bearer token, if any.
-    fn admit(
-        &self,
-        api: Api,
-        headers: &HeaderMap,
-    ) -> std::result::Result<Option<String>, ApiError> {
-        let token = bearer(headers);
-        if let Some(l) = &self.limiter {
-            // Keyed by the token, or by the whole header when it holds none.
-            let key = match &token {
-                Ok(t) => t.as_deref().unwrap_or_default().as_bytes(),
-                Err(_) => headers
-                    .get(header::AUTHORIZATION)
-                    .map_or(&[][..], |v| v.as_bytes()),
-            };
-            l.check(key)
-                .map_err(|retry_after| ApiError::new(api, Error::RateLimited { retry_after }))?;
+    /// Authenticates a request from its headers and counts it against its rate limit:
+    /// by its client when the token is valid, else by the address it came from, so that
+    /// made-up tokens neither escape the limit nor use up a real client's.
+    fn admit(&self, api: Api, head: &Head) -> std::result::Result<Admitted, ApiError> {
+        let by_addr = |e: Error| {
+            self.limit(api, Key::Addr(head.peer))?;
+            Err(ApiError::new(api, e))
+        };
+        let token = match bearer(head) {
+            Ok(t) => t,
+            Err(e) => return by_addr(e),
+        };
+        let caller = if self.embedded_root && token.is_none() {
+            self.svc.root_caller()
+        } else {
+            self.svc.authenticate(token.as_deref())
+        };
+        match caller {
+            Ok(caller) => {
+                self.limit(api, Key::Client(&caller.client.urn))?;
+                Ok(Admitted { token, caller })
+            }
+            Err(e) => by_addr(e),
         }
-        token.map_err(|e| ApiError::new(api, e))
     }
 
-    /// Authenticates an admitted request and runs `f` where `mode` says.
+    fn limit(&self, api: Api, key: Key<'_>) -> std::result::Result<(), ApiError> {
+        match &self.limiter {
+            Some(l) => l
+                .check(key)
+                .map_err(|retry_after| ApiError::new(api, Error::RateLimited { retry_after })),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `f` for an admitted request where `mode` says.
     async fn exec_admitted<T: Send + 'static>(
         &self,
         api: Api,
-        token: Option<String>,
+        admitted: Admitted,
         mode: Mode,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
         let svc = self.svc.clone();
-        let embedded_root = self.embedded_root && token.is_none();
-        let work = move || {
-            let caller = if embedded_root {
-                svc.root_caller()?
-            } else {
-                svc.authenticate(token.as_deref())?
-            };
-            f(&svc, &caller)
-        };
         // In-process, one request runs at a time on the CLI's own thread: handing it to
         // another thread would only add a switch. A server runs writes on its store's
         // committer, and keeps its workers free for anything longer than a single-object
@@ -175,11 +238,25 @@ impl AppState {
             Mode::Inline | Mode::Blocking => None,
         };
         let result = if let Some(c) = committer {
-            c.submit(work).await
+            // A write queues behind others, any of which may take this caller's rights
+            // away: it authenticates again on the committer, where nothing runs between
+            // that check and its own writes.
+            let embedded_root = self.embedded_root && admitted.token.is_none();
+            let token = admitted.token;
+            c.submit(move || {
+                let caller = if embedded_root {
+                    svc.root_caller()?
+                } else {
+                    svc.authenticate(token.as_deref())?
+                };
+                f(&svc, &caller)
+            })
+            .await
         } else if self.embedded_root || mode == Mode::Inline {
-            work()
+            f(&svc, &admitted.caller)
         } else {
-            tokio::task::spawn_blocking(work)
+            let caller = admitted.caller;
+            tokio::task::spawn_blocking(move || f(&svc, &caller))
                 .await
                 .map_err(|e| Error::Internal(format!("a request task failed: {e}")))
                 .and_then(|r| r)
@@ -188,10 +265,14 @@ impl AppState {
     }
 }
 
-/// A request body read up to [`MAX_BODY`] and parsed as JSON. Problems are kept, not
-/// answered at once, so that a request without a valid token gets 401 before its body is
-/// judged.
-pub(crate) struct JsonBody(Result<Value>);
+/// A JSON request body, not yet read: handlers read it ([`JsonBody::read`]) only once
+/// the caller has been admitted from the headers. What the headers already show to be
+/// wrong (a declared length over [`MAX_BODY`], another content type) is kept for then, so
+/// that a request without a valid token gets 401 before its body is judged.
+pub(crate) struct JsonBody {
+    early: Option<Error>,
+    body: Body,
+}
 
 fn json_content_type(headers: &HeaderMap) -> bool {
     let Some(ct) = headers.get(header::CONTENT_TYPE) else {
@@ -223,21 +304,66 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > MAX_BODY) {
-            return Ok(JsonBody(Err(Error::TooLarge(MAX_BODY))));
-        }
-        if !json_content_type(req.headers()) {
-            return Ok(JsonBody(Err(Error::BadRequest(
+        let early = if declared.is_some_and(|n| n > MAX_BODY) {
+            Some(Error::TooLarge(MAX_BODY))
+        } else if !json_content_type(req.headers()) {
+            Some(Error::BadRequest(
                 "the body must be JSON: send `Content-Type: application/json`".into(),
-            ))));
-        }
-        let bytes = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
-            Ok(b) => b,
-            Err(_) => return Ok(JsonBody(Err(Error::TooLarge(MAX_BODY)))),
+            ))
+        } else {
+            None
         };
-        Ok(JsonBody(serde_json::from_slice(&bytes).map_err(|e| {
-            Error::BadRequest(format!("the body is not valid JSON: {e}"))
-        })))
+        Ok(JsonBody {
+            early,
+            body: req.into_body(),
+        })
+    }
+}
+
+impl JsonBody {
+    /// Reads the body up to [`MAX_BODY`] and parses it: 413 only when it is really too
+    /// large; a body that breaks HTTP framing (a malformed chunk) is a 400 like any other
+    /// bad body. (`baack serve` closes a connection whose body is late: see
+    /// `server::serve`.)
+    async fn read(self) -> Result<Value> {
+        use http_body_util::BodyExt;
+        if let Some(e) = self.early {
+            return Err(e);
+        }
+        // Frames are copied into one buffer once there is more than one: each frame is a
+        // slice of the connection's read buffer, and keeping a trickled body's many small
+        // frames would keep as many of those buffers (kilobytes each) alive per request.
+        let mut body = self.body;
+        let mut first: Option<bytes::Bytes> = None;
+        let mut joined: Vec<u8> = Vec::new();
+        let mut len = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                Error::BadRequest(format!(
+                    "the request body could not be read: {e}; send it whole, with a correct \
+                     Content-Length or chunked encoding"
+                ))
+            })?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            len += data.len();
+            if len > MAX_BODY {
+                return Err(Error::TooLarge(MAX_BODY));
+            }
+            match first.take() {
+                None if joined.is_empty() => first = Some(data),
+                held => {
+                    if let Some(f) = held {
+                        joined.extend_from_slice(&f);
+                    }
+                    joined.extend_from_slice(&data);
+                }
+            }
+        }
+        let bytes = first.unwrap_or_else(|| joined.into());
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::BadRequest(format!("the body is not valid JSON: {e}")))
     }
 }
 
@@ -312,8 +438,33 @@ fn deleted(urn: &str) -> Response {
     )
 }
 
-pub(crate) async fn openapi() -> Response {
-    reply(StatusCode::OK, super::openapi::document())
+/// The OpenAPI document: built once, served with an `ETag`, and 304 to a client that
+/// has it already.
+pub(crate) async fn openapi(h: HeaderMap) -> Response {
+    let (bytes, etag) = super::openapi::served();
+    let has_it = h
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*");
+    let mut r = if has_it {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes.clone(),
+        )
+            .into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    r
 }
 
 /// The API a path belongs to, for answers made outside any route: Baack's under `/n/`,
@@ -351,7 +502,7 @@ pub(crate) async fn no_method(uri: Uri, req: Request<Body>) -> Response {
 
 // --- Baack: context and company ------------------------------------------------------
 
-pub(crate) async fn client_context(State(st): State<AppState>, h: HeaderMap) -> Reply {
+pub(crate) async fn client_context(State(st): State<AppState>, h: Head) -> Reply {
     let (client, company, perms) = st
         .read(Api::Baack, &h, |svc, c| svc.client_context(c))
         .await?;
@@ -366,7 +517,7 @@ pub(crate) async fn client_context(State(st): State<AppState>, h: HeaderMap) -> 
     ))
 }
 
-pub(crate) async fn companies(State(st): State<AppState>, h: HeaderMap) -> Reply {
+pub(crate) async fn companies(State(st): State<AppState>, h: Head) -> Reply {
     let list = st.read(Api::Baack, &h, |svc, c| svc.companies(c)).await?;
     let items: Vec<Value> = list
         .iter()
@@ -378,11 +529,7 @@ pub(crate) async fn companies(State(st): State<AppState>, h: HeaderMap) -> Reply
     ))
 }
 
-pub(crate) async fn company(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    Path(urn): Path<String>,
-) -> Reply {
+pub(crate) async fn company(State(st): State<AppState>, h: Head, Path(urn): Path<String>) -> Reply {
     let c = st
         .read(Api::Baack, &h, move |svc, c| svc.company(c, &urn))
         .await?;
@@ -391,21 +538,20 @@ pub(crate) async fn company(
 
 // --- Baack: API clients ----------------------------------------------------------------
 
-pub(crate) async fn client_create(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Reply {
+pub(crate) async fn client_create(State(st): State<AppState>, h: Head, body: JsonBody) -> Reply {
     let c = st
-        .write(Api::Baack, &h, move |svc, c| {
-            c.require(Need::Administer)?;
-            svc.create_client(c, &body?)
-        })
+        .write_body(
+            Api::Baack,
+            &h,
+            Need::Administer,
+            body,
+            move |svc, c, body| svc.create_client(c, &body),
+        )
         .await?;
     Ok(reply(StatusCode::CREATED, client_json(&c)))
 }
 
-pub(crate) async fn client_list(State(st): State<AppState>, h: HeaderMap, q: Params) -> Reply {
+pub(crate) async fn client_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
     let (page, limit, id) = st
         .run(Api::Baack, &h, move |svc, c| {
             c.require(Need::Read)?;
@@ -428,7 +574,7 @@ pub(crate) async fn client_list(State(st): State<AppState>, h: HeaderMap, q: Par
 
 pub(crate) async fn client_get(
     State(st): State<AppState>,
-    h: HeaderMap,
+    h: Head,
     Path(urn): Path<String>,
 ) -> Reply {
     let c = st
@@ -439,22 +585,25 @@ pub(crate) async fn client_get(
 
 pub(crate) async fn client_update(
     State(st): State<AppState>,
-    h: HeaderMap,
+    h: Head,
     Path(urn): Path<String>,
-    JsonBody(body): JsonBody,
+    body: JsonBody,
 ) -> Reply {
     let c = st
-        .write(Api::Baack, &h, move |svc, c| {
-            c.require(Need::Administer)?;
-            svc.update_client(c, &urn, &body?)
-        })
+        .write_body(
+            Api::Baack,
+            &h,
+            Need::Administer,
+            body,
+            move |svc, c, body| svc.update_client(c, &urn, &body),
+        )
         .await?;
     Ok(reply(StatusCode::ACCEPTED, client_json(&c)))
 }
 
 pub(crate) async fn client_delete(
     State(st): State<AppState>,
-    h: HeaderMap,
+    h: Head,
     Path(urn): Path<String>,
 ) -> Reply {
     let urn = st
@@ -465,19 +614,14 @@ pub(crate) async fn client_delete(
 
 // --- Baack: bearer tokens --------------------------------------------------------------
 
-pub(crate) async fn token_create(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Reply {
+pub(crate) async fn token_create(State(st): State<AppState>, h: Head, body: JsonBody) -> Reply {
     let (t, secret) = st
         .write_prepared(
             Api::Baack,
             &h,
-            move |svc, c| {
-                c.require(Need::Administer)?;
-                svc.prepare_token(c, &body?)
-            },
+            Need::Administer,
+            body,
+            move |svc, c, body| svc.prepare_token(c, &body),
             |svc, c, new| svc.commit_token(c, new),
         )
         .await?;
@@ -488,7 +632,7 @@ pub(crate) async fn token_create(
     Ok(r)
 }
 
-pub(crate) async fn token_list(State(st): State<AppState>, h: HeaderMap, q: Params) -> Reply {
+pub(crate) async fn token_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
     let (page, limit, client) = st
         .run(Api::Baack, &h, move |svc, c| {
             c.require(Need::Read)?;
@@ -515,7 +659,7 @@ pub(crate) async fn token_list(State(st): State<AppState>, h: HeaderMap, q: Para
 
 pub(crate) async fn token_get(
     State(st): State<AppState>,
-    h: HeaderMap,
+    h: Head,
     Path(urn): Path<String>,
 ) -> Reply {
     let t = st
@@ -526,22 +670,25 @@ pub(crate) async fn token_get(
 
 pub(crate) async fn token_update(
     State(st): State<AppState>,
-    h: HeaderMap,
+    h: Head,
     Path(urn): Path<String>,
-    JsonBody(body): JsonBody,
+    body: JsonBody,
 ) -> Reply {
     let t = st
-        .write(Api::Baack, &h, move |svc, c| {
-            c.require(Need::Administer)?;
-            svc.update_token(c, &urn, &body?)
-        })
+        .write_body(
+            Api::Baack,
+            &h,
+            Need::Administer,
+            body,
+            move |svc, c, body| svc.update_token(c, &urn, &body),
+        )
         .await?;
     Ok(reply(StatusCode::ACCEPTED, token_json(&t, None)))
 }
 
 pub(crate) async fn token_delete(
     State(st): State<AppState>,
-    h: HeaderMap,
+    h: Head,
     Path(urn): Path<String>,
 ) -> Reply {
     let urn = st
@@ -556,21 +703,20 @@ fn role_reply(status: StatusCode, r: &crate::model::Role) -> Response {
     with_header(reply(status, role_json(r)), header::ETAG, &role_etag(r))
 }
 
-pub(crate) async fn role_create(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Reply {
+pub(crate) async fn role_create(State(st): State<AppState>, h: Head, body: JsonBody) -> Reply {
     let r = st
-        .write(Api::Baack, &h, move |svc, c| {
-            c.require(Need::Administer)?;
-            svc.create_role(c, &body?)
-        })
+        .write_body(
+            Api::Baack,
+            &h,
+            Need::Administer,
+            body,
+            move |svc, c, body| svc.create_role(c, &body),
+        )
         .await?;
     Ok(role_reply(StatusCode::CREATED, &r))
 }
 
-pub(crate) async fn role_list(State(st): State<AppState>, h: HeaderMap, q: Params) -> Reply {
+pub(crate) async fn role_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
     let (page, limit, name) = st
         .run(Api::Baack, &h, move |svc, c| {
             c.require(Need::Read)?;
@@ -593,7 +739,7 @@ pub(crate) async fn role_list(State(st): State<AppState>, h: HeaderMap, q: Param
 
 pub(crate) async fn role_get(
     State(st): State<AppState>,
-    h: HeaderMap,
+    h: Head,
     Path(urn): Path<String>,
 ) -> Reply {
     let r = st
@@ -604,25 +750,28 @@ pub(crate) async fn role_get(
 
 pub(crate) async fn role_update(
     State(st): State<AppState>,
-    h: HeaderMap,
+    h: Head,
     Path(urn): Path<String>,
-    JsonBody(body): JsonBody,
+    body: JsonBody,
 ) -> Reply {
     let if_match = h
         .get(header::IF_MATCH)
         .map(|v| v.to_str().unwrap_or("\"invalid\"").to_string());
     let r = st
-        .write(Api::Baack, &h, move |svc, c| {
-            c.require(Need::Administer)?;
-            svc.update_role(c, &urn, &body?, if_match.as_deref())
-        })
+        .write_body(
+            Api::Baack,
+            &h,
+            Need::Administer,
+            body,
+            move |svc, c, body| svc.update_role(c, &urn, &body, if_match.as_deref()),
+        )
         .await?;
     Ok(role_reply(StatusCode::ACCEPTED, &r))
 }
 
 pub(crate) async fn role_delete(
     State(st): State<AppState>,
-    h: HeaderMap,
+    h: Head,
     Path(urn): Path<String>,
 ) -> Reply {
     let urn = st
@@ -633,16 +782,15 @@ pub(crate) async fn role_delete(
 
 // --- OAuth clients ---------------------------------------------------------------------
 
-pub(crate) async fn oauth_create(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Reply {
+pub(crate) async fn oauth_create(State(st): State<AppState>, h: Head, body: JsonBody) -> Reply {
     let (o, secret) = st
-        .write(Api::OAuth, &h, move |svc, c| {
-            c.require(Need::Administer)?;
-            svc.create_oauth(c, &body?)
-        })
+        .write_body(
+            Api::OAuth,
+            &h,
+            Need::Administer,
+            body,
+            move |svc, c, body| svc.create_oauth(c, &body),
+        )
         .await?;
     let mut r = reply(StatusCode::OK, oauth_json(&o, Some(&secret)));
     r.headers_mut()
@@ -650,7 +798,7 @@ pub(crate) async fn oauth_create(
     Ok(r)
 }
 
-pub(crate) async fn oauth_list(State(st): State<AppState>, h: HeaderMap, q: Params) -> Reply {
+pub(crate) async fn oauth_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
     let (items, total, count) = st
         .run(Api::OAuth, &h, move |svc, c| {
             c.require(Need::Read)?;
@@ -684,7 +832,7 @@ pub(crate) async fn oauth_list(State(st): State<AppState>, h: HeaderMap, q: Para
 
 pub(crate) async fn oauth_get(
     State(st): State<AppState>,
-    h: HeaderMap,
+    h: Head,
     Path(id): Path<String>,
 ) -> Reply {
     let o = st
@@ -695,22 +843,25 @@ pub(crate) async fn oauth_get(
 
 pub(crate) async fn oauth_patch(
     State(st): State<AppState>,
-    h: HeaderMap,
+    h: Head,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    body: JsonBody,
 ) -> Reply {
     let o = st
-        .write(Api::OAuth, &h, move |svc, c| {
-            c.require(Need::Administer)?;
-            svc.patch_oauth(c, &id, &body?)
-        })
+        .write_body(
+            Api::OAuth,
+            &h,
+            Need::Administer,
+            body,
+            move |svc, c, body| svc.patch_oauth(c, &id, &body),
+        )
         .await?;
     Ok(reply(StatusCode::OK, oauth_json(&o, None)))
 }
 
 pub(crate) async fn oauth_delete(
     State(st): State<AppState>,
-    h: HeaderMap,
+    h: Head,
     Path(id): Path<String>,
 ) -> Reply {
     st.write(Api::OAuth, &h, move |svc, c| svc.delete_oauth(c, &id))

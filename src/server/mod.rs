@@ -43,7 +43,8 @@ pub type LogFn = Arc<dyn Fn(&str) + Send + Sync>;
 /// How a router behaves beyond the service it serves.
 #[derive(Clone, Default)]
 pub struct Options {
-    /// Per-token request limit; `None` disables it.
+    /// The request limit per client (per address without a valid token); `None`
+    /// disables it.
     pub rate_limit: Option<RateLimit>,
     /// Receives one line per request (method, path, status, milliseconds), and after a
     /// 5xx one with its trackingId and cause. Never a secret.
@@ -81,34 +82,124 @@ pub fn router(svc: Arc<Service>, opts: Options) -> Router {
     r
 }
 
+/// The address a request came from, attached by [`serve`] to every request it hands the
+/// router. In-process requests have none.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
+
+/// How [`serve`] treats connections.
+#[derive(Clone)]
+pub struct Listen {
+    /// How long a client may take to send a request's headers (see [`HEADER_TIMEOUT`]).
+    pub header_timeout: Duration,
+    /// How long a request's whole body may take to arrive, from the end of its headers;
+    /// past it the connection is closed without an answer.
+    pub body_timeout: Duration,
+    /// Connections served at once; at the cap, no more are accepted until one ends.
+    pub max_connections: usize,
+    /// Where to say that the cap was reached.
+    pub log: Option<LogFn>,
+}
+
+/// The body timeout by default.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Descriptors kept back from connections for everything else the server opens: the
+/// blocking pool's threads (tokio's default maximum, 512) each read at most one store file
+/// at a time; add 64 for the long-lived ones (the store's lock and counter files, the
+/// committer's, stdio, the listener, epoll).
+const FD_RESERVE: u64 = 512 + 64;
+
+/// Connections at most by default, whatever the descriptor limit: past this, memory per
+/// connection (buffers, a task) matters more than descriptors.
+const MAX_CONNECTIONS_CEILING: u64 = 16_384;
+
+/// Raises this process's soft descriptor limit to its hard limit (as servers such as
+/// nginx and Go's runtime do: the soft limit of 1,024 that many shells start with is a
+/// historical default, not a policy), and returns the default connection cap derived from
+/// the limit in force: `limit - min(limit / 2, FD_RESERVE)`, at most
+/// `MAX_CONNECTIONS_CEILING`. So 1,024 descriptors allow 512 connections; 20,000 allow
+/// 16,384; the rest always stays for the store.
+pub fn default_max_connections() -> usize {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut lim = getrlimit(Resource::Nofile);
+    if lim.current != lim.maximum {
+        let raised = rustix::process::Rlimit {
+            current: lim.maximum,
+            maximum: lim.maximum,
+        };
+        if setrlimit(Resource::Nofile, raised).is_ok() {
+            lim = getrlimit(Resource::Nofile);
+        }
+    }
+    connections_for(lim.current.unwrap_or(u64::MAX))
+}
+
+fn connections_for(nofile: u64) -> usize {
+    let cap = nofile.saturating_sub((nofile / 2).min(FD_RESERVE));
+    usize::try_from(cap.clamp(1, MAX_CONNECTIONS_CEILING)).unwrap_or(1)
+}
+
+/// How often, at most, the log says the connection cap was reached.
+const CAP_LOG_EVERY: Duration = Duration::from_secs(10);
+
 /// Serves `app` on `listener` over HTTP/1.1 until `shutdown` completes; then stops
 /// accepting, lets the requests in flight finish (closing idle connections at once), and
 /// returns.
 ///
-/// Not `axum::serve`, which has no header-read timeout: a client that sends its request
-/// headers slowly is cut off once `header_timeout` has passed since it began the
-/// request (or since its previous answer, on a kept-alive connection).
+/// Not `axum::serve`, which has no header-read timeout, no body deadline and no
+/// connection cap: a client that sends its request headers slowly is cut off once
+/// `header_timeout` has passed since it began the request (or since its previous answer,
+/// on a kept-alive connection); one whose body has not all arrived `body_timeout` after its
+/// headers is disconnected; and at `max_connections` the listener is left alone (the
+/// kernel's backlog holds new connections) until a connection ends, so that slow clients
+/// cannot take every file descriptor the store needs.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()>,
-    header_timeout: Duration,
+    cfg: Listen,
 ) {
     use hyper::server::conn::http1;
     use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::server::graceful::GracefulShutdown;
+    use tokio::sync::{Notify, Semaphore};
     use tower::ServiceExt;
 
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(cfg.header_timeout);
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
+    let mut last_cap_log: Option<Instant> = None;
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                if last_cap_log.is_none_or(|t| t.elapsed() >= CAP_LOG_EVERY) {
+                    last_cap_log = Some(Instant::now());
+                    if let Some(log) = &cfg.log {
+                        log(&format!(
+                            "connection limit reached: {} connections open (--max-connections); \
+                             new connections wait until one closes",
+                            cfg.max_connections
+                        ));
+                    }
+                }
+                tokio::select! {
+                    p = slots.clone().acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                    () = &mut shutdown => break,
+                }
+            }
+        };
+        let (stream, peer) = tokio::select! {
             conn = listener.accept() => match conn {
-                Ok((stream, _)) => stream,
+                Ok(c) => c,
                 // Out of descriptors, or a connection reset before it was accepted:
                 // pause a moment rather than spin, and keep serving.
                 Err(_) => {
@@ -120,17 +211,97 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        // Set when a body misses its deadline: the connection is then dropped, which
+        // closes it, with no answer (API.md "Limits").
+        let late = Arc::new(Notify::new());
+        let body_timeout = cfg.body_timeout;
+        let late_body = late.clone();
         let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-            app.clone().oneshot(req.map(axum::body::Body::new))
+            let deadline = tokio::time::Instant::now() + body_timeout;
+            let late = late_body.clone();
+            let mut req =
+                req.map(|b| axum::body::Body::new(deadline::Deadline::new(b, deadline, late)));
+            req.extensions_mut().insert(Peer(peer));
+            app.clone().oneshot(req)
         });
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), svc));
         // A connection's error (a timeout, a reset) ends that connection only.
         tokio::spawn(async move {
-            let _ = conn.await;
+            let _slot = permit;
+            tokio::select! {
+                _ = conn => {}
+                () = late.notified() => {}
+            }
         });
     }
     drop(listener);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+}
+
+mod deadline {
+    //! A request body that must have arrived whole by a deadline.
+
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+
+    use bytes::Bytes;
+    use hyper::body::{Body, Frame, Incoming, SizeHint};
+    use tokio::sync::Notify;
+    use tokio::time::{Instant, Sleep};
+
+    pub(super) struct Deadline {
+        inner: Incoming,
+        deadline: Instant,
+        /// Made on the first read, so that a body no one reads (a GET's, or one refused
+        /// from the headers) costs no timer.
+        sleep: Option<Pin<Box<Sleep>>>,
+        late: Arc<Notify>,
+    }
+
+    impl Deadline {
+        pub(super) fn new(inner: Incoming, deadline: Instant, late: Arc<Notify>) -> Self {
+            Deadline {
+                inner,
+                deadline,
+                sleep: None,
+                late,
+            }
+        }
+    }
+
+    impl Body for Deadline {
+        type Data = Bytes;
+        type Error = hyper::Error;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+            let this = &mut *self;
+            if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+                return Poll::Ready(frame);
+            }
+            let deadline = this.deadline;
+            let sleep = this
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            if sleep.as_mut().poll(cx).is_ready() {
+                // Never answer: the connection's task drops the connection (and with it
+                // this request) as soon as it hears of it.
+                this.late.notify_one();
+            }
+            Poll::Pending
+        }
+
+        fn is_end_stream(&self) -> bool {
+            self.inner.is_end_stream()
+        }
+
+        fn size_hint(&self) -> SizeHint {
+            self.inner.size_hint()
+        }
+    }
 }
 
 /// Every (method, path) the router serves, as registered.
@@ -236,4 +407,19 @@ fn routes() -> Routes {
         .add(Method::PATCH, OAUTH, h::oauth_patch)
         .add(Method::DELETE, OAUTH, h::oauth_delete);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_connection_cap_leaves_descriptors_for_the_store() {
+        assert_eq!(super::connections_for(1024), 512);
+        assert_eq!(super::connections_for(4096), 4096 - 576);
+        assert_eq!(super::connections_for(1153), 1153 - 576);
+        assert_eq!(super::connections_for(1151), 1151 - 575);
+        assert_eq!(super::connections_for(20_000), 16_384);
+        assert_eq!(super::connections_for(u64::MAX), 16_384);
+        assert_eq!(super::connections_for(1), 1);
+        assert_eq!(super::connections_for(0), 1);
+    }
 }

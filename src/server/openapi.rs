@@ -528,6 +528,26 @@ fn operation(op: &Op, path: &str, alias: usize) -> Value {
             ),
         );
     }
+    if op.id == "getOpenApi" {
+        ok_headers.insert(
+            "ETag".into(),
+            header(
+                "The document's version, for If-None-Match",
+                json!({ "type": "string" }),
+                true,
+            ),
+        );
+        params.push(
+            json!({ "name": "If-None-Match", "in": "header", "required": false,
+            "schema": { "type": "string" },
+            "description": "ETags already held (or *); the current one is 304 with no body" }),
+        );
+        responses.insert(
+            "304".into(),
+            json!({ "description": "Not modified: the ETag sent is the current one",
+                "headers": { "ETag": header("The document's version", json!({ "type": "string" }), true) } }),
+        );
+    }
     if !ok_headers.is_empty() {
         ok["headers"] = Value::Object(ok_headers);
     }
@@ -849,6 +869,20 @@ pub fn document() -> Value {
             "schemas": schemas(),
         },
         "paths": paths,
+    })
+}
+
+/// The document serialised, and its `ETag`: built on first use and kept, since it never
+/// changes while the process runs (it was rebuilt per request, about 100 KB each time).
+pub fn served() -> &'static (bytes::Bytes, String) {
+    use sha2::{Digest, Sha256};
+    static SERVED: std::sync::OnceLock<(bytes::Bytes, String)> = std::sync::OnceLock::new();
+    SERVED.get_or_init(|| {
+        // A `Value` always serialises; an empty document would only be a bug.
+        let body = serde_json::to_vec(&document()).unwrap_or_default();
+        let digest = Sha256::digest(&body);
+        let etag = format!("\"{}\"", hex::encode(&digest[..16]));
+        (bytes::Bytes::from(body), etag)
     })
 }
 

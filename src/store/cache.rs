@@ -26,7 +26,7 @@ pub(super) struct SeqFile(File);
 
 /// Entries kept before the cache starts over: bounds memory on a store of 100,000
 /// tokens while holding far more than a request's working set.
-const MAX_ENTRIES: usize = 20_000;
+pub(super) const MAX_ENTRIES: usize = 20_000;
 
 impl SeqFile {
     /// Opens (creating when missing: an empty file reads as 0) the counter of `root`.
@@ -104,6 +104,18 @@ impl ReadCache {
         path: &Path,
         load: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
+        self.get_or_load_if(path, load, |_| true)
+    }
+
+    /// Like [`ReadCache::get_or_load`], but a value `keep` refuses is not cached. For
+    /// lookups whose key a caller chooses before any check (a token's digest): caching
+    /// their misses would let made-up keys fill the cache and so empty it.
+    pub(super) fn get_or_load_if<T: Clone + Send + Sync + 'static>(
+        &self,
+        path: &Path,
+        load: impl FnOnce() -> Result<T>,
+        keep: impl FnOnce(&T) -> bool,
+    ) -> Result<T> {
         let Some(seen) = self.seq.get().filter(|s| s % 2 == 0) else {
             return load();
         };
@@ -121,7 +133,7 @@ impl ReadCache {
         let mut st = self.state();
         // Keep it only if no write began while we read: then it is what the file held at
         // `seen`. (A write that begins after this check removes what it touches.)
-        if st.at == seen && self.seq.get() == Some(seen) {
+        if keep(&value) && st.at == seen && self.seq.get() == Some(seen) {
             if st.map.len() >= MAX_ENTRIES {
                 st.map.clear();
             }
@@ -176,6 +188,30 @@ mod tests {
         cache.wrote(before, after, std::slice::from_ref(&a));
         assert_eq!(cache.get_or_load(&a, load(5)).unwrap(), 5);
         assert_eq!(cache.get_or_load(&b, load(5)).unwrap(), 4);
+    }
+
+    #[test]
+    fn refused_values_are_not_cached_and_do_not_evict_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ReadCache::new(SeqFile::open(dir.path()).unwrap());
+        let a = dir.path().join("a");
+        assert_eq!(cache.get_or_load(&a, || Ok(Some(1u32))).unwrap(), Some(1));
+        // More misses than the cache holds: none is kept, so `a` stays.
+        for i in 0..MAX_ENTRIES + 1 {
+            let p = dir.path().join(format!("miss{i}"));
+            let v = cache.get_or_load_if(&p, || Ok(None::<u32>), Option::is_some);
+            assert_eq!(v.unwrap(), None);
+        }
+        assert_eq!(cache.state().map.len(), 1);
+        assert_eq!(cache.get_or_load(&a, || Ok(Some(2u32))).unwrap(), Some(1));
+        // A miss is looked up again each time, and a value it finds is kept.
+        let b = dir.path().join("b");
+        let v = cache.get_or_load_if(&b, || Ok(None::<u32>), Option::is_some);
+        assert_eq!(v.unwrap(), None);
+        let v = cache.get_or_load_if(&b, || Ok(Some(3u32)), Option::is_some);
+        assert_eq!(v.unwrap(), Some(3));
+        let v = cache.get_or_load_if(&b, || Ok(Some(4u32)), Option::is_some);
+        assert_eq!(v.unwrap(), Some(3));
     }
 
     #[test]

@@ -694,13 +694,16 @@ impl Store {
     /// The record of kind `T` stored under `key`, checked to be one this build wrote.
     fn record<T: Record>(&self, key: &str) -> Result<Option<T>> {
         let path = self.obj(T::DIR, key);
-        self.cached(&path, || {
-            let r: Option<T> = read_json(&path)?;
-            if let Some(r) = &r {
-                r.check(&path, key)?;
-            }
-            Ok(r)
-        })
+        self.cached(&path, || self.load_record(&path, key))
+    }
+
+    /// The record at `path` (stored under `key`), read from disk.
+    fn load_record<T: Record>(&self, path: &Path, key: &str) -> Result<Option<T>> {
+        let r: Option<T> = read_json(path)?;
+        if let Some(r) = &r {
+            r.check(path, key)?;
+        }
+        Ok(r)
     }
 
     /// A page of `T`'s whole collection in key order: from its snapshot when the
@@ -764,13 +767,30 @@ impl Store {
     /// A bearer token by the digest of its value.
     pub fn token_by_digest(&self, digest: &str) -> Result<Option<BearerToken>> {
         // Tokens made since format 3 live at the URN their digest gives; older ones are
-        // found through the digest index.
-        if let Some(t) = self.token(&secret::token_urn(digest))?
+        // found through the digest index. Anyone can send a made-up token with a valid
+        // checksum: misses here are never cached, or a flood of them would fill the read
+        // cache and so empty it of everything real.
+        let urn = secret::token_urn(digest);
+        let path = self.obj(BearerToken::DIR, &urn);
+        let found = |r: &Option<BearerToken>| r.is_some();
+        let by_urn: Option<BearerToken> = match &self.cache {
+            Some(c) => c.get_or_load_if(&path, || self.load_record(&path, &urn), found)?,
+            None => self.load_record(&path, &urn)?,
+        };
+        if let Some(t) = by_urn
             && t.digest == digest
         {
             return Ok(Some(t));
         }
-        self.by_pointer("token-digest", digest, Store::token, |t| t.digest == digest)
+        let path = self.idx("token-digest", digest);
+        let pointer = match &self.cache {
+            Some(c) => c.get_or_load_if(&path, || read_urn_pointer(&path), Option::is_some)?,
+            None => read_urn_pointer(&path)?,
+        };
+        let Some(urn) = pointer else {
+            return Ok(None);
+        };
+        Ok(self.token(&urn)?.filter(|t| t.digest == digest))
     }
 
     /// Writes a new token's file ahead of the write that stores it (see [`Staged`]), so
@@ -1786,6 +1806,36 @@ mod tests {
         assert_eq!(s.clients(None, usize::MAX).unwrap().0.len(), n);
         add(9999);
         assert_eq!(s.clients(None, usize::MAX).unwrap().0.len(), n + 1);
+    }
+
+    #[test]
+    fn unknown_token_digests_do_not_evict_the_read_cache() {
+        let (dir, b, _) = fixture();
+        let server = Store::open(dir.path()).unwrap().with_read_cache().unwrap();
+        let rc = b.root_client.clone();
+        let real = secret::digest(&b.token);
+        assert_eq!(
+            server.token_by_digest(&real).unwrap().unwrap().client,
+            rc.urn
+        );
+        assert_eq!(server.client(&rc.urn).unwrap(), Some(rc.clone()));
+        // Change the client's file behind the counter's back: a cached read still shows
+        // the old one, so what the cache holds can be told from what the disk holds.
+        let path = dir.path().join("clients").join(format!("{}.json", rc.urn));
+        let mut edited = rc.clone();
+        edited.client_id = "edited".into();
+        fs::write(&path, serde_json::to_vec(&edited).unwrap()).unwrap();
+        // More made-up digests than the cache holds entries.
+        for i in 0..=cache::MAX_ENTRIES {
+            assert!(
+                server
+                    .token_by_digest(&sha(&format!("bogus{i}")))
+                    .unwrap()
+                    .is_none()
+            );
+        }
+        assert_eq!(server.client(&rc.urn).unwrap(), Some(rc));
+        assert!(server.token_by_digest(&real).unwrap().is_some());
     }
 
     #[test]

@@ -1,468 +1,321 @@
-//! Hostile neighbours and failing disks: store and config directories another user could
-//! write are refused, planted symlinks never receive a token, a held store lock is waited
-//! for only so long (CLI and server), and a server fault is answered with a trackingId the
-//! log repeats, never a path; malformed paths get the API's 400.
+//! Hostile clients (issue 12, items 3–5 and part of 11): credentials are checked from the
+//! headers before any body is read, a late body closes its connection, the connection
+//! cap holds new connections back, the rate limit keys made-up tokens by address and
+//! valid ones by client, `/openapi.json` answers `If-None-Match`, and a malformed chunked
+//! body is a 400 in the API's shape.
 
-use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::*;
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+fn addr(srv: &Server) -> String {
+    srv.base.strip_prefix("http://").unwrap().to_string()
 }
 
-fn chmod(p: &Path, mode: u32) {
-    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+/// Opens a connection and sends `text` (headers, perhaps part of a body).
+fn send(srv: &Server, text: &str) -> TcpStream {
+    let mut conn = TcpStream::connect(addr(srv)).unwrap();
+    conn.write_all(text.as_bytes()).unwrap();
+    conn
 }
 
-/// A new store at `<tmp>/store`, made by `baack init`.
-fn new_store() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let out = baack()
-        .arg("--store")
-        .arg(&store)
-        .arg("init")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    (dir, store)
+/// A request head with a declared body of `len` bytes, of which none is sent.
+fn head(method: &str, path: &str, token: Option<&str>, len: usize) -> String {
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {len}\r\n\r\n"
+    )
 }
 
-/// Every entry under `dir` with its bytes (a symlink: its target), to show nothing changed.
-fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        let meta = fs::symlink_metadata(&p).unwrap();
-        let value = if meta.file_type().is_symlink() {
-            fs::read_link(&p)
-                .unwrap()
-                .into_os_string()
-                .into_encoded_bytes()
-        } else if meta.is_dir() {
-            for e in fs::read_dir(&p).unwrap() {
-                stack.push(e.unwrap().path());
-            }
-            format!("dir {:o}", meta.permissions().mode()).into_bytes()
-        } else {
-            fs::read(&p).unwrap()
-        };
-        out.insert(p, value);
-    }
-    out
-}
-
-fn on_store(store: &Path, args: &[&str]) -> Output {
-    baack()
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-#[track_caller]
-fn assert_refused(out: &Output, path: &Path, fix: &str) {
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(7), "{err}");
-    assert!(err.contains(&path.display().to_string()), "{err}");
-    assert!(err.contains(fix), "{err}");
-}
-
-/// Runs `cmd` (a `baack serve`) to its exit, which must come within 20 s: a server that
-/// started listening would never exit by itself.
-fn run_to_exit(mut cmd: Command) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!("baack serve kept running: {}", text(&out.stderr));
+/// What arrived on `conn` within `wait`: `Ok(bytes)` once a whole answer with a
+/// Content-Length (or nothing more) arrived, `Err(bytes)` when the time ran out first.
+fn read_for(conn: &mut TcpStream, wait: Duration) -> Result<Vec<u8>, Vec<u8>> {
+    let end = Instant::now() + wait;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(got);
         }
-        std::thread::sleep(Duration::from_millis(20));
+        conn.set_read_timeout(Some(left)).unwrap();
+        match conn.read(&mut buf) {
+            Ok(0) => return Ok(got),
+            Ok(n) => {
+                got.extend_from_slice(&buf[..n]);
+                if whole(&got) {
+                    return Ok(got);
+                }
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Err(got);
+            }
+            // Reset: the server closed with our body unread.
+            Err(_) => return Ok(got),
+        }
     }
-    child.wait_with_output().unwrap()
 }
 
-#[test]
-fn a_group_writable_store_is_refused_naming_the_fix_and_left_unchanged() {
-    let (_dir, store) = new_store();
-    chmod(&store, 0o770);
-    let before = contents(&store);
-    for args in [
-        &["client", "create", "--client-id", "planted"][..],
-        &["client", "list"],
-        &["init"],
-    ] {
-        let out = on_store(&store, args);
-        assert_refused(&out, &store, &format!("chmod 700 {}", store.display()));
-    }
-    assert_eq!(contents(&store), before, "a refused store was changed");
-
-    // An empty directory that is not private is not made a store either.
-    let empty = _dir.path().join("empty");
-    fs::create_dir(&empty).unwrap();
-    chmod(&empty, 0o777);
-    let out = on_store(&empty, &["client", "list"]);
-    assert_refused(&out, &empty, "chmod 700");
-    assert_eq!(fs::read_dir(&empty).unwrap().count(), 0, "files were made");
-
-    // Fixed as told, it works.
-    chmod(&store, 0o700);
-    let out = on_store(&store, &["client", "list"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-}
-
-#[test]
-fn a_world_writable_store_folder_is_refused_by_the_cli_and_by_serve() {
-    let (_dir, store) = new_store();
-    let tokens = store.join("tokens");
-    chmod(&tokens, 0o777);
-    let out = on_store(&store, &["token", "list"]);
-    assert_refused(&out, &tokens, &format!("chmod 700 {}", tokens.display()));
-
-    let mut cmd = baack();
-    cmd.arg("serve")
-        .arg("--store")
-        .arg(&store)
-        .args(["--listen", "127.0.0.1:0"]);
-    let out = run_to_exit(cmd);
-    assert_refused(&out, &tokens, "chmod 700");
-    assert!(!text(&out.stderr).contains("listening on"), "it served");
-
-    // A folder made in the store by an older build, say, is judged the same way.
-    chmod(&tokens, 0o700);
-    let index = store.join("index/client-id");
-    chmod(&index, 0o730);
-    assert_refused(&on_store(&store, &["client", "list"]), &index, "chmod 700");
-}
-
-#[test]
-fn a_store_owned_by_another_user_is_refused() {
-    let (_dir, store) = new_store();
-    // Only root can give a directory away; elsewhere there is no other owner to test.
-    if std::os::unix::fs::chown(&store, Some(65534), None).is_err() {
-        eprintln!("not root: cannot chown a directory to another user; skipped");
-        return;
-    }
-    let out = on_store(&store, &["client", "list"]);
-    assert_refused(&out, &store, "chown");
-    assert!(
-        text(&out.stderr).contains("uid 65534"),
-        "{}",
-        text(&out.stderr)
-    );
-    let mut cmd = baack();
-    cmd.arg("serve")
-        .arg("--store")
-        .arg(&store)
-        .args(["--listen", "127.0.0.1:0"]);
-    assert_refused(&run_to_exit(cmd), &store, "chown");
-}
-
-#[test]
-fn a_group_writable_config_directory_is_refused_for_reading_and_writing() {
-    let (dir, store) = new_store();
-    let cfg = dir.path().join("config");
-    fs::create_dir(&cfg).unwrap();
-    fs::write(cfg.join("config.toml"), "").unwrap();
-    chmod(&cfg, 0o775);
-    let with_cfg = || {
-        let mut c = baack();
-        c.env("BAACK_CONFIG_DIR", &cfg).arg("--store").arg(&store);
-        c
+fn whole(resp: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(resp);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
     };
-    let out = with_cfg().args(["client", "list"]).output().unwrap();
-    assert_refused(&out, &cfg, &format!("chmod 700 {}", cfg.display()));
+    head.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .is_some_and(|n| body.len() >= n)
+}
 
-    let srv = Server::start();
-    let mut login = with_cfg();
-    login.args([
-        "auth",
-        "login",
-        "--profile",
-        "dev",
-        "--api-url",
-        &srv.base,
-        "--credential-store",
-        "file",
-    ]);
-    let out = run_with_stdin(&mut login, &format!("{}\n", srv.root()));
-    assert_refused(&out, &cfg, "chmod 700");
-    assert!(
-        !cfg.join("credentials.toml").exists(),
-        "a token was written"
-    );
-    assert_eq!(fs::read(cfg.join("config.toml")).unwrap(), b"");
+/// Status and JSON body of a whole answer.
+fn parse(resp: &[u8]) -> (u16, Value) {
+    let text = String::from_utf8_lossy(resp);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// The answer to a request whose 1 MiB body never comes, which must arrive at once.
+fn answer_without_body(
+    srv: &Server,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, Value) {
+    let mut conn = send(srv, &head(method, path, token, 1024 * 1024));
+    let got = read_for(&mut conn, Duration::from_secs(10))
+        .unwrap_or_else(|got| panic!("no answer without the body: {got:?}"));
+    parse(&got)
 }
 
 #[test]
-fn a_symlink_planted_at_a_temp_name_never_receives_the_token_or_config() {
+fn credentials_are_refused_before_any_of_the_body_is_read() {
     let srv = Server::start();
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("config");
-    fs::create_dir(&cfg).unwrap();
-    chmod(&cfg, 0o700);
-    let target = dir.path().join("attacker-readable");
-    fs::write(&target, "untouched\n").unwrap();
-    chmod(&target, 0o644);
-    // The names the old code used (`.NAME.PID.tmp`, PID being that of the process, which
-    // `exec` keeps from this shell), and other plausible ones.
-    let script = r#"
-        for n in ".credentials.toml.$$.tmp" ".config.toml.$$.tmp" credentials.toml.tmp \
-                 .credentials.toml.tmp config.toml.tmp .config.toml.tmp credentials.toml~ \
-                 .credentials.toml.swp .baack.tmp; do
-            ln -s "$TARGET" "$CFG/$n" || exit 99
-        done
-        exec "$BAACK" auth login --profile dev --api-url "$URL" --credential-store file
-    "#;
-    let mut cmd = baack();
-    cmd.env("BAACK_CONFIG_DIR", &cfg)
-        .env("TARGET", &target)
-        .env("CFG", &cfg)
-        .env("BAACK", bin())
-        .env("URL", &srv.base)
-        .args(["-c", script]);
-    // `baack()` is a Command for the binary; run the same environment through sh.
-    let mut sh = Command::new("sh");
-    sh.args(cmd.get_args());
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => sh.env(k, v),
-            None => sh.env_remove(k),
-        };
+    let unknown = baack::secret::new_bearer_token().unwrap();
+    let clients = "/n/v1/apiclient/";
+    for token in [None, Some("bk_not-a-token"), Some(unknown.as_str())] {
+        let (s, b) = answer_without_body(&srv, "POST", clients, token);
+        assert_eq!(s, 401, "{token:?}: {b}");
+        assert_eq!(b["apiCode"], "UNAUTHORIZED", "{b}");
+        let (s, b) = answer_without_body(&srv, "POST", "/v3/oauth-clients", token);
+        assert_eq!(s, 401, "{token:?}: {b}");
+        let (s, _) = answer_without_body(&srv, "PATCH", "/v3/oauth-clients/x", token);
+        assert_eq!(s, 401);
     }
-    let out = run_with_stdin(&mut sh, &format!("{}\n", srv.root()));
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(fs::read_to_string(&target).unwrap(), "untouched\n");
-    for name in ["credentials.toml", "config.toml"] {
-        let p = cfg.join(name);
-        let meta = fs::symlink_metadata(&p).unwrap();
-        assert!(meta.is_file(), "{name} is not a plain file");
-        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
-    }
-    assert!(
-        fs::read_to_string(cfg.join("credentials.toml"))
-            .unwrap()
-            .contains(srv.root())
+
+    // A valid token without ADMINISTER is refused from the headers too.
+    let reader = srv.create_client("reader");
+    srv.create_role("readers", &["READ"], &[&reader]);
+    let (_, token) = srv.create_token(&reader);
+    let (s, b) = answer_without_body(&srv, "POST", clients, Some(&token));
+    assert_eq!(s, 404, "{b}");
+    assert_eq!(b["apiCode"], "NOT_FOUND", "{b}");
+    let (s, b) = answer_without_body(&srv, "POST", "/v3/oauth-clients", Some(&token));
+    assert_eq!(s, 403, "{b}");
+
+    // The root token is admitted, so its request waits for the body as it should.
+    let mut conn = send(&srv, &head("POST", clients, Some(srv.root()), 1024 * 1024));
+    assert_eq!(
+        read_for(&mut conn, Duration::from_millis(500)),
+        Err(Vec::new())
     );
 }
 
-/// A valid OAuth client to create.
-fn oauth_body() -> Value {
-    json!({"name": "n", "description": "d", "grantTypes": ["CLIENT_CREDENTIALS"],
-           "accessType": "OFFLINE", "accessTokenValiditySeconds": 60, "enabled": true})
-}
-
-/// Holds the store's write lock from this test process (another process than baack's).
-fn hold_lock(store: &Path) -> File {
-    let f = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(store.join("lock"))
-        .unwrap();
-    f.lock().unwrap();
-    f
-}
-
 #[test]
-fn a_cli_writer_waits_for_a_held_lock_only_as_long_as_told() {
-    let (_dir, store) = new_store();
-    let held = hold_lock(&store);
+fn a_body_late_past_the_body_timeout_closes_its_connection() {
+    let srv = Server::start_args(&["--rate-limit", "off", "--body-timeout", "1s"]);
+    let body = json!({"owner": {"urn": srv.owner()}, "scope": "api.baack.co", "clientID": "late"})
+        .to_string();
+    let mut conn = send(
+        &srv,
+        &head("POST", "/n/v1/apiclient/", Some(srv.root()), body.len()),
+    );
+    conn.write_all(&body.as_bytes()[..10]).unwrap();
     let start = Instant::now();
-    let out = baack()
-        .env("BAACK_LOCK_TIMEOUT", "300ms")
-        .arg("--store")
-        .arg(&store)
-        .args(["client", "create", "--client-id", "waiting"])
-        .output()
-        .unwrap();
-    // Well under the 10 s default: the variable was obeyed.
-    assert!(
-        start.elapsed() < Duration::from_secs(8),
-        "{:?}",
-        start.elapsed()
-    );
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(7), "{err}");
-    assert!(
-        err.contains(&store.join("lock").display().to_string()),
-        "{err}"
-    );
-    assert!(
-        err.contains(&format!("PID {}", std::process::id())),
-        "the holder is not named: {err}"
-    );
-    assert!(err.contains("BAACK_LOCK_TIMEOUT"), "{err}");
+    // Closed with no answer, after about a second.
+    let got = read_for(&mut conn, Duration::from_secs(20)).expect("the connection was closed");
+    assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+    assert!(start.elapsed() < Duration::from_secs(15));
+    // Nothing was created, and everyone else is served.
+    let (s, _, b) = srv.get("/n/v1/apiclient/?clientID=late");
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["apiClients"], json!([]));
 
-    // A bad value is a usage error naming the variable.
-    let out = baack()
-        .env("BAACK_LOCK_TIMEOUT", "a while")
-        .arg("--store")
-        .arg(&store)
-        .args(["client", "list"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("BAACK_LOCK_TIMEOUT"));
-
-    // Released while a writer waits (plain seconds this time): that writer goes ahead.
-    let mut waiting = baack()
-        .env("BAACK_LOCK_TIMEOUT", "30")
-        .arg("--store")
-        .arg(&store)
-        .args(["client", "create", "--client-id", "patient", "-q"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    drop(held);
-    let out = waiting.wait().unwrap();
-    assert!(out.success());
+    // A body sent in time, slowly, is fine.
+    let mut conn = send(
+        &srv,
+        &head("POST", "/n/v1/apiclient/", Some(srv.root()), body.len()),
+    );
+    for part in body.as_bytes().chunks(body.len() / 3 + 1) {
+        std::thread::sleep(Duration::from_millis(100));
+        conn.write_all(part).unwrap();
+    }
+    let got = read_for(&mut conn, Duration::from_secs(20)).expect("an answer");
+    assert_eq!(parse(&got).0, 201, "{}", String::from_utf8_lossy(&got));
 }
 
 #[test]
-fn a_server_write_on_a_held_lock_gets_503_with_retry_after_and_a_tracking_id() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let mut cmd = baack();
-    cmd.env("BAACK_LOCK_TIMEOUT", "300ms")
-        .arg("serve")
-        .arg("--store")
-        .arg(&store)
-        .args(["--listen", "127.0.0.1:0", "--rate-limit", "off"]);
-    let srv = Server::spawn(cmd);
-    let owner = srv.owner();
-    let held = hold_lock(&store);
-    let lock_path = store.join("lock").display().to_string();
-
-    let a = srv.post(
-        "/n/v1/apiclient/",
-        json!({"owner": {"urn": owner}, "scope": "api.baack.co", "clientID": "blocked"}),
+fn at_the_connection_cap_new_connections_wait_and_the_log_says_so_once() {
+    let srv = Server::start_args(&["--rate-limit", "off", "--max-connections", "2"]);
+    let get = format!(
+        "GET /n/v1/clientcontext HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        srv.root()
     );
-    assert_status(&a, 503, "SERVICE_UNAVAILABLE");
-    let (_, headers, body) = &a;
-    assert!(headers.get("retry-after").is_some(), "no Retry-After");
-    let id = body["trackingId"].as_str().unwrap_or_default().to_string();
-    assert!(is_lower_hex(&id, 32), "{body}");
-    assert!(
-        !body.to_string().contains(&dir.path().display().to_string()),
-        "{body}"
-    );
-    assert!(
-        srv.wait_log(|l| l.contains(&id)
-            && l.contains(&lock_path)
-            && l.contains(&format!("PID {}", std::process::id()))),
-        "no log line with {id}, the lock file and its holder: {:?}",
-        srv.log()
-    );
-
-    let a = srv.post("/v3/oauth-clients", oauth_body());
-    assert_sailpoint(&a, 503, "503 Service Unavailable", "busy");
-    assert!(a.1.get("retry-after").is_some(), "no Retry-After");
-    let id = a.2["trackingId"].as_str().unwrap().to_string();
-    assert!(!a.2.to_string().contains(&dir.path().display().to_string()));
-    assert!(srv.wait_log(|l| l.contains(&id) && l.contains(&lock_path)));
-
-    drop(held);
-    let a = srv.post(
-        "/n/v1/apiclient/",
-        json!({"owner": {"urn": owner}, "scope": "api.baack.co", "clientID": "freed"}),
-    );
-    assert_eq!(a.0.as_u16(), 201, "{}", a.2);
-}
-
-/// Replaces the store folder `name` with a plain file: every write to it fails with an
-/// I/O error that names the file (even as root, whom modes do not stop).
-fn break_folder(store: &Path, name: &str) {
-    let p = store.join(name);
-    fs::remove_dir_all(&p).unwrap();
-    fs::write(&p, b"not a folder").unwrap();
-}
-
-#[test]
-fn a_server_fault_has_a_tracking_id_the_log_repeats_and_no_path_in_its_body() {
-    let srv = Server::start();
-    let owner = srv.owner();
-    let store = srv.store.display().to_string();
-    break_folder(&srv.store, "roles");
-    break_folder(&srv.store, "oauth");
-
-    let a = srv.post(
-        "/n/v1/permissionrole/",
-        json!({"name": "Doomed", "owner": {"urn": owner}, "permissions": ["READ"]}),
-    );
-    assert_status(&a, 500, "INTERNAL_ERROR");
-    let body = a.2.to_string();
-    let id = a.2["trackingId"].as_str().unwrap_or_default().to_string();
-    assert!(is_lower_hex(&id, 32), "{body}");
-    assert!(!body.contains(&store) && !body.contains("/roles"), "{body}");
-    assert!(!body.contains("see the server log"), "{body}");
-    assert!(
-        srv.wait_log(|l| l.contains(&format!("trackingId={id}"))
-            && l.contains(&store)
-            && l.contains("roles")),
-        "no log line with {id} and its cause: {:?}",
-        srv.log()
-    );
-
-    let a = srv.post("/v3/oauth-clients", oauth_body());
-    assert_eq!(a.0.as_u16(), 500, "{}", a.2);
-    assert_eq!(a.2["detailCode"], "500.0 Internal Fault");
-    let body = a.2.to_string();
-    assert!(!body.contains(&store) && !body.contains("/oauth"), "{body}");
-    let id = a.2["trackingId"].as_str().unwrap().to_string();
-    assert!(
-        srv.wait_log(|l| l.contains(&format!("trackingId={id}")) && l.contains("oauth")),
-        "no log line with {id}: {:?}",
-        srv.log()
-    );
-    // No secret reaches the log with the cause (the store's creation announced it once).
-    let faults: Vec<String> = srv
-        .log()
-        .into_iter()
-        .filter(|l| l.contains("trackingId="))
+    // Two kept-alive connections, each answered once: both slots are taken.
+    let mut held: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut c = send(&srv, &get);
+            let got = read_for(&mut c, Duration::from_secs(10)).expect("an answer");
+            assert_eq!(parse(&got).0, 200);
+            c
+        })
         .collect();
-    assert_eq!(faults.len(), 2, "{faults:?}");
-    assert!(faults.iter().all(|l| !l.contains(srv.root())), "{faults:?}");
+    // A third and a fourth wait: connected (the kernel's backlog), not served.
+    let mut third = send(&srv, &get);
+    let mut fourth = send(&srv, &get);
+    assert_eq!(
+        read_for(&mut third, Duration::from_millis(800)),
+        Err(Vec::new())
+    );
+    assert_eq!(
+        read_for(&mut fourth, Duration::from_millis(200)),
+        Err(Vec::new())
+    );
+    assert!(
+        srv.wait_log(|l| l.starts_with("connection limit reached: 2 connections open")),
+        "{:?}",
+        srv.log()
+    );
+    // One line, not one per waiting connection.
+    let lines = srv
+        .log()
+        .iter()
+        .filter(|l| l.starts_with("connection limit reached"))
+        .count();
+    assert_eq!(lines, 1, "{:?}", srv.log());
+
+    // A slot frees: the third is served, then the fourth.
+    drop(held.remove(0));
+    let got = read_for(&mut third, Duration::from_secs(10)).expect("served once a slot freed");
+    assert_eq!(parse(&got).0, 200);
+    drop(held.remove(0));
+    let got = read_for(&mut fourth, Duration::from_secs(10)).expect("served once a slot freed");
+    assert_eq!(parse(&got).0, 200);
 }
 
 #[test]
-fn a_path_that_is_not_utf8_gets_the_apis_400() {
+fn made_up_tokens_are_limited_by_address_and_valid_ones_by_client() {
+    let srv = Server::start_args(&["--rate-limit", "6/600"]);
+    // Root: requests 1 to 3 of its client's 6.
+    let other = srv.create_client("other");
+    let (_, t1) = srv.create_token(&other);
+    let (_, t2) = srv.create_token(&other);
+
+    // Six made-up tokens from this address, every one different, half with a valid
+    // checksum: all 401, then the address is limited whatever token it sends.
+    for i in 0..6 {
+        let t = if i % 2 == 0 {
+            baack::secret::new_bearer_token().unwrap()
+        } else {
+            format!("bk_made-up-{i}")
+        };
+        let (s, _, b) = srv.call(Method::GET, "/n/v1/clientcontext", Some(&t), None);
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{i}: {b}");
+    }
+    let fresh = baack::secret::new_bearer_token().unwrap();
+    let (s, h, b) = srv.call(Method::GET, "/n/v1/clientcontext", Some(&fresh), None);
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{b}");
+    assert!(h.contains_key("retry-after"));
+    let (s, _, b) = srv.call(Method::GET, "/v3/oauth-clients", None, None);
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{b}");
+    assert_eq!(b, json!({"message": " Rate Limit Exceeded "}));
+
+    // Valid tokens are counted by client, not by address: unaffected by the flood, and
+    // one client's two tokens share its 6.
+    for t in [&t1, &t2, &t1, &t2, &t1, &t2] {
+        let (s, _, b) = srv.call(Method::GET, "/n/v1/clientcontext", Some(t), None);
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    for t in [&t1, &t2] {
+        let (s, _, b) = srv.call(Method::GET, "/n/v1/clientcontext", Some(t), None);
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{b}");
+    }
+    // The root client has its own 6, of which 3 are left.
+    let (s, _, b) = srv.get("/n/v1/clientcontext");
+    assert_eq!(s, StatusCode::OK, "{b}");
+}
+
+#[test]
+fn a_malformed_chunked_body_is_a_400_in_each_api_shape() {
     let srv = Server::start();
-    for path in ["/n/v1/apiclient/%ff", "/n/v1/permissionrole/%ff%fe"] {
-        let a = srv.get(path);
-        assert_status(&a, 400, "BAD_REQUEST");
-        assert!(a.2["detail"].as_str().unwrap().contains("UTF-8"), "{}", a.2);
+    for path in ["/n/v1/apiclient/", "/v3/oauth-clients"] {
+        let mut conn = send(
+            &srv,
+            &format!(
+                "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+                 Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+                 zz\r\n{{}}\r\n0\r\n\r\n",
+                srv.root()
+            ),
+        );
+        let got = read_for(&mut conn, Duration::from_secs(10)).expect("an answer");
+        let (s, b) = parse(&got);
+        assert_eq!(s, 400, "{path}: {}", String::from_utf8_lossy(&got));
+        if path.starts_with("/n/") {
+            assert_eq!(b["apiCode"], "BAD_REQUEST", "{b}");
+        } else {
+            assert_eq!(b["detailCode"], "400.1 Bad Request Content", "{b}");
+        }
     }
-    for path in ["/v3/oauth-clients/%ff", "/beta/oauth-clients/%c3%28"] {
-        let a = srv.get(path);
-        assert_sailpoint(&a, 400, "400.1 Bad Request Content", "UTF-8");
+}
+
+#[test]
+fn the_openapi_document_has_an_etag_and_answers_if_none_match() {
+    let srv = Server::start();
+    let url = format!("{}/openapi.json", srv.base);
+    let http = reqwest::blocking::Client::new();
+    let first = http.get(&url).send().unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    let doc: Value = first.json().unwrap();
+    assert_eq!(doc["openapi"].as_str().map(|v| &v[..2]), Some("3."));
+
+    let again = http.get(&url).send().unwrap();
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+    assert_eq!(again.json::<Value>().unwrap(), doc);
+
+    for sent in [
+        etag.clone(),
+        format!("\"other\", {etag}"),
+        format!("W/{etag}"),
+    ] {
+        let r = http
+            .get(&url)
+            .header("If-None-Match", &sent)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED, "{sent}");
+        assert_eq!(r.headers()["etag"].to_str().unwrap(), etag);
+        assert!(r.bytes().unwrap().is_empty());
     }
-    // Query strings with bytes that are not UTF-8 are the API's 400s as well, or decoded.
-    let a = srv.get("/n/v1/apiclient/?limit=%ff");
-    assert_status(&a, 400, "BAD_REQUEST");
-    let a = srv.call(
-        Method::GET,
-        "/v3/oauth-clients?limit=%ff",
-        Some(srv.root()),
-        None,
-    );
-    assert_sailpoint(&a, 400, "400.1 Bad Request Content", "limit");
+    let r = http
+        .get(&url)
+        .header("If-None-Match", "\"other\"")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 }

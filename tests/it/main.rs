@@ -7,6 +7,7 @@ mod durability;
 mod hostile;
 mod limits;
 mod names;
+mod neighbours;
 mod oauth;
 mod profiles;
 mod properties;
