@@ -49,7 +49,7 @@ fn read_for(conn: &mut TcpStream, wait: Duration) -> Result<Vec<u8>, Vec<u8>> {
             Ok(0) => return Ok(got),
             Ok(n) => {
                 got.extend_from_slice(&buf[..n]);
-                if whole(&got) {
+                if raw_answer_complete(&got) {
                     return Ok(got);
                 }
             }
@@ -62,32 +62,6 @@ fn read_for(conn: &mut TcpStream, wait: Duration) -> Result<Vec<u8>, Vec<u8>> {
     }
 }
 
-fn whole(resp: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(resp);
-    let Some((head, body)) = text.split_once("\r\n\r\n") else {
-        return false;
-    };
-    head.lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
-        })
-        .is_some_and(|n| body.len() >= n)
-}
-
-/// Status and JSON body of a whole answer.
-fn parse(resp: &[u8]) -> (u16, Value) {
-    let text = String::from_utf8_lossy(resp);
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {text:?}"));
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
 /// The answer to a request whose 1 MiB body never comes, which must arrive at once.
 fn answer_without_body(
     srv: &Server,
@@ -98,7 +72,7 @@ fn answer_without_body(
     let mut conn = send(srv, &head(method, path, token, 1024 * 1024));
     let got = read_for(&mut conn, Duration::from_secs(10))
         .unwrap_or_else(|got| panic!("no answer without the body: {got:?}"));
-    parse(&got)
+    parse_raw_answer(&got)
 }
 
 #[test]
@@ -164,7 +138,12 @@ fn a_body_late_past_the_body_timeout_closes_its_connection() {
         conn.write_all(part).unwrap();
     }
     let got = read_for(&mut conn, Duration::from_secs(20)).expect("an answer");
-    assert_eq!(parse(&got).0, 201, "{}", String::from_utf8_lossy(&got));
+    assert_eq!(
+        parse_raw_answer(&got).0,
+        201,
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
 }
 
 #[test]
@@ -179,7 +158,7 @@ fn at_the_connection_cap_new_connections_wait_and_the_log_says_so_once() {
         .map(|_| {
             let mut c = send(&srv, &get);
             let got = read_for(&mut c, Duration::from_secs(10)).expect("an answer");
-            assert_eq!(parse(&got).0, 200);
+            assert_eq!(parse_raw_answer(&got).0, 200);
             c
         })
         .collect();
@@ -210,10 +189,10 @@ fn at_the_connection_cap_new_connections_wait_and_the_log_says_so_once() {
     // A slot frees: the third is served, then the fourth.
     drop(held.remove(0));
     let got = read_for(&mut third, Duration::from_secs(10)).expect("served once a slot freed");
-    assert_eq!(parse(&got).0, 200);
+    assert_eq!(parse_raw_answer(&got).0, 200);
     drop(held.remove(0));
     let got = read_for(&mut fourth, Duration::from_secs(10)).expect("served once a slot freed");
-    assert_eq!(parse(&got).0, 200);
+    assert_eq!(parse_raw_answer(&got).0, 200);
 }
 
 #[test]
@@ -272,7 +251,7 @@ fn a_malformed_chunked_body_is_a_400_in_each_api_shape() {
             ),
         );
         let got = read_for(&mut conn, Duration::from_secs(10)).expect("an answer");
-        let (s, b) = parse(&got);
+        let (s, b) = parse_raw_answer(&got);
         assert_eq!(s, 400, "{path}: {}", String::from_utf8_lossy(&got));
         if path.starts_with("/n/") {
             assert_eq!(b["apiCode"], "BAD_REQUEST", "{b}");

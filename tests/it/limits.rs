@@ -147,61 +147,13 @@ fn exchange(srv: &Server, head: String, body: Vec<u8>) -> (u16, Value) {
             }
             Err(e) => panic!("no answer: {e}"),
         }
-        if complete(&resp) {
+        if raw_answer_complete(&resp) {
             break;
         }
     }
     let _ = reader.shutdown(std::net::Shutdown::Both);
     let _ = sender.join();
-    parse_answer(&resp)
-}
-
-/// Whether `resp` holds a whole answer with a Content-Length body.
-fn complete(resp: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(resp);
-    let Some((head, body)) = text.split_once("\r\n\r\n") else {
-        return false;
-    };
-    head.lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
-        })
-        .is_some_and(|n| body.len() >= n)
-}
-
-fn parse_answer(resp: &[u8]) -> (u16, Value) {
-    let text = String::from_utf8_lossy(resp);
-    let status: u16 = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {text}"));
-    let (head, rest) = text.split_once("\r\n\r\n").expect("a header block");
-    // The answer itself may be chunked.
-    let json_text = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        let mut out = String::new();
-        let mut r = rest;
-        while let Some((size, tail)) = r.split_once("\r\n") {
-            let n = usize::from_str_radix(size.trim(), 16).unwrap();
-            if n == 0 {
-                break;
-            }
-            out.push_str(&tail[..n]);
-            r = &tail[n + 2..];
-        }
-        out
-    } else {
-        rest.to_string()
-    };
-    (
-        status,
-        serde_json::from_str(&json_text).unwrap_or(Value::Null),
-    )
+    parse_raw_answer(&resp)
 }
 
 fn request_head(srv: &Server, method: &str, path: &str, token: &str, framing: &str) -> String {
