@@ -178,6 +178,9 @@ impl Error {
                 404 => ErrorKind::NotFound,
                 409 | 412 => ErrorKind::Conflict,
                 429 => ErrorKind::RateLimited,
+                // The server (or a gateway before it) says it cannot serve now, as a
+                // store lock held past its timeout does: the same exit as unreachable.
+                502..=504 => ErrorKind::Unavailable,
                 _ => ErrorKind::Internal,
             },
             Error::Usage(_) => ErrorKind::Usage,

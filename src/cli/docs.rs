@@ -128,7 +128,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("6", "rate limited after retries"),
     (
         "7",
-        "cannot reach the server or open the store (or its lock stayed held, or a store or config directory is writable by other users)",
+        "cannot reach the server (or it answered 502/503/504) or open the store (or its lock stayed held, or a store or config directory is writable by other users)",
     ),
 ];
 

@@ -48,8 +48,8 @@ Exit status:
   4  unauthorized or forbidden
   5  invalid input (HTTP 400)
   6  rate limited after retries
-  7  cannot reach the server or open the store (or its lock stayed held, or a store or
-     config directory is writable by other users)";
+  7  cannot reach the server (or it answered 502/503/504) or open the store (or its lock
+     stayed held, or a store or config directory is writable by other users)";
 
 /// Administer API access: API clients, bearer tokens, permission roles and OAuth clients.
 ///
