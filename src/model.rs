@@ -1351,4 +1351,38 @@ mod mutation_pins {
         );
         assert_eq!(check_redirect_uri("https://example.com/cb"), Ok(()));
     }
+
+    #[test]
+    fn role_references_are_kept_in_order_once_each_and_absent_means_none() {
+        let a = "00a3ca73-2aa1-41e6-8d5d-4d586a6f8af8";
+        let b = "6f97bac3-26fe-4333-91f0-f12af2d1d167";
+        let owner = json!({"urn": b});
+        let r = RoleInput::parse(
+            &json!({"name": "r", "owner": owner,
+                    "clients": [{"urn": a}, {"Urn": b}, {"urn": a}],
+                    "identities": [{"urn": b}]}),
+            true,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.clients, [a, b]);
+        assert_eq!(r.identities, [b]);
+        let r = RoleInput::parse(&json!({"name": "r", "owner": owner}), true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.clients.is_empty() && r.identities.is_empty());
+        let e = RoleInput::parse(&json!({"name": "r", "owner": owner, "clients": "x"}), true);
+        assert!(
+            matches!(e, Err(Error::Invalid { ref field, .. }) if field == "clients"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_list_of_strings_with_another_member_is_refused() {
+        let mut b = body(json!(60));
+        b["redirectUris"] = json!(["https://example.com/cb", 7]);
+        assert_eq!(causes(&b), ["redirectUris must be a list of strings"]);
+        b["redirectUris"] = json!(["https://example.com/cb"]);
+        let f = parse_oauth(&b).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.redirect_uris, ["https://example.com/cb"]);
+    }
 }
