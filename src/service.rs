@@ -819,34 +819,38 @@ fn duplicate_client(id: &str) -> Error {
 /// Refuses a new or renamed clientID that looks like another client's (the same TS #39
 /// skeleton). One index lookup, not a scan: the store keeps clients by skeleton.
 fn check_client_skeleton(txn: &Store, client_id: &str, itself: Option<&str>) -> Result<()> {
-    if let Some(other) = txn.client_by_skeleton(&skeleton(client_id))?
-        && Some(other.urn.as_str()) != itself
-    {
-        return Err(Error::invalid(
-            "clientID",
-            format!(
-                "`{client_id}` looks the same as the existing API client `{}` ({}); choose a clientID that cannot be mistaken for it",
-                other.client_id, other.urn
-            ),
-        ));
-    }
-    Ok(())
+    let other = txn.client_by_skeleton(&skeleton(client_id))?;
+    let other = other
+        .as_ref()
+        .map(|o| (o.client_id.as_str(), o.urn.as_str()));
+    refuse_look_alike("clientID", "API client", client_id, other, itself)
 }
 
 /// Refuses a new or renamed role name that looks like another role's.
 fn check_role_skeleton(txn: &Store, name: &str, itself: Option<&str>) -> Result<()> {
-    if let Some(other) = txn.role_by_skeleton(&skeleton(name))?
-        && Some(other.urn.as_str()) != itself
-    {
-        return Err(Error::invalid(
-            "name",
+    let other = txn.role_by_skeleton(&skeleton(name))?;
+    let other = other.as_ref().map(|o| (o.name.as_str(), o.urn.as_str()));
+    refuse_look_alike("name", "permission role", name, other, itself)
+}
+
+/// The refusal of `asked` for `field` when `other` (its name and URN), an object with
+/// the same skeleton, is not the object being renamed (`itself`).
+fn refuse_look_alike(
+    field: &str,
+    noun: &str,
+    asked: &str,
+    other: Option<(&str, &str)>,
+    itself: Option<&str>,
+) -> Result<()> {
+    match other {
+        Some((name, urn)) if Some(urn) != itself => Err(Error::invalid(
+            field,
             format!(
-                "`{name}` looks the same as the existing permission role `{}` ({}); choose a name that cannot be mistaken for it",
-                other.name, other.urn
+                "`{asked}` looks the same as the existing {noun} `{name}` ({urn}); choose a {field} that cannot be mistaken for it"
             ),
-        ));
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn duplicate_role(name: &str) -> Error {

@@ -467,25 +467,15 @@ pub(crate) async fn openapi(h: HeaderMap) -> Response {
     r
 }
 
-/// The API a path belongs to, for answers made outside any route: Baack's under `/n/`,
-/// SailPoint's elsewhere.
-fn api_of(path: &str) -> Api {
-    if path.starts_with("/n/") {
-        Api::Baack
-    } else {
-        Api::OAuth
-    }
-}
-
 pub(crate) async fn no_route(uri: Uri) -> Response {
     let err = Error::NotFound(format!("no such endpoint {}", uri.path()));
-    ApiError::new(api_of(uri.path()), err).into_response()
+    ApiError::new(Api::of_path(uri.path()), err).into_response()
 }
 
 /// 405, in the shape of the API of the path (axum adds `Allow`).
 pub(crate) async fn no_method(uri: Uri, req: Request<Body>) -> Response {
     let detail = format!("{} is not allowed on {}", req.method(), uri.path());
-    let body = match api_of(uri.path()) {
+    let body = match Api::of_path(uri.path()) {
         Api::Baack => status_body(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
