@@ -1,31 +1,26 @@
-//! The route handlers: read the request (token, path, query, body), run one service
-//! operation on a blocking thread, and render the answer in its API's shape.
+//! What every route handler shares: reading the request (token, peer, query, body),
+//! admitting its caller, running one service operation where it should run, and the
+//! helpers that render answers. The handlers themselves are in `baack.rs` and `oauth.rs`.
 
 use std::convert::Infallible;
 use std::net::IpAddr;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::errors::{Api, ApiError, sailpoint_body, status_body};
-use super::extract::{Path, Query};
+use super::extract::Query;
 use super::ratelimit::Key;
 use super::{AppState, MAX_BODY, Peer};
 use crate::error::{Error, Result};
-use crate::model::{
-    client_json, company_json, oauth_json, paths, reference_json, role_json, token_json,
-};
-use crate::service::{
-    Caller, DEFAULT_LIMIT, MAX_LIMIT, MAX_OAUTH_LIMIT, Need, Page, PageQuery, Service, role_etag,
-    urn_param,
-};
+use crate::service::{Caller, DEFAULT_LIMIT, MAX_LIMIT, Need, PageQuery, Service, urn_param};
 
-type Reply = std::result::Result<Response, ApiError>;
+pub(super) type Reply = std::result::Result<Response, ApiError>;
 
 /// The bearer token of a request: `Ok(None)` when there is no `Authorization` header,
 /// and 401 when the header is not `Bearer <token>` (RFC 6750): another scheme, or a bare
@@ -90,7 +85,7 @@ struct Admitted {
 impl AppState {
     /// Admits (see [`AppState::admit`]) and runs `f` on a blocking thread (store I/O
     /// blocks).
-    async fn run<T: Send + 'static>(
+    pub(super) async fn run<T: Send + 'static>(
         &self,
         api: Api,
         head: &Head,
@@ -102,7 +97,7 @@ impl AppState {
     /// Like [`AppState::run`], for a request that writes and has no body: on a
     /// group-committing store it runs on the committer thread, and its answer waits for
     /// its batch to be durable.
-    async fn write<T: Send + 'static>(
+    pub(super) async fn write<T: Send + 'static>(
         &self,
         api: Api,
         head: &Head,
@@ -113,7 +108,7 @@ impl AppState {
 
     /// Like [`AppState::run`], for a read of one object: a few page-cache reads take
     /// microseconds, less than handing them to the blocking pool and back.
-    async fn read<T: Send + 'static>(
+    pub(super) async fn read<T: Send + 'static>(
         &self,
         api: Api,
         head: &Head,
@@ -126,7 +121,7 @@ impl AppState {
     /// caller is authenticated and checked for `need` from the headers before any of the
     /// body is read (API.md "Limits"), so that no one without the right can make the
     /// server hold or parse a body.
-    async fn write_body<T: Send + 'static>(
+    pub(super) async fn write_body<T: Send + 'static>(
         &self,
         api: Api,
         head: &Head,
@@ -144,7 +139,7 @@ impl AppState {
     /// since the caller may have lost its rights in between. `prepare` runs inline, like a
     /// read: it may write a small unsynced file (page-cache work of microseconds), never
     /// wait for a sync.
-    async fn write_prepared<P: Send + 'static, T: Send + 'static>(
+    pub(super) async fn write_prepared<P: Send + 'static, T: Send + 'static>(
         &self,
         api: Api,
         head: &Head,
@@ -367,13 +362,19 @@ impl JsonBody {
     }
 }
 
-type Params = Query<Vec<(String, String)>>;
+pub(super) type Params = Query<Vec<(String, String)>>;
 
-fn param<'a>(q: &'a Params, name: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(q: &'a Params, name: &str) -> Option<&'a str> {
     q.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-fn number(q: &Params, name: &str, default: usize, max: usize, min: usize) -> Result<usize> {
+pub(super) fn number(
+    q: &Params,
+    name: &str,
+    default: usize,
+    max: usize,
+    min: usize,
+) -> Result<usize> {
     match param(q, name) {
         None => Ok(default),
         Some(v) => match v.parse::<usize>() {
@@ -385,7 +386,7 @@ fn number(q: &Params, name: &str, default: usize, max: usize, min: usize) -> Res
     }
 }
 
-fn page_query(q: &Params) -> Result<PageQuery> {
+pub(super) fn page_query(q: &Params) -> Result<PageQuery> {
     let limit = number(q, "limit", DEFAULT_LIMIT, MAX_LIMIT, 1)?;
     // The cursor is the URN of the last item of the page before: opaque to clients, and
     // a shape the OpenAPI document can state exactly.
@@ -402,11 +403,16 @@ fn page_query(q: &Params) -> Result<PageQuery> {
 
 /// A page of a Baack list: built as a map directly, since `json!` would deep-copy every
 /// item (it passes values through `to_value`): an eighth of a long listing's time.
-fn list_body(key: &str, items: Vec<Value>, next_page: Value) -> Value {
+pub(super) fn list_body(key: &str, items: Vec<Value>, next_page: Value) -> Value {
     crate::model::object([(key, Value::Array(items)), ("nextPage", next_page)])
 }
 
-fn next_page(prefix: &str, next: Option<String>, limit: usize, extra: &[(&str, &str)]) -> Value {
+pub(super) fn next_page(
+    prefix: &str,
+    next: Option<String>,
+    limit: usize,
+    extra: &[(&str, &str)],
+) -> Value {
     match next {
         None => Value::Null,
         Some(after) => {
@@ -420,18 +426,18 @@ fn next_page(prefix: &str, next: Option<String>, limit: usize, extra: &[(&str, &
     }
 }
 
-fn reply(status: StatusCode, body: Value) -> Response {
+pub(super) fn reply(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn with_header(mut r: Response, name: HeaderName, value: &str) -> Response {
+pub(super) fn with_header(mut r: Response, name: HeaderName, value: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(value) {
         r.headers_mut().insert(name, v);
     }
     r
 }
 
-fn deleted(urn: &str) -> Response {
+pub(super) fn deleted(urn: &str) -> Response {
     reply(
         StatusCode::OK,
         status_body(StatusCode::OK, "DELETE_SUCCESS", Some(urn)),
@@ -488,373 +494,4 @@ pub(crate) async fn no_method(uri: Uri, req: Request<Body>) -> Response {
         ),
     };
     reply(StatusCode::METHOD_NOT_ALLOWED, body)
-}
-
-// --- Baack: context and company ------------------------------------------------------
-
-pub(crate) async fn client_context(State(st): State<AppState>, h: Head) -> Reply {
-    let (client, company, perms) = st
-        .read(Api::Baack, &h, |svc, c| svc.client_context(c))
-        .await?;
-    Ok(reply(
-        StatusCode::OK,
-        json!({
-            "hasBearer": true,
-            "client": client_json(&client),
-            "owner": company_json(&company),
-            "permissions": perms.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-        }),
-    ))
-}
-
-pub(crate) async fn companies(State(st): State<AppState>, h: Head) -> Reply {
-    let list = st.read(Api::Baack, &h, |svc, c| svc.companies(c)).await?;
-    let items: Vec<Value> = list
-        .iter()
-        .map(|c| reference_json(paths::COMPANY, &c.urn))
-        .collect();
-    Ok(reply(
-        StatusCode::OK,
-        json!({ "companies": items, "nextPage": null }),
-    ))
-}
-
-pub(crate) async fn company(State(st): State<AppState>, h: Head, Path(urn): Path<String>) -> Reply {
-    let c = st
-        .read(Api::Baack, &h, move |svc, c| svc.company(c, &urn))
-        .await?;
-    Ok(reply(StatusCode::OK, company_json(&c)))
-}
-
-// --- Baack: API clients ----------------------------------------------------------------
-
-pub(crate) async fn client_create(State(st): State<AppState>, h: Head, body: JsonBody) -> Reply {
-    let c = st
-        .write_body(
-            Api::Baack,
-            &h,
-            Need::Administer,
-            body,
-            move |svc, c, body| svc.create_client(c, &body),
-        )
-        .await?;
-    Ok(reply(StatusCode::CREATED, client_json(&c)))
-}
-
-pub(crate) async fn client_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
-    let (page, limit, id) = st
-        .run(Api::Baack, &h, move |svc, c| {
-            c.require(Need::Read)?;
-            let pq = page_query(&q)?;
-            let id = param(&q, "clientID").map(str::to_string);
-            Ok((svc.list_clients(c, id.as_deref(), &pq)?, pq.limit, id))
-        })
-        .await?;
-    let Page { items, next } = page;
-    let extra: Vec<(&str, &str)> = id.iter().map(|i| ("clientID", i.as_str())).collect();
-    Ok(reply(
-        StatusCode::OK,
-        list_body(
-            "apiClients",
-            items.iter().map(client_json).collect(),
-            next_page(paths::CLIENT, next, limit, &extra),
-        ),
-    ))
-}
-
-pub(crate) async fn client_get(
-    State(st): State<AppState>,
-    h: Head,
-    Path(urn): Path<String>,
-) -> Reply {
-    let c = st
-        .read(Api::Baack, &h, move |svc, c| svc.get_client(c, &urn))
-        .await?;
-    Ok(reply(StatusCode::OK, client_json(&c)))
-}
-
-pub(crate) async fn client_update(
-    State(st): State<AppState>,
-    h: Head,
-    Path(urn): Path<String>,
-    body: JsonBody,
-) -> Reply {
-    let c = st
-        .write_body(
-            Api::Baack,
-            &h,
-            Need::Administer,
-            body,
-            move |svc, c, body| svc.update_client(c, &urn, &body),
-        )
-        .await?;
-    Ok(reply(StatusCode::ACCEPTED, client_json(&c)))
-}
-
-pub(crate) async fn client_delete(
-    State(st): State<AppState>,
-    h: Head,
-    Path(urn): Path<String>,
-) -> Reply {
-    let urn = st
-        .write(Api::Baack, &h, move |svc, c| svc.delete_client(c, &urn))
-        .await?;
-    Ok(deleted(&urn))
-}
-
-// --- Baack: bearer tokens --------------------------------------------------------------
-
-pub(crate) async fn token_create(State(st): State<AppState>, h: Head, body: JsonBody) -> Reply {
-    let (t, secret) = st
-        .write_prepared(
-            Api::Baack,
-            &h,
-            Need::Administer,
-            body,
-            move |svc, c, body| svc.prepare_token(c, &body),
-            |svc, c, new| svc.commit_token(c, new),
-        )
-        .await?;
-    let mut r = reply(StatusCode::CREATED, token_json(&t, Some(&secret)));
-    // A response carrying a secret must never sit in a cache.
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
-}
-
-pub(crate) async fn token_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
-    let (page, limit, client) = st
-        .run(Api::Baack, &h, move |svc, c| {
-            c.require(Need::Read)?;
-            let pq = page_query(&q)?;
-            let client = param(&q, "apiClient").map(str::to_string);
-            Ok((
-                svc.list_tokens(c, client.as_deref(), &pq)?,
-                pq.limit,
-                client,
-            ))
-        })
-        .await?;
-    let Page { items, next } = page;
-    let extra: Vec<(&str, &str)> = client.iter().map(|i| ("apiClient", i.as_str())).collect();
-    Ok(reply(
-        StatusCode::OK,
-        list_body(
-            "bearerTokens",
-            items.iter().map(|t| token_json(t, None)).collect(),
-            next_page(paths::TOKEN, next, limit, &extra),
-        ),
-    ))
-}
-
-pub(crate) async fn token_get(
-    State(st): State<AppState>,
-    h: Head,
-    Path(urn): Path<String>,
-) -> Reply {
-    let t = st
-        .read(Api::Baack, &h, move |svc, c| svc.get_token(c, &urn))
-        .await?;
-    Ok(reply(StatusCode::OK, token_json(&t, None)))
-}
-
-pub(crate) async fn token_update(
-    State(st): State<AppState>,
-    h: Head,
-    Path(urn): Path<String>,
-    body: JsonBody,
-) -> Reply {
-    let t = st
-        .write_body(
-            Api::Baack,
-            &h,
-            Need::Administer,
-            body,
-            move |svc, c, body| svc.update_token(c, &urn, &body),
-        )
-        .await?;
-    Ok(reply(StatusCode::ACCEPTED, token_json(&t, None)))
-}
-
-pub(crate) async fn token_delete(
-    State(st): State<AppState>,
-    h: Head,
-    Path(urn): Path<String>,
-) -> Reply {
-    let urn = st
-        .write(Api::Baack, &h, move |svc, c| svc.delete_token(c, &urn))
-        .await?;
-    Ok(deleted(&urn))
-}
-
-// --- Baack: permission roles -----------------------------------------------------------
-
-fn role_reply(status: StatusCode, r: &crate::model::Role) -> Response {
-    with_header(reply(status, role_json(r)), header::ETAG, &role_etag(r))
-}
-
-pub(crate) async fn role_create(State(st): State<AppState>, h: Head, body: JsonBody) -> Reply {
-    let r = st
-        .write_body(
-            Api::Baack,
-            &h,
-            Need::Administer,
-            body,
-            move |svc, c, body| svc.create_role(c, &body),
-        )
-        .await?;
-    Ok(role_reply(StatusCode::CREATED, &r))
-}
-
-pub(crate) async fn role_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
-    let (page, limit, name) = st
-        .run(Api::Baack, &h, move |svc, c| {
-            c.require(Need::Read)?;
-            let pq = page_query(&q)?;
-            let name = param(&q, "name").map(str::to_string);
-            Ok((svc.list_roles(c, name.as_deref(), &pq)?, pq.limit, name))
-        })
-        .await?;
-    let Page { items, next } = page;
-    let extra: Vec<(&str, &str)> = name.iter().map(|n| ("name", n.as_str())).collect();
-    Ok(reply(
-        StatusCode::OK,
-        list_body(
-            "permissionRoles",
-            items.iter().map(role_json).collect(),
-            next_page(paths::ROLE, next, limit, &extra),
-        ),
-    ))
-}
-
-pub(crate) async fn role_get(
-    State(st): State<AppState>,
-    h: Head,
-    Path(urn): Path<String>,
-) -> Reply {
-    let r = st
-        .read(Api::Baack, &h, move |svc, c| svc.get_role(c, &urn))
-        .await?;
-    Ok(role_reply(StatusCode::OK, &r))
-}
-
-pub(crate) async fn role_update(
-    State(st): State<AppState>,
-    h: Head,
-    Path(urn): Path<String>,
-    body: JsonBody,
-) -> Reply {
-    let if_match = h
-        .get(header::IF_MATCH)
-        .map(|v| v.to_str().unwrap_or("\"invalid\"").to_string());
-    let r = st
-        .write_body(
-            Api::Baack,
-            &h,
-            Need::Administer,
-            body,
-            move |svc, c, body| svc.update_role(c, &urn, &body, if_match.as_deref()),
-        )
-        .await?;
-    Ok(role_reply(StatusCode::ACCEPTED, &r))
-}
-
-pub(crate) async fn role_delete(
-    State(st): State<AppState>,
-    h: Head,
-    Path(urn): Path<String>,
-) -> Reply {
-    let urn = st
-        .write(Api::Baack, &h, move |svc, c| svc.delete_role(c, &urn))
-        .await?;
-    Ok(deleted(&urn))
-}
-
-// --- OAuth clients ---------------------------------------------------------------------
-
-pub(crate) async fn oauth_create(State(st): State<AppState>, h: Head, body: JsonBody) -> Reply {
-    let (o, secret) = st
-        .write_body(
-            Api::OAuth,
-            &h,
-            Need::Administer,
-            body,
-            move |svc, c, body| svc.create_oauth(c, &body),
-        )
-        .await?;
-    let mut r = reply(StatusCode::OK, oauth_json(&o, Some(&secret)));
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
-}
-
-pub(crate) async fn oauth_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
-    let (items, total, count) = st
-        .run(Api::OAuth, &h, move |svc, c| {
-            c.require(Need::Read)?;
-            let limit = number(&q, "limit", MAX_OAUTH_LIMIT, MAX_OAUTH_LIMIT, 0)?;
-            let offset = number(&q, "offset", 0, usize::MAX, 0)?;
-            let count = match param(&q, "count") {
-                None | Some("false") => false,
-                Some("true") => true,
-                Some(v) => {
-                    return Err(Error::BadRequest(format!(
-                        "query `count={v}` must be true or false"
-                    )));
-                }
-            };
-            let (items, total) = svc.list_oauth(c, param(&q, "filters"), offset, limit)?;
-            Ok((items, total, count))
-        })
-        .await?;
-    let body: Vec<Value> = items.iter().map(|o| oauth_json(o, None)).collect();
-    let r = reply(StatusCode::OK, Value::Array(body));
-    Ok(if count {
-        with_header(
-            r,
-            HeaderName::from_static("x-total-count"),
-            &total.to_string(),
-        )
-    } else {
-        r
-    })
-}
-
-pub(crate) async fn oauth_get(
-    State(st): State<AppState>,
-    h: Head,
-    Path(id): Path<String>,
-) -> Reply {
-    let o = st
-        .read(Api::OAuth, &h, move |svc, c| svc.get_oauth(c, &id))
-        .await?;
-    Ok(reply(StatusCode::OK, oauth_json(&o, None)))
-}
-
-pub(crate) async fn oauth_patch(
-    State(st): State<AppState>,
-    h: Head,
-    Path(id): Path<String>,
-    body: JsonBody,
-) -> Reply {
-    let o = st
-        .write_body(
-            Api::OAuth,
-            &h,
-            Need::Administer,
-            body,
-            move |svc, c, body| svc.patch_oauth(c, &id, &body),
-        )
-        .await?;
-    Ok(reply(StatusCode::OK, oauth_json(&o, None)))
-}
-
-pub(crate) async fn oauth_delete(
-    State(st): State<AppState>,
-    h: Head,
-    Path(id): Path<String>,
-) -> Reply {
-    st.write(Api::OAuth, &h, move |svc, c| svc.delete_oauth(c, &id))
-        .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -2,9 +2,11 @@
 //! SailPoint-style OAuth client API. `baack serve` puts it on a socket; the CLI's embedded
 //! mode hands it requests in-process, so both run this one code path.
 
+mod baack;
 mod errors;
 mod extract;
 mod handlers;
+mod oauth;
 pub mod openapi;
 mod ratelimit;
 
@@ -377,35 +379,35 @@ const OAUTH: &[&str] = &[
 ];
 
 fn routes() -> Routes {
-    use handlers as h;
+    use {baack as b, handlers as h, oauth as o};
     let mut r = Routes {
         map: BTreeMap::new(),
         seen: Vec::new(),
     };
     r.add(Method::GET, &["/openapi.json"], h::openapi)
-        .add(Method::GET, &["/n/v1/clientcontext"], h::client_context)
-        .add(Method::GET, &["/n/v1/companies"], h::companies)
-        .add(Method::GET, &["/n/v1/company/{urn}"], h::company)
-        .add(Method::POST, CLIENTS, h::client_create)
-        .add(Method::GET, CLIENTS, h::client_list)
-        .add(Method::GET, CLIENT, h::client_get)
-        .add(Method::PUT, CLIENT, h::client_update)
-        .add(Method::DELETE, CLIENT, h::client_delete)
-        .add(Method::POST, TOKENS, h::token_create)
-        .add(Method::GET, TOKENS, h::token_list)
-        .add(Method::GET, TOKEN, h::token_get)
-        .add(Method::PUT, TOKEN, h::token_update)
-        .add(Method::DELETE, TOKEN, h::token_delete)
-        .add(Method::POST, ROLES, h::role_create)
-        .add(Method::GET, ROLES, h::role_list)
-        .add(Method::GET, ROLE, h::role_get)
-        .add(Method::PUT, ROLE, h::role_update)
-        .add(Method::DELETE, ROLE, h::role_delete)
-        .add(Method::POST, OAUTHS, h::oauth_create)
-        .add(Method::GET, OAUTHS, h::oauth_list)
-        .add(Method::GET, OAUTH, h::oauth_get)
-        .add(Method::PATCH, OAUTH, h::oauth_patch)
-        .add(Method::DELETE, OAUTH, h::oauth_delete);
+        .add(Method::GET, &["/n/v1/clientcontext"], b::client_context)
+        .add(Method::GET, &["/n/v1/companies"], b::companies)
+        .add(Method::GET, &["/n/v1/company/{urn}"], b::company)
+        .add(Method::POST, CLIENTS, b::client_create)
+        .add(Method::GET, CLIENTS, b::client_list)
+        .add(Method::GET, CLIENT, b::client_get)
+        .add(Method::PUT, CLIENT, b::client_update)
+        .add(Method::DELETE, CLIENT, b::client_delete)
+        .add(Method::POST, TOKENS, b::token_create)
+        .add(Method::GET, TOKENS, b::token_list)
+        .add(Method::GET, TOKEN, b::token_get)
+        .add(Method::PUT, TOKEN, b::token_update)
+        .add(Method::DELETE, TOKEN, b::token_delete)
+        .add(Method::POST, ROLES, b::role_create)
+        .add(Method::GET, ROLES, b::role_list)
+        .add(Method::GET, ROLE, b::role_get)
+        .add(Method::PUT, ROLE, b::role_update)
+        .add(Method::DELETE, ROLE, b::role_delete)
+        .add(Method::POST, OAUTHS, o::oauth_create)
+        .add(Method::GET, OAUTHS, o::oauth_list)
+        .add(Method::GET, OAUTH, o::oauth_get)
+        .add(Method::PATCH, OAUTH, o::oauth_patch)
+        .add(Method::DELETE, OAUTH, o::oauth_delete);
     r
 }
 
