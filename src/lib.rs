@@ -18,5 +18,6 @@ pub mod secret;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod wire;
 
 pub use error::{Error, ErrorKind, Result};
