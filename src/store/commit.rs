@@ -264,7 +264,7 @@ fn release(root: &Path, state: &Mutex<CommitState>, to_syncer: &Sender<Batch>) {
     let mut s = guard(state);
     // After a failed sync the marker stays, so that the next writer repairs the indexes.
     if durable {
-        super::end_batch(root);
+        super::txn::end_batch(root);
     }
     s.lock = None;
 }
@@ -278,7 +278,7 @@ fn sync_loop(root: &Path, batches: &Receiver<Batch>) {
             ready.push(b);
         }
         let result = if ready.iter().any(|b| b.wrote) {
-            super::sync_all(root).map_err(|e| e.to_string())
+            super::files::sync_all(root).map_err(|e| e.to_string())
         } else {
             Ok(())
         };

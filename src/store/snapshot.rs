@@ -25,9 +25,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    LISTING_CACHED_FROM, Store, TMP_SEQ, check_record, is_urn, mkdir_private, settled, sorted_names,
-};
+use super::Store;
+use super::files::{TMP_SEQ, mkdir_private};
+use super::layout::{check_record, is_urn};
+use super::listings::{LISTING_CACHED_FROM, settled, sorted_names};
 use crate::error::{Error, Result};
 use crate::model::{ApiClient, BearerToken, OAuthClient, Role};
 
