@@ -116,7 +116,7 @@ impl Committer {
         let root = self.root.clone();
         // The lock timeout counts from now: a write queued behind others that waited for
         // a held lock must not wait a whole timeout more of its own.
-        let deadline = Instant::now() + super::lock_timeout();
+        let deadline = Instant::now() + super::lock::lock_timeout();
         let job: Job = Box::new(move || {
             // A bug in one request must not stop every later write (in builds that unwind).
             let result =

@@ -23,7 +23,7 @@ use crate::secret;
 /// its first write, so that an older build, which would not bump the counter or would
 /// not find such a token, refuses the store from then on. Format 4 added the skeleton
 /// indexes (see [`crate::model::skeleton`]), which an older build would not maintain.
-pub const FORMAT: u64 = 4;
+pub(super) const FORMAT: u64 = 4;
 
 const DIRS: [&str; 14] = [
     "tmp",

@@ -68,12 +68,13 @@ mod writes;
 use cache::{ReadCache, SeqFile};
 pub use commit::Committer;
 pub use files::Staged;
-pub use layout::{Bootstrap, FORMAT, Meta, default_path};
+use layout::FORMAT;
+pub use layout::{Bootstrap, Meta, default_path};
 use listings::ListingCache;
-pub use lock::{DEFAULT_LOCK_TIMEOUT, lock_timeout, set_lock_timeout};
+pub use lock::set_lock_timeout;
 pub use private::check_private_dir;
 use snapshot::Snapshots;
-pub use txn::{Durability, Txn};
+pub use txn::Txn;
 
 /// A store directory.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use crate::model::skeleton;
 
 /// How a transaction makes its writes durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
+pub(super) enum Durability {
     /// fsync every file and directory as it is written, in order.
     Each,
     /// Write without syncing: the batch is synced as a whole before it is acknowledged.
