@@ -151,7 +151,7 @@ impl Committer {
 impl Committer {
     /// Runs what was sent, waits until it is durable, releases the write lock and the
     /// `dirty` marker, and stops; later writes fail. A process must call this before it
-    /// exits: exiting while the committer keeps the lock (see [`LINGER`]) would leave the
+    /// exits: exiting while the committer keeps the lock (see `LINGER`) would leave the
     /// marker, and make the next writer repair every index.
     pub fn stop(&self) {
         // Closing the channel stops the committer once it has run what was sent.

@@ -112,8 +112,9 @@ pub(super) fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 
 /// A new file's content, already written to an unnamed file (O_TMPFILE) in the folder it
 /// will be named in, but not synced. It needs no lock: until a writer names it, no reader
-/// can see it. Dropped, it is freed at once; if the process dies first, it is an orphan
-/// inode, which ext4 frees at its next mount with a journal, or at the next fsck without.
+/// can see it. Dropped, or its process killed (the kernel closes the file), it is freed
+/// at once; if the system crashes first, it is an orphan inode, which ext4 frees at its
+/// next mount with a journal, or at the next fsck without.
 #[derive(Debug)]
 pub struct Staged {
     bytes: Vec<u8>,

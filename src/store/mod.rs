@@ -5,8 +5,11 @@
 //! ```text
 //! meta.json                          format version, company and root client URNs (written last at init)
 //! lock                               the cross-process write lock (flock)
-//! dirty                              a group commit is in flight (see below)
-//! tmp/                               temp files of writes in progress; swept by the next writer
+//! seq                                the change counter every writer bumps (see `cache`)
+//! dirty                              a batch of unsynced writes is in flight (see below)
+//! tmp/                               temp files of writes and of readers' snapshot saves in
+//!                                    progress; swept by the next writer
+//! cache/<collection>.json            a whole collection, derived (see `snapshot`)
 //! pending/<client-urn>               a client deletion whose cascade must be finished
 //! company/<urn>.json  clients/<urn>.json  tokens/<urn>.json  roles/<urn>.json  oauth/<id>.json
 //! index/client-id/<sha256(clientID)>     -> client URN   (a symlink: created atomically,

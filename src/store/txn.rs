@@ -64,7 +64,9 @@ impl std::ops::Deref for Txn<'_> {
 
 impl Store {
     /// Takes the write lock, sweeps crash leftovers, and runs `f` as the only writer.
-    /// When this returns `Ok`, what `f` wrote is durable.
+    /// When this returns `Ok`, what `f` wrote is durable; on a group-committing store's
+    /// committer thread, only once its batch is synced (which [`Committer::submit`] waits
+    /// for before it answers).
     pub fn write<T>(&self, f: impl FnOnce(&Txn<'_>) -> Result<T>) -> Result<T> {
         if let Some(c) = &self.commit {
             return self.write_committed(c, f);
@@ -182,15 +184,18 @@ impl<'a> Txn<'a> {
         }
     }
 
-    /// Removes temp files of writes that died, repairs the indexes after a batch that
-    /// died unsynced, and finishes interrupted client deletions.
+    /// Removes temp files left by writers and snapshot-saving readers that died, repairs
+    /// the indexes after a batch that died unsynced, and finishes interrupted client
+    /// deletions.
     fn recover(&self) -> Result<()> {
         if self.meta.format < FORMAT {
             self.upgrade()?;
         }
         let tmp = self.root.join("tmp");
         for name in sorted_names(&tmp)? {
-            // Only writers create temp files, and we are the only writer.
+            // We are the only writer, so no other write's temp file is in use. A reader
+            // may be saving a snapshot through one (see `snapshot`): removing it makes
+            // that reader's rename fail, and it goes without saving, which is harmless.
             remove_file(&tmp.join(&name))?;
         }
         if self.root.join("dirty").exists() {
