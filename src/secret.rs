@@ -1,5 +1,6 @@
 //! Secrets: bearer tokens with a recognisable prefix and a CRC32 checksum, OAuth client
-//! ids and secrets, and the SHA-256 digests that are all a store ever keeps of them.
+//! ids and secrets, and the SHA-256 digests under which a store keeps the secrets: of a
+//! bearer token it keeps nothing else but its first six characters, for display.
 //!
 //! A bearer token is `bk_` + 34 base62 characters from the OS CSPRNG (about 202 bits) + 6
 //! base62 characters of the CRC32 of everything before them, like GitHub's tokens: secret
@@ -95,7 +96,8 @@ pub fn digest(secret: &str) -> String {
 /// from a hash of the digest. Deriving it sends a lookup by token straight to the token's
 /// own file, so a new token needs no digest index entry (one file fewer to create) and an
 /// authentication reads one file, not a pointer and then a file. The URN tells nothing
-/// about the token: it is a hash of a hash, and the token's 256 random bits stay unguessable.
+/// about the token: it is a hash of a hash, and the token's 202 random bits (34 base62
+/// characters: 34 × log2 62 ≈ 202.4) stay unguessable.
 pub fn token_urn(digest: &str) -> String {
     let h = Sha256::new()
         .chain_update(b"baack bearer token URN\n")

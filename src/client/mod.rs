@@ -250,11 +250,6 @@ impl Client {
         self
     }
 
-    /// Whether this client talks to the embedded store.
-    pub fn is_embedded(&self) -> bool {
-        matches!(self.transport, Transport::Embedded(_))
-    }
-
     fn log(&self, line: &str) {
         if let Some(l) = &self.log {
             l(line);

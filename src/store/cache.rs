@@ -31,7 +31,7 @@ pub(super) const MAX_ENTRIES: usize = 20_000;
 impl SeqFile {
     /// Opens (creating when missing: an empty file reads as 0) the counter of `root`.
     pub(super) fn open(root: &Path) -> Result<SeqFile> {
-        super::open_shared(&root.join("seq")).map(SeqFile)
+        super::files::open_shared(&root.join("seq")).map(SeqFile)
     }
 
     /// The counter; `None` when it cannot be read, which readers treat as "a write is

@@ -116,7 +116,7 @@ impl Committer {
         let root = self.root.clone();
         // The lock timeout counts from now: a write queued behind others that waited for
         // a held lock must not wait a whole timeout more of its own.
-        let deadline = Instant::now() + super::lock_timeout();
+        let deadline = Instant::now() + super::lock::lock_timeout();
         let job: Job = Box::new(move || {
             // A bug in one request must not stop every later write (in builds that unwind).
             let result =
@@ -151,7 +151,7 @@ impl Committer {
 impl Committer {
     /// Runs what was sent, waits until it is durable, releases the write lock and the
     /// `dirty` marker, and stops; later writes fail. A process must call this before it
-    /// exits: exiting while the committer keeps the lock (see [`LINGER`]) would leave the
+    /// exits: exiting while the committer keeps the lock (see `LINGER`) would leave the
     /// marker, and make the next writer repair every index.
     pub fn stop(&self) {
         // Closing the channel stops the committer once it has run what was sent.
@@ -264,7 +264,7 @@ fn release(root: &Path, state: &Mutex<CommitState>, to_syncer: &Sender<Batch>) {
     let mut s = guard(state);
     // After a failed sync the marker stays, so that the next writer repairs the indexes.
     if durable {
-        super::end_batch(root);
+        super::txn::end_batch(root);
     }
     s.lock = None;
 }
@@ -278,7 +278,7 @@ fn sync_loop(root: &Path, batches: &Receiver<Batch>) {
             ready.push(b);
         }
         let result = if ready.iter().any(|b| b.wrote) {
-            super::sync_all(root).map_err(|e| e.to_string())
+            super::files::sync_all(root).map_err(|e| e.to_string())
         } else {
             Ok(())
         };

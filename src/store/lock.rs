@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 
 /// How long a writer waits for the lock unless told otherwise.
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 static TIMEOUT_MS: AtomicU64 = AtomicU64::new(DEFAULT_LOCK_TIMEOUT.as_millis() as u64);
 
@@ -46,7 +46,7 @@ pub fn set_lock_timeout(timeout: Duration) {
 }
 
 /// How long a writer waits for a store's lock.
-pub fn lock_timeout() -> Duration {
+pub(super) fn lock_timeout() -> Duration {
     Duration::from_millis(TIMEOUT_MS.load(Ordering::Relaxed))
 }
 

@@ -38,9 +38,10 @@ pub(super) fn legacy_dir(root: &Path, index: &str, owner: &str) -> PathBuf {
 
 /// `owner`'s members in `index`, sorted: the legacy folder's, changed by the log's.
 pub(super) fn read(root: &Path, index: &str, owner: &str) -> Result<Vec<String>> {
-    let mut members: BTreeSet<String> = super::sorted_names(&legacy_dir(root, index, owner))?
-        .into_iter()
-        .collect();
+    let mut members: BTreeSet<String> =
+        super::listings::sorted_names(&legacy_dir(root, index, owner))?
+            .into_iter()
+            .collect();
     replay(&log_path(root, index, owner), &mut members)?;
     Ok(members.into_iter().collect())
 }
@@ -70,7 +71,7 @@ fn replay(path: &Path, members: &mut BTreeSet<String>) -> Result<usize> {
             continue;
         };
         match line.split_at_checked(1) {
-            Some(("+", urn)) if super::is_urn(urn) => {
+            Some(("+", urn)) if super::layout::is_urn(urn) => {
                 members.insert(urn.to_string());
             }
             Some(("-", urn)) => {

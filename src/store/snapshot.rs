@@ -5,12 +5,12 @@
 //! system calls), and each CLI command is a new process, so a cache in memory alone does
 //! not help it. A snapshot is derived, never the truth. It is used only while the
 //! directory's mtime equals the one recorded before the snapshot was read, and only for a
-//! directory whose mtime had already settled (see `LISTING_SETTLED`), so that a change in
-//! the same clock tick cannot hide behind an equal mtime. Every write to a collection
-//! renames or unlinks a file in its directory, which moves its mtime (in the same journal
-//! transaction, so a crash cannot separate them). A snapshot that is missing, torn, stale
-//! or not what this build writes is rebuilt; a reader that cannot write one (a read-only
-//! store) goes without.
+//! directory whose mtime had already settled (see `listings::LISTING_SETTLED`), so that a
+//! change in the same clock tick cannot hide behind an equal mtime. Every write to a
+//! collection links (a new file), renames (a replaced one) or unlinks a file in its
+//! directory, which moves its mtime (in the same journal transaction, so a crash cannot
+//! separate them). A snapshot that is missing, torn, stale or not what this build writes
+//! is rebuilt; a reader that cannot write one (a read-only store) goes without.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -25,9 +25,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    LISTING_CACHED_FROM, Store, TMP_SEQ, check_record, is_urn, mkdir_private, settled, sorted_names,
-};
+use super::Store;
+use super::files::{TMP_SEQ, mkdir_private};
+use super::layout::{check_record, is_urn};
+use super::listings::{LISTING_CACHED_FROM, settled, sorted_names};
 use crate::error::{Error, Result};
 use crate::model::{ApiClient, BearerToken, OAuthClient, Role};
 
@@ -185,8 +186,8 @@ impl Store {
         Ok(Some(all))
     }
 
-    /// Writes a snapshot as every store file is written: to a temp file, then renamed.
-    /// No fsync: a snapshot lost or torn in a crash is rebuilt.
+    /// Writes a snapshot as a store file is replaced: to a temp file, then renamed. No
+    /// fsync: a snapshot lost or torn in a crash is rebuilt.
     fn save<T: Record>(&self, file: &Path, at: Stamp, records: &[T]) -> Result<()> {
         let bytes = serde_json::to_vec(&Out {
             format: SNAPSHOT_FORMAT,
@@ -197,7 +198,8 @@ impl Store {
         if let Some(dir) = file.parent() {
             mkdir_private(dir)?;
         }
-        // In tmp/, which the next writer sweeps, so a reader killed here leaves nothing.
+        // In tmp/, which every writer sweeps first: a reader killed here leaves a temp file
+        // only until the next write, and one swept while we write it fails our rename.
         let tmp = self.root.join("tmp").join(format!(
             "snapshot.{}.{}",
             std::process::id(),
