@@ -233,6 +233,9 @@ fn ops() -> Vec<Op> {
         Op {
             body: Some("OAuthClientInput"),
             ok: (200, Some("OAuthClientCreated")),
+            rules: Some(
+                "400 400.1 Bad Request Content when the name holds a character its pattern cannot list (a format, private-use, unassigned or default-ignorable one: API.md \"Names\").",
+            ),
             ..op(
                 "post",
                 OAUTHS,
