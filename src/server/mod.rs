@@ -19,7 +19,7 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use utoipa::openapi::path::{PathItem, Paths};
+use utoipa::openapi::path::Paths;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
@@ -358,7 +358,7 @@ impl Routes {
                         op.operation_id = op.operation_id.take().map(|id| format!("{id}Alias{n}"));
                     }
                 }
-                for m in methods(&item) {
+                for m in openapi::methods(&item) {
                     self.seen.push((m, spelling));
                 }
                 aliased.paths.insert(spelling.to_string(), item);
@@ -375,24 +375,6 @@ impl Routes {
     fn into_openapi(self) -> utoipa::openapi::OpenApi {
         self.router.into_openapi()
     }
-}
-
-/// The methods a path item documents.
-fn methods(item: &PathItem) -> Vec<Method> {
-    [
-        (&item.get, Method::GET),
-        (&item.put, Method::PUT),
-        (&item.post, Method::POST),
-        (&item.delete, Method::DELETE),
-        (&item.options, Method::OPTIONS),
-        (&item.head, Method::HEAD),
-        (&item.patch, Method::PATCH),
-        (&item.trace, Method::TRACE),
-    ]
-    .into_iter()
-    .filter(|(op, _)| op.is_some())
-    .map(|(_, m)| m)
-    .collect()
 }
 
 /// The collection paths of roles (with its alias), and so on: each list is every spelling

@@ -59,6 +59,10 @@ use crate::wire::{client, common, company, error, oauth, patterns, role, token};
         oauth::OAuthClientList,
         oauth::JsonPatch,
     )),
+    tags(
+        (name = BAACK, description = "The Baack native API, /n/v1 (and this document)"),
+        (name = OAUTH, description = "The SailPoint-style OAuth client API, /v3/oauth-clients and its aliases"),
+    ),
     modifiers(&BearerScheme),
 )]
 struct Root;
@@ -234,6 +238,25 @@ pub(crate) fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut O
     .flatten()
 }
 
+/// The methods a path item documents, with its operations in the order of [`operations`].
+pub(crate) fn methods(item: &PathItem) -> Vec<http::Method> {
+    use http::Method;
+    [
+        (&item.get, Method::GET),
+        (&item.put, Method::PUT),
+        (&item.post, Method::POST),
+        (&item.delete, Method::DELETE),
+        (&item.options, Method::OPTIONS),
+        (&item.head, Method::HEAD),
+        (&item.patch, Method::PATCH),
+        (&item.trace, Method::TRACE),
+    ]
+    .into_iter()
+    .filter(|(op, _)| op.is_some())
+    .map(|(_, m)| m)
+    .collect()
+}
+
 /// An operation's id without its `AliasN` suffix.
 fn base_id(id: &str) -> &str {
     match id.rfind("Alias") {
@@ -401,14 +424,14 @@ pub fn served() -> &'static (bytes::Bytes, String) {
 
 /// Every (method, path) the document describes, methods in upper case.
 pub fn documented_routes() -> Vec<(String, String)> {
-    let doc = document();
+    // Read from the document as served, not from the path items, so that the drift test
+    // compares the JSON a client sees with what the router registered.
+    let Ok(doc) = serde_json::to_value(document()) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
-    for (p, item) in &doc.paths.paths {
-        // Serialised, a path item names its methods as the document does.
-        let Ok(serde_json::Value::Object(o)) = serde_json::to_value(item) else {
-            continue;
-        };
-        for m in o.keys() {
+    for (p, item) in doc["paths"].as_object().into_iter().flatten() {
+        for m in item.as_object().into_iter().flat_map(|o| o.keys()) {
             out.push((m.to_ascii_uppercase(), p.clone()));
         }
     }
@@ -514,6 +537,30 @@ mod tests {
         walk(&doc(), &mut n);
         // While the wire is stubbed, only the path parameters have patterns (22).
         assert!(n > if wire_stubbed() { 20 } else { 50 }, "{n} patterns");
+    }
+
+    #[test]
+    fn every_operation_has_one_tag_the_root_declares() {
+        let doc = doc();
+        let declared: BTreeSet<&str> = doc["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(declared, BTreeSet::from([BAACK, OAUTH]));
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for op in item.as_object().unwrap().values() {
+                let tags = op["tags"].as_array().unwrap();
+                assert_eq!(tags.len(), 1, "{path}");
+                let want = if path.starts_with("/n/") || path == "/openapi.json" {
+                    BAACK
+                } else {
+                    OAUTH
+                };
+                assert_eq!(tags[0], want, "{path}");
+            }
+        }
     }
 
     #[test]
