@@ -19,6 +19,15 @@ use axum::http::HeaderValue;
 
 // --- Baack: context and company ------------------------------------------------------
 
+#[utoipa::path(
+    get,
+    path = "/n/v1/clientcontext",
+    operation_id = "getClientContext",
+    tag = super::openapi::BAACK,
+    summary = "Who the token is: its client, company and permissions (any valid token)",
+    responses((status = 200, description = "Success", body = crate::wire::company::ClientContext)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn client_context(State(st): State<AppState>, h: Head) -> Reply {
     let (client, company, perms) = st
         .read(Api::Baack, &h, |svc, c| svc.client_context(c))
@@ -34,6 +43,15 @@ pub(crate) async fn client_context(State(st): State<AppState>, h: Head) -> Reply
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/n/v1/companies",
+    operation_id = "listCompanies",
+    tag = super::openapi::BAACK,
+    summary = "List companies",
+    responses((status = 200, description = "Success", body = crate::wire::company::CompanyList)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn companies(State(st): State<AppState>, h: Head) -> Reply {
     let list = st.read(Api::Baack, &h, |svc, c| svc.companies(c)).await?;
     let items: Vec<Value> = list
@@ -46,6 +64,16 @@ pub(crate) async fn companies(State(st): State<AppState>, h: Head) -> Reply {
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/n/v1/company/{urn}",
+    operation_id = "getCompany",
+    tag = super::openapi::BAACK,
+    summary = "Read a company",
+    params(("urn" = inline(super::openapi::UrnParam), Path)),
+    responses((status = 200, description = "Success", body = crate::wire::company::Company)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn company(State(st): State<AppState>, h: Head, Path(urn): Path<String>) -> Reply {
     let c = st
         .read(Api::Baack, &h, move |svc, c| svc.company(c, &urn))
@@ -55,6 +83,17 @@ pub(crate) async fn company(State(st): State<AppState>, h: Head, Path(urn): Path
 
 // --- Baack: API clients ----------------------------------------------------------------
 
+#[utoipa::path(
+    post,
+    path = "/n/v1/apiclient/",
+    operation_id = "createApiClient",
+    tag = super::openapi::BAACK,
+    summary = "Create an API client",
+    description = "400 INVALID_REPRESENTATION when the clientID is taken in the company; 404 when the owner is not the store's company.",
+    request_body(content = crate::wire::client::ApiClientInput, content_type = "application/json"),
+    responses((status = 201, description = "Success", body = crate::wire::client::ApiClient, links(("Get" = (operation_id = "getApiClient", parameters(("urn" = "$response.body#/urn")))), ("Update" = (operation_id = "updateApiClient", parameters(("urn" = "$response.body#/urn")))), ("Delete" = (operation_id = "deleteApiClient", parameters(("urn" = "$response.body#/urn"))))))),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn client_create(State(st): State<AppState>, h: Head, body: JsonBody) -> Reply {
     let c = st
         .write_body(
@@ -68,6 +107,16 @@ pub(crate) async fn client_create(State(st): State<AppState>, h: Head, body: Jso
     Ok(reply(StatusCode::CREATED, client_json(&c)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/n/v1/apiclient/",
+    operation_id = "listApiClients",
+    tag = super::openapi::BAACK,
+    summary = "List API clients",
+    params(crate::wire::client::ApiClientQuery),
+    responses((status = 200, description = "Success", body = crate::wire::client::ApiClientList)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn client_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
     let (page, limit, id) = st
         .run(Api::Baack, &h, move |svc, c| {
@@ -89,6 +138,16 @@ pub(crate) async fn client_list(State(st): State<AppState>, h: Head, q: Params) 
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/n/v1/apiclient/{urn}",
+    operation_id = "getApiClient",
+    tag = super::openapi::BAACK,
+    summary = "Read an API client",
+    params(("urn" = inline(super::openapi::UrnParam), Path)),
+    responses((status = 200, description = "Success", body = crate::wire::client::ApiClient)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn client_get(
     State(st): State<AppState>,
     h: Head,
@@ -100,6 +159,18 @@ pub(crate) async fn client_get(
     Ok(reply(StatusCode::OK, client_json(&c)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/n/v1/apiclient/{urn}",
+    operation_id = "updateApiClient",
+    tag = super::openapi::BAACK,
+    summary = "Replace an API client's clientID and scope",
+    description = "400 INVALID_REPRESENTATION when the new clientID is taken, or when the root client would lose scope api.baack.co.",
+    params(("urn" = inline(super::openapi::UrnParam), Path)),
+    request_body(content = crate::wire::client::ApiClientUpdate, content_type = "application/json"),
+    responses((status = 202, description = "Success", body = crate::wire::client::ApiClient)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn client_update(
     State(st): State<AppState>,
     h: Head,
@@ -118,6 +189,17 @@ pub(crate) async fn client_update(
     Ok(reply(StatusCode::ACCEPTED, client_json(&c)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/n/v1/apiclient/{urn}",
+    operation_id = "deleteApiClient",
+    tag = super::openapi::BAACK,
+    summary = "Delete an API client, its tokens and its role memberships",
+    description = "400 INVALID_REPRESENTATION for the root client, which cannot be deleted.",
+    params(("urn" = inline(super::openapi::UrnParam), Path)),
+    responses((status = 200, description = "Success", body = crate::wire::error::Status)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn client_delete(
     State(st): State<AppState>,
     h: Head,
@@ -131,6 +213,17 @@ pub(crate) async fn client_delete(
 
 // --- Baack: bearer tokens --------------------------------------------------------------
 
+#[utoipa::path(
+    post,
+    path = "/n/v1/apiclientbearertoken/",
+    operation_id = "createBearerToken",
+    tag = super::openapi::BAACK,
+    summary = "Create a bearer token (the whole token is in this answer only)",
+    description = "400 INVALID_REPRESENTATION when expirationTimestamp is not in the future; 404 when the API client does not exist.",
+    request_body(content = crate::wire::token::BearerTokenInput, content_type = "application/json"),
+    responses((status = 201, description = "Success", body = crate::wire::token::BearerTokenCreated, headers(("Cache-Control" = inline(super::openapi::NoStore), description = "A secret is never cached")), links(("Get" = (operation_id = "getBearerToken", parameters(("urn" = "$response.body#/urn")))), ("Update" = (operation_id = "updateBearerToken", parameters(("urn" = "$response.body#/urn")))), ("Delete" = (operation_id = "deleteBearerToken", parameters(("urn" = "$response.body#/urn"))))))),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn token_create(State(st): State<AppState>, h: Head, body: JsonBody) -> Reply {
     let (t, secret) = st
         .write_prepared(
@@ -149,6 +242,16 @@ pub(crate) async fn token_create(State(st): State<AppState>, h: Head, body: Json
     Ok(r)
 }
 
+#[utoipa::path(
+    get,
+    path = "/n/v1/apiclientbearertoken/",
+    operation_id = "listBearerTokens",
+    tag = super::openapi::BAACK,
+    summary = "List bearer tokens",
+    params(crate::wire::token::BearerTokenQuery),
+    responses((status = 200, description = "Success", body = crate::wire::token::BearerTokenList)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn token_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
     let (page, limit, client) = st
         .run(Api::Baack, &h, move |svc, c| {
@@ -174,6 +277,16 @@ pub(crate) async fn token_list(State(st): State<AppState>, h: Head, q: Params) -
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/n/v1/apiclientbearertoken/{urn}",
+    operation_id = "getBearerToken",
+    tag = super::openapi::BAACK,
+    summary = "Read a bearer token (obfuscated)",
+    params(("urn" = inline(super::openapi::UrnParam), Path)),
+    responses((status = 200, description = "Success", body = crate::wire::token::BearerToken)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn token_get(
     State(st): State<AppState>,
     h: Head,
@@ -185,6 +298,17 @@ pub(crate) async fn token_get(
     Ok(reply(StatusCode::OK, token_json(&t, None)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/n/v1/apiclientbearertoken/{urn}",
+    operation_id = "updateBearerToken",
+    tag = super::openapi::BAACK,
+    summary = "Set a token's expiry, never later than one already set (revocation with notice)",
+    params(("urn" = inline(super::openapi::UrnParam), Path)),
+    request_body(content = crate::wire::token::BearerTokenUpdate, content_type = "application/json"),
+    responses((status = 202, description = "Success", body = crate::wire::token::BearerToken)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn token_update(
     State(st): State<AppState>,
     h: Head,
@@ -203,6 +327,16 @@ pub(crate) async fn token_update(
     Ok(reply(StatusCode::ACCEPTED, token_json(&t, None)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/n/v1/apiclientbearertoken/{urn}",
+    operation_id = "deleteBearerToken",
+    tag = super::openapi::BAACK,
+    summary = "Delete a bearer token; it stops working at once",
+    params(("urn" = inline(super::openapi::UrnParam), Path)),
+    responses((status = 200, description = "Success", body = crate::wire::error::Status)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn token_delete(
     State(st): State<AppState>,
     h: Head,
@@ -220,6 +354,17 @@ fn role_reply(status: StatusCode, r: &crate::model::Role) -> Response {
     with_header(reply(status, role_json(r)), header::ETAG, &role_etag(r))
 }
 
+#[utoipa::path(
+    post,
+    path = "/n/v1/permissionrole/",
+    operation_id = "createPermissionRole",
+    tag = super::openapi::BAACK,
+    summary = "Create a permission role",
+    description = "400 INVALID_REPRESENTATION when the name is taken in the company; 404 when the owner or a client does not exist.",
+    request_body(content = crate::wire::role::PermissionRoleInput, content_type = "application/json"),
+    responses((status = 201, description = "Success", body = crate::wire::role::PermissionRole, headers(("ETag" = String, description = "The role's version, for If-Match")), links(("Get" = (operation_id = "getPermissionRole", parameters(("urn" = "$response.body#/urn")))), ("Update" = (operation_id = "updatePermissionRole", parameters(("urn" = "$response.body#/urn")))), ("Delete" = (operation_id = "deletePermissionRole", parameters(("urn" = "$response.body#/urn"))))))),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn role_create(State(st): State<AppState>, h: Head, body: JsonBody) -> Reply {
     let r = st
         .write_body(
@@ -233,6 +378,16 @@ pub(crate) async fn role_create(State(st): State<AppState>, h: Head, body: JsonB
     Ok(role_reply(StatusCode::CREATED, &r))
 }
 
+#[utoipa::path(
+    get,
+    path = "/n/v1/permissionrole/",
+    operation_id = "listPermissionRoles",
+    tag = super::openapi::BAACK,
+    summary = "List permission roles",
+    params(crate::wire::role::PermissionRoleQuery),
+    responses((status = 200, description = "Success", body = crate::wire::role::PermissionRoleList)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn role_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
     let (page, limit, name) = st
         .run(Api::Baack, &h, move |svc, c| {
@@ -254,6 +409,16 @@ pub(crate) async fn role_list(State(st): State<AppState>, h: Head, q: Params) ->
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/n/v1/permissionrole/{urn}",
+    operation_id = "getPermissionRole",
+    tag = super::openapi::BAACK,
+    summary = "Read a permission role; its ETag header versions it",
+    params(("urn" = inline(super::openapi::UrnParam), Path)),
+    responses((status = 200, description = "Success", body = crate::wire::role::PermissionRole, headers(("ETag" = String, description = "The role's version, for If-Match")))),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn role_get(
     State(st): State<AppState>,
     h: Head,
@@ -265,6 +430,18 @@ pub(crate) async fn role_get(
     Ok(role_reply(StatusCode::OK, &r))
 }
 
+#[utoipa::path(
+    put,
+    path = "/n/v1/permissionrole/{urn}",
+    operation_id = "updatePermissionRole",
+    tag = super::openapi::BAACK,
+    summary = "Replace a permission role (grant it to clients); If-Match makes it safe against concurrent changes",
+    description = "400 INVALID_REPRESENTATION when the new name is taken; 404 when a client does not exist; 412 when If-Match does not name the role's current ETag.",
+    params(("urn" = inline(super::openapi::UrnParam), Path), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags of the role as read (or *); another version is 412")),
+    request_body(content = crate::wire::role::PermissionRoleUpdate, content_type = "application/json"),
+    responses((status = 202, description = "Success", body = crate::wire::role::PermissionRole, headers(("ETag" = String, description = "The role's version, for If-Match"))), (status = 412, description = "The role changed since the If-Match ETag was read", body = crate::wire::error::Status)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn role_update(
     State(st): State<AppState>,
     h: Head,
@@ -286,6 +463,16 @@ pub(crate) async fn role_update(
     Ok(role_reply(StatusCode::ACCEPTED, &r))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/n/v1/permissionrole/{urn}",
+    operation_id = "deletePermissionRole",
+    tag = super::openapi::BAACK,
+    summary = "Delete a permission role",
+    params(("urn" = inline(super::openapi::UrnParam), Path)),
+    responses((status = 200, description = "Success", body = crate::wire::error::Status)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn role_delete(
     State(st): State<AppState>,
     h: Head,

@@ -446,6 +446,16 @@ pub(super) fn deleted(urn: &str) -> Response {
 
 /// The OpenAPI document: built once, served with an `ETag`, and 304 to a client that
 /// has it already.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "getOpenApi",
+    tag = super::openapi::BAACK,
+    summary = "This document",
+    params(("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags already held (or *); the current one is 304 with no body")),
+    responses((status = 200, description = "Success", body = super::openapi::Any, headers(("ETag" = String, description = "The document's version, for If-None-Match"))), (status = 304, description = "Not modified: the ETag sent is the current one", headers(("ETag" = String, description = "The document's version")))),
+    security(),
+)]
 pub(crate) async fn openapi(h: HeaderMap) -> Response {
     let (bytes, etag) = super::openapi::served();
     let has_it = h

@@ -10,18 +10,18 @@ mod oauth;
 pub mod openapi;
 mod ratelimit;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::handler::Handler;
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{MethodFilter, MethodRouter};
+use utoipa::openapi::path::Paths;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 pub use errors::{Api, ApiError, ErrorDetail};
 pub use ratelimit::RateLimit;
@@ -329,37 +329,60 @@ async fn log_requests(State(log): State<LogFn>, req: Request, next: Next) -> Res
     resp
 }
 
-/// Registers handlers and remembers each (method, path), so the OpenAPI test compares the
-/// document with what is really routed.
+/// Registers handlers with utoipa-axum's [`OpenApiRouter`], which takes each one's path,
+/// methods and documentation from its `#[utoipa::path]` attribute, so that a route cannot
+/// be served without being documented; and remembers each (method, path), so tests can
+/// compare the document with what is really routed.
 struct Routes {
-    map: BTreeMap<&'static str, MethodRouter<AppState>>,
+    router: OpenApiRouter<AppState>,
     seen: Vec<(Method, &'static str)>,
 }
 
 impl Routes {
-    fn add<H, T>(&mut self, method: Method, paths: &[&'static str], h: H) -> &mut Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
-        for p in paths {
-            let mr = self.map.remove(p).unwrap_or_default();
-            self.map.insert(p, mr.on(filter, h.clone()));
-            self.seen.push((method.clone(), p));
+    /// Serves and documents the operations of `ops` (one path, from their attributes) at
+    /// every spelling of `spellings`, the first being the attributes' own. The Nth further
+    /// spelling's operations are `<operationId>AliasN`.
+    fn add(
+        mut self,
+        spellings: &'static [&'static str],
+        ops: UtoipaMethodRouter<AppState>,
+    ) -> Self {
+        let (schemas, paths, method_router) = ops;
+        let mut aliased = Paths::new();
+        for (path, item) in paths.paths {
+            debug_assert_eq!(spellings.first(), Some(&path.as_str()), "{path}");
+            for (n, spelling) in spellings.iter().enumerate() {
+                let mut item = item.clone();
+                if n > 0 {
+                    for op in openapi::operations_mut(&mut item) {
+                        op.operation_id = op.operation_id.take().map(|id| format!("{id}Alias{n}"));
+                    }
+                }
+                for m in openapi::methods(&item) {
+                    self.seen.push((m, spelling));
+                }
+                aliased.paths.insert(spelling.to_string(), item);
+            }
         }
+        self.router = self.router.routes((schemas, aliased, method_router));
         self
     }
 
     fn into_router(self) -> Router<AppState> {
-        self.map
-            .into_iter()
-            .fold(Router::new(), |r, (p, mr)| r.route(p, mr))
+        self.router.split_for_parts().0
+    }
+
+    fn into_openapi(self) -> utoipa::openapi::OpenApi {
+        self.router.into_openapi()
     }
 }
 
 /// The collection paths of roles (with its alias), and so on: each list is every spelling
-/// one operation answers to.
+/// one operation answers to, the first being the one its attribute names.
+const OPENAPI: &[&str] = &["/openapi.json"];
+const CONTEXT: &[&str] = &["/n/v1/clientcontext"];
+const COMPANIES: &[&str] = &["/n/v1/companies"];
+const COMPANY: &[&str] = &["/n/v1/company/{urn}"];
 const CLIENTS: &[&str] = &["/n/v1/apiclient/", "/n/v1/apiclient"];
 const CLIENT: &[&str] = &["/n/v1/apiclient/{urn}"];
 const TOKENS: &[&str] = &["/n/v1/apiclientbearertoken/", "/n/v1/apiclientbearertoken"];
@@ -380,35 +403,31 @@ const OAUTH: &[&str] = &[
 
 fn routes() -> Routes {
     use {baack as b, handlers as h, oauth as o};
-    let mut r = Routes {
-        map: BTreeMap::new(),
+    Routes {
+        router: OpenApiRouter::default(),
         seen: Vec::new(),
-    };
-    r.add(Method::GET, &["/openapi.json"], h::openapi)
-        .add(Method::GET, &["/n/v1/clientcontext"], b::client_context)
-        .add(Method::GET, &["/n/v1/companies"], b::companies)
-        .add(Method::GET, &["/n/v1/company/{urn}"], b::company)
-        .add(Method::POST, CLIENTS, b::client_create)
-        .add(Method::GET, CLIENTS, b::client_list)
-        .add(Method::GET, CLIENT, b::client_get)
-        .add(Method::PUT, CLIENT, b::client_update)
-        .add(Method::DELETE, CLIENT, b::client_delete)
-        .add(Method::POST, TOKENS, b::token_create)
-        .add(Method::GET, TOKENS, b::token_list)
-        .add(Method::GET, TOKEN, b::token_get)
-        .add(Method::PUT, TOKEN, b::token_update)
-        .add(Method::DELETE, TOKEN, b::token_delete)
-        .add(Method::POST, ROLES, b::role_create)
-        .add(Method::GET, ROLES, b::role_list)
-        .add(Method::GET, ROLE, b::role_get)
-        .add(Method::PUT, ROLE, b::role_update)
-        .add(Method::DELETE, ROLE, b::role_delete)
-        .add(Method::POST, OAUTHS, o::oauth_create)
-        .add(Method::GET, OAUTHS, o::oauth_list)
-        .add(Method::GET, OAUTH, o::oauth_get)
-        .add(Method::PATCH, OAUTH, o::oauth_patch)
-        .add(Method::DELETE, OAUTH, o::oauth_delete);
-    r
+    }
+    .add(OPENAPI, routes!(h::openapi))
+    .add(CONTEXT, routes!(b::client_context))
+    .add(COMPANIES, routes!(b::companies))
+    .add(COMPANY, routes!(b::company))
+    .add(CLIENTS, routes!(b::client_create, b::client_list))
+    .add(
+        CLIENT,
+        routes!(b::client_get, b::client_update, b::client_delete),
+    )
+    .add(TOKENS, routes!(b::token_create, b::token_list))
+    .add(
+        TOKEN,
+        routes!(b::token_get, b::token_update, b::token_delete),
+    )
+    .add(ROLES, routes!(b::role_create, b::role_list))
+    .add(ROLE, routes!(b::role_get, b::role_update, b::role_delete))
+    .add(OAUTHS, routes!(o::oauth_create, o::oauth_list))
+    .add(
+        OAUTH,
+        routes!(o::oauth_get, o::oauth_patch, o::oauth_delete),
+    )
 }
 
 #[cfg(test)]

@@ -16,6 +16,17 @@ use crate::service::{MAX_OAUTH_LIMIT, Need};
 
 // --- OAuth clients ---------------------------------------------------------------------
 
+#[utoipa::path(
+    post,
+    path = "/v3/oauth-clients",
+    operation_id = "createOauthClient",
+    tag = super::openapi::OAUTH,
+    summary = "Create an OAuth client (the secret is in this answer only)",
+    description = "400 400.1 Bad Request Content when the name holds a character its pattern cannot list (a format, private-use, unassigned or default-ignorable one: API.md \"Names\").",
+    request_body(content = crate::wire::oauth::OAuthClientInput, content_type = "application/json"),
+    responses((status = 200, description = "Success", body = crate::wire::oauth::OAuthClientCreated, headers(("Cache-Control" = inline(super::openapi::NoStore), description = "A secret is never cached")), links(("Get" = (operation_id = "getOauthClient", parameters(("id" = "$response.body#/id")))), ("Update" = (operation_id = "patchOauthClient", parameters(("id" = "$response.body#/id")))), ("Delete" = (operation_id = "deleteOauthClient", parameters(("id" = "$response.body#/id"))))))),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn oauth_create(State(st): State<AppState>, h: Head, body: JsonBody) -> Reply {
     let (o, secret) = st
         .write_body(
@@ -32,6 +43,16 @@ pub(crate) async fn oauth_create(State(st): State<AppState>, h: Head, body: Json
     Ok(r)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v3/oauth-clients",
+    operation_id = "listOauthClients",
+    tag = super::openapi::OAUTH,
+    summary = "List OAuth clients",
+    params(crate::wire::oauth::OAuthClientQuery),
+    responses((status = 200, description = "Success", body = crate::wire::oauth::OAuthClientList, headers(("X-Total-Count" = inline(super::openapi::TotalCount), description = "With count=true: the number of matches before paging")))),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn oauth_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
     let (items, total, count) = st
         .run(Api::OAuth, &h, move |svc, c| {
@@ -64,6 +85,16 @@ pub(crate) async fn oauth_list(State(st): State<AppState>, h: Head, q: Params) -
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/v3/oauth-clients/{id}",
+    operation_id = "getOauthClient",
+    tag = super::openapi::OAUTH,
+    summary = "Read an OAuth client",
+    params(("id" = inline(super::openapi::OAuthIdParam), Path)),
+    responses((status = 200, description = "Success", body = crate::wire::oauth::OAuthClient)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn oauth_get(
     State(st): State<AppState>,
     h: Head,
@@ -75,6 +106,18 @@ pub(crate) async fn oauth_get(
     Ok(reply(StatusCode::OK, oauth_json(&o, None)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v3/oauth-clients/{id}",
+    operation_id = "patchOauthClient",
+    tag = super::openapi::OAUTH,
+    summary = "Change an OAuth client with a JSON Patch (RFC 6902)",
+    description = "400 400.1 Bad Request Content when the patched client breaks a rule of OAuthClientInput (grant types, redirect URIs, types, ranges) or an operation cannot apply (a failed test, a missing target).",
+    params(("id" = inline(super::openapi::OAuthIdParam), Path)),
+    request_body(content((crate::wire::oauth::JsonPatch = "application/json-patch+json"), (crate::wire::oauth::JsonPatch = "application/json"))),
+    responses((status = 200, description = "Success", body = crate::wire::oauth::OAuthClient)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn oauth_patch(
     State(st): State<AppState>,
     h: Head,
@@ -93,6 +136,16 @@ pub(crate) async fn oauth_patch(
     Ok(reply(StatusCode::OK, oauth_json(&o, None)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v3/oauth-clients/{id}",
+    operation_id = "deleteOauthClient",
+    tag = super::openapi::OAUTH,
+    summary = "Delete an OAuth client",
+    params(("id" = inline(super::openapi::OAuthIdParam), Path)),
+    responses((status = 204, description = "Success")),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn oauth_delete(
     State(st): State<AppState>,
     h: Head,

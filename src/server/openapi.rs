@@ -1,741 +1,411 @@
-//! The OpenAPI 3.1 document served at `/openapi.json`: every operation the router serves,
-//! aliases included, with the constraints the server really enforces (so a tool that
-//! generates requests from it, like schemathesis, finds the document and the server in
-//! agreement), the statuses each operation can answer, and the headers that come with
-//! them. Tests check it against the router's own list of routes, and its patterns against
-//! the validators of `model` and `clock`.
+//! The OpenAPI 3.1 document served at `/openapi.json`, derived by utoipa: its root (info,
+//! servers, security, the schemas of every wire type) is the [`Root`] below, its paths are
+//! the `#[utoipa::path]` attributes of the handlers, collected by the router as it
+//! registers them (so no route is served undocumented), and [`Conventions`] adds what every
+//! operation shares: the error answers its API and its traits imply, and so on. Tests
+//! check it against the router's own list of routes and against the hand-written document
+//! it replaced (`tests/fixtures/openapi-old.json`).
 
-use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 
-use crate::model::{
-    ACCESS_TYPES, CLIENT_TYPES, GRANT_TYPES, MAX_VALIDITY, OAUTH_PATCHABLE, Permission, Scope,
-};
-use crate::service::{MAX_LIMIT, MAX_OAUTH_LIMIT};
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Schema};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use crate::wire::patterns;
+use crate::wire::{client, common, company, error, oauth, patterns, role, token};
 
-/// One documented operation, at every path spelling it answers to.
-struct Op {
-    method: &'static str,
-    paths: &'static [&'static str],
-    id: &'static str,
-    summary: &'static str,
-    /// Rules that depend on the store or the clock, beyond what the schemas say.
-    rules: Option<&'static str>,
-    /// Schema name of the request body.
-    body: Option<&'static str>,
-    /// Success status and schema name (None: no body).
-    ok: (u16, Option<&'static str>),
-    query: &'static [&'static str],
-    /// Whether the operation requires a token.
-    auth: bool,
-    /// Whether it needs a permission (READ for a GET, ADMINISTER for a change).
-    managed: bool,
-}
+/// The document's root; its paths come from the router (see [`document`]).
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "baack",
+        description = "The Baack native API (/n/v1) and the SailPoint-style OAuth client API (/v3/oauth-clients), as served by `baack serve`. Unknown body fields are ignored; a null optional field means the same as an absent one."
+    ),
+    servers((url = "/")),
+    security(("bearer" = [])),
+    components(schemas(
+        Any,
+        error::Status,
+        error::SailPointError,
+        error::Message,
+        error::OAuthUnauthorized,
+        error::RateLimited,
+        common::Reference,
+        common::ReferenceOut,
+        company::Company,
+        company::CompanyList,
+        company::ClientContext,
+        client::ApiClientInput,
+        client::ApiClientUpdate,
+        client::ApiClient,
+        client::ApiClientList,
+        token::BearerTokenInput,
+        token::BearerTokenUpdate,
+        token::BearerToken,
+        token::BearerTokenCreated,
+        token::BearerTokenList,
+        role::PermissionRoleInput,
+        role::PermissionRoleUpdate,
+        role::PermissionRole,
+        role::PermissionRoleList,
+        oauth::OAuthClientInput,
+        oauth::OAuthClient,
+        oauth::OAuthClientCreated,
+        oauth::OAuthClientList,
+        oauth::JsonPatch,
+    )),
+    tags(
+        (name = BAACK, description = "The Baack native API, /n/v1 (and this document)"),
+        (name = OAUTH, description = "The SailPoint-style OAuth client API, /v3/oauth-clients and its aliases"),
+    ),
+    modifiers(&BearerScheme),
+)]
+struct Root;
 
-const fn op(
-    method: &'static str,
-    paths: &'static [&'static str],
-    id: &'static str,
-    summary: &'static str,
-) -> Op {
-    Op {
-        method,
-        paths,
-        id,
-        summary,
-        rules: None,
-        body: None,
-        ok: (200, None),
-        query: &[],
-        auth: true,
-        managed: true,
+/// The tag of the operations of the Baack API (`/openapi.json` included).
+pub(crate) const BAACK: &str = "Baack";
+/// The tag of the operations of the SailPoint-style API.
+pub(crate) const OAUTH: &str = "OAuth clients";
+
+/// The one security scheme: a bearer token.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
-const CLIENT_Q: &[&str] = &["limit", "cursor", "clientID"];
-const TOKEN_Q: &[&str] = &["limit", "cursor", "apiClient"];
-const ROLE_Q: &[&str] = &["limit", "cursor", "name"];
-const OAUTH_Q: &[&str] = &["filters", "limit", "offset", "count"];
+/// Any JSON at all (the body of `/openapi.json`).
+pub(crate) struct Any;
 
-fn ops() -> Vec<Op> {
-    use super::{CLIENT, CLIENTS, OAUTH, OAUTHS, ROLE, ROLES, TOKEN, TOKENS};
-    vec![
-        Op {
-            ok: (200, Some("Any")),
-            auth: false,
-            managed: false,
-            ..op("get", &["/openapi.json"], "getOpenApi", "This document")
-        },
-        Op {
-            ok: (200, Some("ClientContext")),
-            managed: false,
-            ..op(
-                "get",
-                &["/n/v1/clientcontext"],
-                "getClientContext",
-                "Who the token is: its client, company and permissions (any valid token)",
-            )
-        },
-        Op {
-            ok: (200, Some("CompanyList")),
-            ..op(
-                "get",
-                &["/n/v1/companies"],
-                "listCompanies",
-                "List companies",
-            )
-        },
-        Op {
-            ok: (200, Some("Company")),
-            ..op(
-                "get",
-                &["/n/v1/company/{urn}"],
-                "getCompany",
-                "Read a company",
-            )
-        },
-        Op {
-            body: Some("ApiClientInput"),
-            ok: (201, Some("ApiClient")),
-            rules: Some(
-                "400 INVALID_REPRESENTATION when the clientID is taken in the company; 404 when the owner is not the store's company.",
-            ),
-            ..op("post", CLIENTS, "createApiClient", "Create an API client")
-        },
-        Op {
-            ok: (200, Some("ApiClientList")),
-            query: CLIENT_Q,
-            ..op("get", CLIENTS, "listApiClients", "List API clients")
-        },
-        Op {
-            ok: (200, Some("ApiClient")),
-            ..op("get", CLIENT, "getApiClient", "Read an API client")
-        },
-        Op {
-            body: Some("ApiClientUpdate"),
-            ok: (202, Some("ApiClient")),
-            rules: Some(
-                "400 INVALID_REPRESENTATION when the new clientID is taken, or when the root client would lose scope api.baack.co.",
-            ),
-            ..op(
-                "put",
-                CLIENT,
-                "updateApiClient",
-                "Replace an API client's clientID and scope",
-            )
-        },
-        Op {
-            ok: (200, Some("Status")),
-            rules: Some("400 INVALID_REPRESENTATION for the root client, which cannot be deleted."),
-            ..op(
-                "delete",
-                CLIENT,
-                "deleteApiClient",
-                "Delete an API client, its tokens and its role memberships",
-            )
-        },
-        Op {
-            body: Some("BearerTokenInput"),
-            ok: (201, Some("BearerTokenCreated")),
-            rules: Some(
-                "400 INVALID_REPRESENTATION when expirationTimestamp is not in the future; 404 when the API client does not exist.",
-            ),
-            ..op(
-                "post",
-                TOKENS,
-                "createBearerToken",
-                "Create a bearer token (the whole token is in this answer only)",
-            )
-        },
-        Op {
-            ok: (200, Some("BearerTokenList")),
-            query: TOKEN_Q,
-            ..op("get", TOKENS, "listBearerTokens", "List bearer tokens")
-        },
-        Op {
-            ok: (200, Some("BearerToken")),
-            ..op(
-                "get",
-                TOKEN,
-                "getBearerToken",
-                "Read a bearer token (obfuscated)",
-            )
-        },
-        Op {
-            body: Some("BearerTokenUpdate"),
-            ok: (202, Some("BearerToken")),
-            ..op(
-                "put",
-                TOKEN,
-                "updateBearerToken",
-                "Set a token's expiry, never later than one already set (revocation with notice)",
-            )
-        },
-        Op {
-            ok: (200, Some("Status")),
-            ..op(
-                "delete",
-                TOKEN,
-                "deleteBearerToken",
-                "Delete a bearer token; it stops working at once",
-            )
-        },
-        Op {
-            body: Some("PermissionRoleInput"),
-            ok: (201, Some("PermissionRole")),
-            rules: Some(
-                "400 INVALID_REPRESENTATION when the name is taken in the company; 404 when the owner or a client does not exist.",
-            ),
-            ..op(
-                "post",
-                ROLES,
-                "createPermissionRole",
-                "Create a permission role",
-            )
-        },
-        Op {
-            ok: (200, Some("PermissionRoleList")),
-            query: ROLE_Q,
-            ..op("get", ROLES, "listPermissionRoles", "List permission roles")
-        },
-        Op {
-            ok: (200, Some("PermissionRole")),
-            ..op(
-                "get",
-                ROLE,
-                "getPermissionRole",
-                "Read a permission role; its ETag header versions it",
-            )
-        },
-        Op {
-            body: Some("PermissionRoleUpdate"),
-            ok: (202, Some("PermissionRole")),
-            rules: Some(
-                "400 INVALID_REPRESENTATION when the new name is taken; 404 when a client does not exist; 412 when If-Match does not name the role's current ETag.",
-            ),
-            ..op(
-                "put",
-                ROLE,
-                "updatePermissionRole",
-                "Replace a permission role (grant it to clients); If-Match makes it safe against concurrent changes",
-            )
-        },
-        Op {
-            ok: (200, Some("Status")),
-            ..op(
-                "delete",
-                ROLE,
-                "deletePermissionRole",
-                "Delete a permission role",
-            )
-        },
-        Op {
-            body: Some("OAuthClientInput"),
-            ok: (200, Some("OAuthClientCreated")),
-            rules: Some(
-                "400 400.1 Bad Request Content when the name holds a character its pattern cannot list (a format, private-use, unassigned or default-ignorable one: API.md \"Names\").",
-            ),
-            ..op(
-                "post",
-                OAUTHS,
-                "createOauthClient",
-                "Create an OAuth client (the secret is in this answer only)",
-            )
-        },
-        Op {
-            ok: (200, Some("OAuthClientList")),
-            query: OAUTH_Q,
-            ..op("get", OAUTHS, "listOauthClients", "List OAuth clients")
-        },
-        Op {
-            ok: (200, Some("OAuthClient")),
-            ..op("get", OAUTH, "getOauthClient", "Read an OAuth client")
-        },
-        Op {
-            body: Some("JsonPatch"),
-            ok: (200, Some("OAuthClient")),
-            rules: Some(
-                "400 400.1 Bad Request Content when the patched client breaks a rule of OAuthClientInput (grant types, redirect URIs, types, ranges) or an operation cannot apply (a failed test, a missing target).",
-            ),
-            ..op(
-                "patch",
-                OAUTH,
-                "patchOauthClient",
-                "Change an OAuth client with a JSON Patch (RFC 6902)",
-            )
-        },
-        Op {
-            ok: (204, None),
-            ..op(
-                "delete",
-                OAUTH,
-                "deleteOauthClient",
-                "Delete an OAuth client",
-            )
-        },
+impl PartialSchema for Any {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::AnyValue)
+            .into()
+    }
+}
+
+impl ToSchema for Any {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Any")
+    }
+}
+
+/// The schema of a `{urn}` in a path: what the server accepts there.
+pub(crate) struct UrnParam;
+
+impl PartialSchema for UrnParam {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("uuid".into())))
+            .pattern(Some(patterns::urn()))
+            .into()
+    }
+}
+
+impl ToSchema for UrnParam {}
+
+/// The schema of an OAuth client's `{id}` in a path.
+pub(crate) struct OAuthIdParam;
+
+impl PartialSchema for OAuthIdParam {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(patterns::oauth_id()))
+            .into()
+    }
+}
+
+impl ToSchema for OAuthIdParam {}
+
+/// `Cache-Control: no-store`, the header of an answer carrying a secret.
+pub(crate) struct NoStore;
+
+impl PartialSchema for NoStore {
+    fn schema() -> RefOr<Schema> {
+        constant("no-store").into()
+    }
+}
+
+impl ToSchema for NoStore {}
+
+/// `X-Total-Count`: a number of matches.
+pub(crate) struct TotalCount;
+
+impl PartialSchema for TotalCount {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0))
+            .into()
+    }
+}
+
+impl ToSchema for TotalCount {}
+
+/// A string schema that admits one value (JSON Schema's `const`, which utoipa's schema
+/// model lacks, so it travels as an extension: extensions are serialised as they are).
+fn constant(value: &str) -> Schema {
+    let mut ext = Extensions::default();
+    ext.insert("const".into(), value.into());
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .extensions(Some(ext))
+        .into()
+}
+
+/// Operations any valid token may call: no permission is missing, so no 403 or 404 says so.
+const ANY_TOKEN: &[&str] = &["getClientContext"];
+
+/// Response headers sent only sometimes; every other documented one is always sent.
+const OPTIONAL_HEADERS: &[&str] = &["X-Total-Count"];
+
+/// What every operation shares, added to the paths the handlers' attributes describe:
+/// - the error answers, from the operation's API (by its path), whether it needs a token
+///   (its security), a permission ([`ANY_TOKEN`]), a body, a query, a path parameter, and
+///   the rules its description names (the 400 names them too); an answer the attribute
+///   spells itself (the 412 of a role update) stays as spelled;
+/// - a create's links lead to the read, change and delete at its own spelling
+///   (`/n/v1/role/` to `/n/v1/role/{urn}`, whose operations are the `…Alias1`s);
+/// - every response header says whether it is always sent (`required`, which utoipa's
+///   header model lacks, so it travels as an extension too).
+pub(crate) struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, doc: &mut Document) {
+        let ids: Vec<(String, String)> = doc
+            .paths
+            .paths
+            .iter()
+            .flat_map(|(path, item)| {
+                operations(item)
+                    .filter_map(|op| op.operation_id.clone())
+                    .map(move |id| (path.clone(), id))
+            })
+            .collect();
+        for (path, item) in doc.paths.paths.iter_mut() {
+            for op in operations_mut(item) {
+                add_errors(path, op);
+                follow_spelling(path, op, &ids);
+                mark_required_headers(op);
+            }
+        }
+    }
+}
+
+/// The operations of a path item, in a fixed order.
+pub(crate) fn operations(item: &PathItem) -> impl Iterator<Item = &Operation> {
+    [
+        &item.get,
+        &item.put,
+        &item.post,
+        &item.delete,
+        &item.options,
+        &item.head,
+        &item.patch,
+        &item.trace,
     ]
+    .into_iter()
+    .flatten()
 }
 
-fn schema_ref(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
+/// The operations of a path item, mutably.
+pub(crate) fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .flatten()
 }
 
-fn json_content(schema: &str) -> Value {
-    json!({ "application/json": { "schema": schema_ref(schema) } })
+/// The methods a path item documents, with its operations in the order of [`operations`].
+pub(crate) fn methods(item: &PathItem) -> Vec<http::Method> {
+    use http::Method;
+    [
+        (&item.get, Method::GET),
+        (&item.put, Method::PUT),
+        (&item.post, Method::POST),
+        (&item.delete, Method::DELETE),
+        (&item.options, Method::OPTIONS),
+        (&item.head, Method::HEAD),
+        (&item.patch, Method::PATCH),
+        (&item.trace, Method::TRACE),
+    ]
+    .into_iter()
+    .filter(|(op, _)| op.is_some())
+    .map(|(_, m)| m)
+    .collect()
 }
 
-fn query_param(name: &str, oauth: bool) -> Value {
-    let (schema, description) = match (name, oauth) {
-        ("limit", false) => (
-            json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100 }),
-            "Items per page; over the maximum is 400, not obeyed",
-        ),
-        ("limit", true) => (
-            json!({ "type": "integer", "minimum": 0, "maximum": MAX_OAUTH_LIMIT, "default": MAX_OAUTH_LIMIT }),
-            "Items per page; over the maximum is 400, not obeyed",
-        ),
-        ("cursor", _) => (
-            json!({ "type": "string", "pattern": patterns::cursor() }),
-            "Where the page starts, as given in nextPage",
-        ),
-        ("apiClient", _) => (
-            json!({ "type": "string", "format": "uuid", "pattern": patterns::urn() }),
-            "Only the tokens of this API client",
-        ),
-        ("clientID", _) => (
-            json!({ "type": "string" }),
-            "Only the API client with exactly this clientID",
-        ),
-        ("name", _) => (
-            json!({ "type": "string" }),
-            "Only the role with exactly this name",
-        ),
-        ("filters", _) => (
-            json!({ "type": "string", "pattern": patterns::oauth_filters() }),
-            "`lastUsed le <timestamp>` or `lastUsed isnull`",
-        ),
-        ("offset", _) => (
-            json!({ "type": "integer", "minimum": 0, "maximum": u64::MAX }),
-            "Items to skip",
-        ),
-        ("count", _) => (
-            json!({ "type": "boolean" }),
-            "true: send the number of matches before paging in X-Total-Count",
-        ),
-        _ => (json!({ "type": "string" }), ""),
-    };
-    json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
+/// An operation's id without its `AliasN` suffix.
+fn base_id(id: &str) -> &str {
+    match id.rfind("Alias") {
+        Some(i) if id[i + 5..].bytes().all(|b| b.is_ascii_digit()) && i + 5 < id.len() => &id[..i],
+        _ => id,
+    }
 }
 
-fn header(description: &str, schema: Value, required: bool) -> Value {
-    json!({ "description": description, "required": required, "schema": schema })
+fn json_response(description: &str, schema: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "application/json",
+        Content::new(Some(Ref::from_schema_name(schema))),
+    )
 }
 
-fn operation(op: &Op, path: &str, alias: usize) -> Value {
-    let oauth = !path.starts_with("/n/") && path != "/openapi.json";
-    let err_schema = if oauth { "SailPointError" } else { "Status" };
-    let mut params: Vec<Value> = Vec::new();
-    let mut item = false;
-    if path.contains("{urn}") {
-        item = true;
-        params.push(json!({ "name": "urn", "in": "path", "required": true,
-            "schema": { "type": "string", "format": "uuid", "pattern": patterns::urn() } }));
-    }
-    if path.contains("{id}") {
-        item = true;
-        params.push(json!({ "name": "id", "in": "path", "required": true,
-            "schema": { "type": "string", "pattern": patterns::oauth_id() } }));
-    }
-    for name in op.query {
-        params.push(query_param(name, oauth));
-    }
-    if op.id == "updatePermissionRole" {
-        params.push(
-            json!({ "name": "If-Match", "in": "header", "required": false,
-            "schema": { "type": "string" },
-            "description": "ETags of the role as read (or *); another version is 412" }),
-        );
-    }
+fn header(description: &str, schema: impl Into<RefOr<Schema>>) -> Header {
+    HeaderBuilder::new()
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
 
-    let mut responses = Map::new();
-    let mut ok = json!({ "description": "Success" });
-    if let Some(s) = op.ok.1 {
-        ok["content"] = json_content(s);
+fn add_errors(path: &str, op: &mut Operation) {
+    let requires_token = op
+        .security
+        .as_ref()
+        .is_some_and(|s| s.iter().any(|r| *r != Default::default()));
+    if !requires_token {
+        return;
     }
-    let mut ok_headers = Map::new();
-    if op.ok.1 == Some("PermissionRole") {
-        ok_headers.insert(
-            "ETag".into(),
-            header(
-                "The role's version, for If-Match",
-                json!({ "type": "string" }),
-                true,
-            ),
-        );
-    }
-    if matches!(op.id, "createBearerToken" | "createOauthClient") {
-        ok_headers.insert(
-            "Cache-Control".into(),
-            header(
-                "A secret is never cached",
-                json!({ "type": "string", "const": "no-store" }),
-                true,
-            ),
-        );
-    }
-    if op.id == "listOauthClients" {
-        ok_headers.insert(
-            "X-Total-Count".into(),
-            header(
-                "With count=true: the number of matches before paging",
-                json!({ "type": "integer", "minimum": 0 }),
-                false,
-            ),
-        );
-    }
-    if op.id == "getOpenApi" {
-        ok_headers.insert(
-            "ETag".into(),
-            header(
-                "The document's version, for If-None-Match",
-                json!({ "type": "string" }),
-                true,
-            ),
-        );
-        params.push(
-            json!({ "name": "If-None-Match", "in": "header", "required": false,
-            "schema": { "type": "string" },
-            "description": "ETags already held (or *); the current one is 304 with no body" }),
-        );
-        responses.insert(
-            "304".into(),
-            json!({ "description": "Not modified: the ETag sent is the current one",
-                "headers": { "ETag": header("The document's version", json!({ "type": "string" }), true) } }),
-        );
-    }
-    if !ok_headers.is_empty() {
-        ok["headers"] = Value::Object(ok_headers);
-    }
-    if let Some(links) = links(op.id, path) {
-        ok["links"] = links;
-    }
-    responses.insert(op.ok.0.to_string(), ok);
+    let oauth = !path.starts_with("/n/");
+    let err = if oauth { "SailPointError" } else { "Status" };
+    let id = op.operation_id.as_deref().map(base_id).unwrap_or_default();
+    let managed = !ANY_TOKEN.contains(&id);
+    let item = path.contains('{');
+    let body = op.request_body.is_some();
+    let query = op.parameters.iter().flatten().any(|p| match p {
+        RefOr::T(p) => p.parameter_in == ParameterIn::Query,
+        RefOr::Ref(_) => false,
+    });
 
-    if op.auth {
-        let mut errs: Vec<(&str, String)> = Vec::new();
-        // Baack answers 400 to a bad path URN; SailPoint's get and delete answer 404 to a
-        // bad id.
-        if op.body.is_some() || !op.query.is_empty() || (item && !oauth) {
-            let mut d = "Invalid request: a field, parameter or body breaks a rule".to_string();
-            if let Some(r) = op.rules {
-                d = format!("{d}. {r}");
-            }
-            errs.push(("400", d));
+    let mut errs: Vec<(&str, Response)> = Vec::new();
+    // Baack answers 400 to a bad path URN; SailPoint's get and delete answer 404 to a bad
+    // id.
+    if body || query || (item && !oauth) {
+        let mut d = "Invalid request: a field, parameter or body breaks a rule".to_string();
+        if let Some(rules) = &op.description {
+            d = format!("{d}. {rules}");
         }
+        errs.push(("400", json_response(&d, err).build()));
+    }
+    errs.push((
+        "401",
+        json_response(
+            "Missing, malformed, unknown or expired token, or its client cannot call the API",
+            if oauth { "OAuthUnauthorized" } else { err },
+        )
+        .header(
+            "WWW-Authenticate",
+            header("RFC 6750", constant("Bearer error=\"invalid_token\"")),
+        )
+        .build(),
+    ));
+    if managed && oauth {
         errs.push((
-            "401",
-            "Missing, malformed, unknown or expired token, or its client cannot call the API"
-                .into(),
+            "403",
+            json_response("The token lacks the permission", err).build(),
         ));
-        if op.managed && oauth {
-            errs.push(("403", "The token lacks the permission".into()));
-        }
-        if op.managed && !oauth {
-            errs.push((
-                "404",
-                "Not found, or the token lacks the permission (never revealed)".into(),
-            ));
-        } else if item {
-            errs.push(("404", "Not found".into()));
-        }
-        if op.id == "updatePermissionRole" {
-            errs.push((
-                "412",
-                "The role changed since the If-Match ETag was read".into(),
-            ));
-        }
-        if op.body.is_some() {
-            errs.push(("413", "Body over 1 MiB".into()));
-        }
+    }
+    if managed && !oauth {
         errs.push((
-            "429",
-            "Rate limited; retry after Retry-After seconds".into(),
+            "404",
+            json_response(
+                "Not found, or the token lacks the permission (never revealed)",
+                err,
+            )
+            .build(),
         ));
-        errs.push(("500", "Internal error".into()));
-        for (code, desc) in errs {
-            let schema = match code {
-                "401" if oauth => "OAuthUnauthorized",
-                "429" if oauth => "RateLimited",
-                _ => err_schema,
+    } else if item {
+        errs.push(("404", json_response("Not found", err).build()));
+    }
+    if body {
+        errs.push(("413", json_response("Body over 1 MiB", err).build()));
+    }
+    errs.push((
+        "429",
+        json_response(
+            "Rate limited; retry after Retry-After seconds",
+            if oauth { "RateLimited" } else { err },
+        )
+        .header(
+            "Retry-After",
+            header(
+                "Seconds until the window resets",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1)),
+            ),
+        )
+        .build(),
+    ));
+    errs.push(("500", json_response("Internal error", err).build()));
+    for (status, r) in errs {
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert(RefOr::T(r));
+    }
+}
+
+/// Points each link of a create's answer at the operation of the same base id at the
+/// item path of the create's spelling.
+fn follow_spelling(path: &str, op: &mut Operation, ids: &[(String, String)]) {
+    for r in op.responses.responses.values_mut() {
+        let RefOr::T(r) = r else { continue };
+        for link in r.links.values_mut() {
+            let RefOr::T(link) = link else { continue };
+            let Some(key) = link.parameters.keys().next() else {
+                continue;
             };
-            let mut r = json!({ "description": desc, "content": json_content(schema) });
-            if code == "401" {
-                r["headers"] = json!({ "WWW-Authenticate": header(
-                    "RFC 6750",
-                    json!({ "type": "string", "const": "Bearer error=\"invalid_token\"" }),
-                    true,
-                ) });
+            let item = format!("{}/{{{key}}}", path.trim_end_matches('/'));
+            let base = base_id(&link.operation_id).to_string();
+            if let Some((_, id)) = ids.iter().find(|(p, id)| *p == item && base_id(id) == base) {
+                link.operation_id = id.clone();
             }
-            if code == "429" {
-                r["headers"] = json!({ "Retry-After": header(
-                    "Seconds until the window resets",
-                    json!({ "type": "integer", "minimum": 1 }),
-                    true,
-                ) });
-            }
-            responses.insert(code.into(), r);
         }
     }
-    let id = if alias == 0 {
-        op.id.to_string()
-    } else {
-        format!("{}Alias{alias}", op.id)
-    };
-    let mut v = json!({
-        "operationId": id,
-        "summary": op.summary,
-        "tags": [if oauth { "OAuth clients" } else { "Baack" }],
-        "parameters": params,
-        "responses": responses,
-        "security": if op.auth { json!([{ "bearer": [] }]) } else { json!([]) },
-    });
-    if let Some(r) = op.rules {
-        v["description"] = json!(r);
-    }
-    if let Some(b) = op.body {
-        let media = if b == "JsonPatch" {
-            json!({ "application/json-patch+json": { "schema": schema_ref(b) },
-                    "application/json": { "schema": schema_ref(b) } })
-        } else {
-            json_content(b)
-        };
-        v["requestBody"] = json!({ "required": true, "content": media });
-    }
-    v
 }
 
-/// What a created object leads to: reading, changing and deleting it, at the spelling of
-/// the path it was created at (`/n/v1/role/` leads to `/n/v1/role/{urn}`).
-fn links(id: &str, collection: &str) -> Option<Value> {
-    let key = match id {
-        "createApiClient" | "createBearerToken" | "createPermissionRole" => "urn",
-        "createOauthClient" => "id",
-        _ => return None,
-    };
-    let item = format!("{}/{{{key}}}", collection.trim_end_matches('/'));
-    let mut out = Map::new();
-    for op in ops() {
-        let Some(alias) = op.paths.iter().position(|p| *p == item) else {
-            continue;
-        };
-        let name = match op.method {
-            "get" => "Get",
-            "put" | "patch" => "Update",
-            "delete" => "Delete",
-            _ => continue,
-        };
-        let op_id = if alias == 0 {
-            op.id.to_string()
-        } else {
-            format!("{}Alias{alias}", op.id)
-        };
-        out.insert(
-            name.into(),
-            json!({ "operationId": op_id, "parameters": { key: format!("$response.body#/{key}") } }),
-        );
-    }
-    Some(Value::Object(out))
-}
-
-fn schemas() -> Value {
-    let urn_in = json!({ "type": "string", "format": "uuid", "pattern": patterns::urn() });
-    let urn_out = json!({ "type": "string", "format": "uuid", "pattern": patterns::urn_out() });
-    // `{"urn": …}`, or `{"Urn": …}` when `urn` is absent or null; `url` is ignored.
-    let reference = json!({ "type": "object", "anyOf": [
-        { "required": ["urn"], "properties": { "urn": urn_in } },
-        { "required": ["Urn"], "properties": { "urn": { "type": "null" }, "Urn": urn_in } },
-    ] });
-    let reference_out = json!({ "type": "object", "required": ["urn", "url"],
-        "properties": { "urn": urn_out, "url": { "type": "string" } } });
-    let name = json!({ "type": "string", "minLength": 1, "maxLength": 128,
-        "pattern": patterns::printable() });
-    let scope = json!({ "type": "string", "enum": Scope::ALL });
-    let perms_in = json!({ "type": ["array", "null"],
-        "items": { "type": "string", "enum": Permission::ALL } });
-    let perms_out = json!({ "type": "array",
-        "items": { "type": "string", "enum": Permission::ALL } });
-    let refs_in = json!({ "type": ["array", "null"], "items": reference });
-    let ts = json!({ "type": ["string", "null"], "pattern": patterns::timestamp(),
-        "example": "2099-12-31T23:59:59.999" });
-    let ts_out = json!({ "type": "string", "pattern": patterns::timestamp() });
-    let validity = json!({ "type": "integer", "minimum": 1, "maximum": MAX_VALIDITY });
-    let message = json!({ "type": "object", "required": ["locale", "localeOrigin", "text"], "properties": {
-        "locale": { "type": "string" }, "localeOrigin": { "type": "string" }, "text": { "type": "string" } } });
-    let next_page = json!({ "type": ["string", "null"] });
-    let contains = |v: &str| json!({ "contains": { "const": v } });
-    // What an absent or null optional field means, the server decides: so null is
-    // allowed wherever a field is optional.
-    let oauth_in = json!({
-        "type": "object",
-        "required": ["name", "description", "accessTokenValiditySeconds", "grantTypes", "accessType", "enabled"],
-        "properties": {
-            "businessName": { "type": ["string", "null"] },
-            "homepageUrl": { "type": ["string", "null"], "pattern": patterns::http_url() },
-            "name": { "type": "string", "minLength": 1, "maxLength": 128, "pattern": patterns::printable() },
-            "description": { "type": "string" },
-            "accessTokenValiditySeconds": validity,
-            "refreshTokenValiditySeconds": { "type": ["integer", "null"], "minimum": 1, "maximum": MAX_VALIDITY },
-            "redirectUris": { "type": ["array", "null"],
-                "items": { "type": "string", "pattern": patterns::redirect_uri() } },
-            "grantTypes": { "type": "array", "minItems": 1, "uniqueItems": true,
-                "items": { "type": "string", "enum": GRANT_TYPES } },
-            "accessType": { "type": "string", "enum": ACCESS_TYPES },
-            "type": { "type": ["string", "null"], "enum": [CLIENT_TYPES[0], CLIENT_TYPES[1], null] },
-            "internal": { "type": ["boolean", "null"] },
-            "enabled": { "type": "boolean" },
-            "strongAuthSupported": { "type": ["boolean", "null"] },
-            "claimsSupported": { "type": ["boolean", "null"] },
-            "scope": { "type": ["array", "null"], "items": { "type": "string" } },
-        },
-        "allOf": [
-            { "if": { "required": ["grantTypes"], "properties": { "grantTypes": contains("REFRESH_TOKEN") } },
-              "then": { "properties": { "grantTypes": contains("AUTHORIZATION_CODE") } } },
-            { "if": { "required": ["grantTypes"], "properties": { "grantTypes": contains("AUTHORIZATION_CODE") } },
-              "then": { "required": ["redirectUris"], "properties": { "redirectUris": { "type": "array", "minItems": 1 } } } },
-            { "if": { "required": ["type"], "properties": { "type": { "const": "PUBLIC" } } },
-              "then": { "properties": { "grantTypes": { "not": contains("CLIENT_CREDENTIALS") } } } },
-        ],
-    });
-    let oauth_out_props = json!({
-        "id": { "type": "string", "pattern": "^[0-9a-f]{32}$" },
-        "secret": { "type": "null" },
-        "businessName": { "type": ["string", "null"] },
-        "homepageUrl": { "type": ["string", "null"] },
-        "name": { "type": "string" },
-        "description": { "type": "string" },
-        "accessTokenValiditySeconds": validity,
-        "refreshTokenValiditySeconds": validity,
-        "redirectUris": { "type": "array", "items": { "type": "string" } },
-        "grantTypes": { "type": "array", "items": { "type": "string", "enum": GRANT_TYPES } },
-        "accessType": { "type": "string", "enum": ACCESS_TYPES },
-        "type": { "type": "string", "enum": CLIENT_TYPES },
-        "internal": { "type": "boolean" },
-        "enabled": { "type": "boolean" },
-        "strongAuthSupported": { "type": "boolean" },
-        "claimsSupported": { "type": "boolean" },
-        "created": { "type": "string", "format": "date-time" },
-        "modified": { "type": "string", "format": "date-time" },
-        "lastUsed": { "type": ["string", "null"], "format": "date-time" },
-        "scope": { "type": "array", "items": { "type": "string" } },
-        "metadata": { "type": "null" },
-    });
-    let oauth_required: Vec<&String> = oauth_out_props
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, _)| k)
-        .collect();
-    let mut oauth_created_props = oauth_out_props.clone();
-    oauth_created_props["secret"] = json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" });
-    let patch_path = json!({ "type": "string", "pattern": patterns::patch_path(&OAUTH_PATCHABLE) });
-    let patch_op = |ops: &[&str], required: &[&str]| {
-        let mut props = json!({ "op": { "type": "string", "enum": ops }, "path": patch_path });
-        if required.contains(&"from") {
-            props["from"] = patch_path.clone();
-        }
-        json!({ "type": "object", "required": required, "properties": props })
-    };
-    let token = |secret: bool| {
-        json!({ "type": "object", "required": ["urn", "url", "apiClient", "bearerToken"], "properties": {
-            "urn": urn_out, "url": { "type": "string" }, "apiClient": reference_out,
-            "bearerToken": if secret {
-                json!({ "type": "string", "pattern": "^bk_[0-9A-Za-z]{40}$" })
-            } else {
-                json!({ "type": "string", "pattern": "^bk_[0-9A-Za-z]{3}[.]{3}$" })
-            },
-            "expirationTimestamp": ts_out } })
-    };
-    json!({
-        "Any": {},
-        "Status": { "type": "object", "required": ["httpCode", "apiCode"], "properties": {
-            "httpCode": { "type": "integer" }, "apiCode": { "type": "string" }, "detail": { "type": "string" } } },
-        "Reference": reference,
-        "Company": { "type": "object", "required": ["urn", "url", "name"], "properties": {
-            "urn": urn_out, "url": { "type": "string" }, "name": { "type": "string" } } },
-        "CompanyList": { "type": "object", "required": ["companies", "nextPage"], "properties": {
-            "companies": { "type": "array", "items": reference_out }, "nextPage": { "type": "null" } } },
-        "ClientContext": { "type": "object", "required": ["hasBearer", "client", "owner", "permissions"], "properties": {
-            "hasBearer": { "const": true }, "client": schema_ref("ApiClient"),
-            "owner": schema_ref("Company"), "permissions": perms_out } },
-        "ApiClientInput": { "type": "object", "required": ["scope", "owner", "clientID"], "properties": {
-            "scope": scope, "owner": schema_ref("Reference"), "clientID": name } },
-        "ApiClientUpdate": { "type": "object", "required": ["scope", "clientID"], "properties": {
-            "scope": scope, "clientID": name } },
-        "ApiClient": { "type": "object", "required": ["urn", "url", "scope", "owner", "clientID"], "properties": {
-            "urn": urn_out, "url": { "type": "string" }, "scope": scope, "owner": reference_out, "clientID": { "type": "string" } } },
-        "ApiClientList": { "type": "object", "required": ["apiClients", "nextPage"], "properties": {
-            "apiClients": { "type": "array", "items": schema_ref("ApiClient") }, "nextPage": next_page } },
-        "BearerTokenInput": { "type": "object", "required": ["apiClient"], "properties": {
-            "apiClient": schema_ref("Reference"), "expirationTimestamp": ts } },
-        "BearerTokenUpdate": { "type": "object", "properties": { "expirationTimestamp": ts } },
-        "BearerToken": token(false),
-        "BearerTokenCreated": token(true),
-        "BearerTokenList": { "type": "object", "required": ["bearerTokens", "nextPage"], "properties": {
-            "bearerTokens": { "type": "array", "items": schema_ref("BearerToken") }, "nextPage": next_page } },
-        "PermissionRoleInput": { "type": "object", "required": ["name", "owner"], "properties": {
-            "name": name, "owner": schema_ref("Reference"), "identities": refs_in, "clients": refs_in,
-            "permissions": perms_in } },
-        "PermissionRoleUpdate": { "type": "object", "required": ["name"], "properties": {
-            "name": name, "identities": refs_in, "clients": refs_in, "permissions": perms_in } },
-        "PermissionRole": { "type": "object", "required": ["urn", "url", "name", "owner", "identities", "clients", "permissions"], "properties": {
-            "urn": urn_out, "url": { "type": "string" }, "name": { "type": "string" }, "owner": reference_out,
-            "identities": { "type": "array", "items": { "type": "object", "required": ["urn"], "properties": { "urn": urn_out } } },
-            "clients": { "type": "array", "items": reference_out },
-            "permissions": perms_out } },
-        "PermissionRoleList": { "type": "object", "required": ["permissionRoles", "nextPage"], "properties": {
-            "permissionRoles": { "type": "array", "items": schema_ref("PermissionRole") }, "nextPage": next_page } },
-        "OAuthClientInput": oauth_in,
-        "OAuthClient": { "type": "object", "required": oauth_required, "properties": oauth_out_props },
-        "OAuthClientCreated": { "type": "object", "required": oauth_required, "properties": oauth_created_props },
-        "OAuthClientList": { "type": "array", "items": schema_ref("OAuthClient") },
-        "JsonPatch": { "type": "array", "items": { "oneOf": [
-            patch_op(&["add", "replace", "test"], &["op", "path", "value"]),
-            patch_op(&["remove"], &["op", "path"]),
-            patch_op(&["move", "copy"], &["op", "from", "path"]),
-        ] } },
-        "SailPointError": { "type": "object", "required": ["detailCode", "trackingId", "messages", "causes"], "properties": {
-            "detailCode": { "type": "string" }, "trackingId": { "type": "string", "pattern": "^[0-9a-f]{32}$" },
-            "messages": { "type": "array", "items": message }, "causes": { "type": "array", "items": message } } },
-        "OAuthUnauthorized": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
-        "RateLimited": { "type": "object", "required": ["message"], "properties": { "message": { "type": "string" } } },
-    })
-}
-
-/// The document.
-pub fn document() -> Value {
-    let mut paths = Map::new();
-    for op in ops() {
-        for (i, p) in op.paths.iter().enumerate() {
-            let entry = paths.entry(p.to_string()).or_insert_with(|| json!({}));
-            entry[op.method] = operation(&op, p, i);
+fn mark_required_headers(op: &mut Operation) {
+    for r in op.responses.responses.values_mut() {
+        let RefOr::T(r) = r else { continue };
+        for (name, h) in r.headers.iter_mut() {
+            let RefOr::T(h) = h else { continue };
+            let ext = h.extensions.get_or_insert_with(Extensions::default);
+            ext.insert(
+                "required".into(),
+                (!OPTIONAL_HEADERS.contains(&name.as_str())).into(),
+            );
         }
     }
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "baack",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "The Baack native API (/n/v1) and the SailPoint-style OAuth client API (/v3/oauth-clients), as served by `baack serve`. Unknown body fields are ignored; a null optional field means the same as an absent one."
-        },
-        "servers": [{ "url": "/" }],
-        "security": [{ "bearer": [] }],
-        "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
-            "schemas": schemas(),
-        },
-        "paths": paths,
-    })
+}
+
+/// The document: the root, the router's paths, the conventions.
+pub fn document() -> Document {
+    let mut doc = Root::openapi();
+    doc.merge(super::routes().into_openapi());
+    Conventions.modify(&mut doc);
+    doc
 }
 
 /// The document serialised, and its `ETag`: built on first use and kept, since it never
@@ -744,7 +414,7 @@ pub fn served() -> &'static (bytes::Bytes, String) {
     use sha2::{Digest, Sha256};
     static SERVED: std::sync::OnceLock<(bytes::Bytes, String)> = std::sync::OnceLock::new();
     SERVED.get_or_init(|| {
-        // A `Value` always serialises; an empty document would only be a bug.
+        // The document is plain data and always serialises; an empty one would be a bug.
         let body = serde_json::to_vec(&document()).unwrap_or_default();
         let digest = Sha256::digest(&body);
         let etag = format!("\"{}\"", hex::encode(&digest[..16]));
@@ -754,13 +424,15 @@ pub fn served() -> &'static (bytes::Bytes, String) {
 
 /// Every (method, path) the document describes, methods in upper case.
 pub fn documented_routes() -> Vec<(String, String)> {
-    let doc = document();
+    // Read from the document as served, not from the path items, so that the drift test
+    // compares the JSON a client sees with what the router registered.
+    let Ok(doc) = serde_json::to_value(document()) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
-    if let Some(paths) = doc["paths"].as_object() {
-        for (p, item) in paths {
-            for m in item.as_object().into_iter().flat_map(|o| o.keys()) {
-                out.push((m.to_ascii_uppercase(), p.clone()));
-            }
+    for (p, item) in doc["paths"].as_object().into_iter().flatten() {
+        for m in item.as_object().into_iter().flat_map(|o| o.keys()) {
+            out.push((m.to_ascii_uppercase(), p.clone()));
         }
     }
     out
@@ -769,7 +441,12 @@ pub fn documented_routes() -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeSet;
+    use serde_json::Value;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    fn doc() -> Value {
+        serde_json::to_value(document()).unwrap()
+    }
 
     #[test]
     fn every_routed_operation_is_documented_and_nothing_else() {
@@ -782,13 +459,14 @@ mod tests {
         let extra: Vec<_> = documented.difference(&routed).collect();
         assert!(missing.is_empty(), "routed but not documented: {missing:?}");
         assert!(extra.is_empty(), "documented but not routed: {extra:?}");
+        assert_eq!(routed.len(), 47);
     }
 
     #[test]
     fn every_create_links_to_the_reads_changes_and_deletes_at_its_spelling() {
-        let doc = document();
+        let doc = doc();
         let mut ids = BTreeSet::new();
-        let mut by_id = std::collections::BTreeMap::new();
+        let mut by_id = BTreeMap::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
             for op in item.as_object().unwrap().values() {
                 let id = op["operationId"].as_str().unwrap().to_string();
@@ -805,7 +483,7 @@ mod tests {
                 .as_object()
                 .unwrap()
                 .iter()
-                .next()
+                .find(|(s, _)| s.starts_with('2'))
                 .unwrap()
                 .1;
             let l = ok["links"].as_object().unwrap();
@@ -825,7 +503,7 @@ mod tests {
 
     #[test]
     fn operation_ids_are_unique_and_schemas_resolve() {
-        let doc = document();
+        let doc = doc();
         let text = doc.to_string();
         let mut ids = BTreeSet::new();
         for item in doc["paths"].as_object().unwrap().values() {
@@ -856,7 +534,137 @@ mod tests {
             }
         }
         let mut n = 0;
-        walk(&document(), &mut n);
-        assert!(n > 50, "{n} patterns");
+        walk(&doc(), &mut n);
+        // While the wire is stubbed, only the path parameters have patterns (22).
+        assert!(n > if wire_stubbed() { 20 } else { 50 }, "{n} patterns");
+    }
+
+    #[test]
+    fn every_operation_has_one_tag_the_root_declares() {
+        let doc = doc();
+        let declared: BTreeSet<&str> = doc["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(declared, BTreeSet::from([BAACK, OAUTH]));
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for op in item.as_object().unwrap().values() {
+                let tags = op["tags"].as_array().unwrap();
+                assert_eq!(tags.len(), 1, "{path}");
+                let want = if path.starts_with("/n/") || path == "/openapi.json" {
+                    BAACK
+                } else {
+                    OAUTH
+                };
+                assert_eq!(tags[0], want, "{path}");
+            }
+        }
+    }
+
+    #[test]
+    fn alias_suffixes_are_recognised() {
+        assert_eq!(base_id("getPermissionRoleAlias1"), "getPermissionRole");
+        assert_eq!(base_id("createOauthClientAlias12"), "createOauthClient");
+        assert_eq!(base_id("getPermissionRole"), "getPermissionRole");
+        assert_eq!(base_id("getAlias"), "getAlias");
+    }
+
+    /// Whether `src/wire` still holds the stubs of issue 13's parallel work (no query
+    /// parameters, empty schemas). STUB ALLOWANCE: delete with the stubs, once the wire
+    /// types are filled in, so that the comparison below covers query parameters too.
+    fn wire_stubbed() -> bool {
+        use utoipa::IntoParams;
+        crate::wire::client::ApiClientQuery::into_params(|| None).is_empty()
+    }
+
+    /// An operation as compared: parameters in a fixed order, none the same as `[]`.
+    fn normal(op: &Value, drop_query: bool) -> Value {
+        let mut op = op.clone();
+        let Some(o) = op.as_object_mut() else {
+            return op;
+        };
+        let mut params: Vec<Value> = o
+            .remove("parameters")
+            .and_then(|p| p.as_array().cloned())
+            .unwrap_or_default();
+        let had_query = params.iter().any(|p| p["in"] == "query");
+        if drop_query {
+            params.retain(|p| p["in"] != "query");
+            // The 400 a list has for its query alone goes with the query.
+            if had_query
+                && !o.contains_key("requestBody")
+                && params.is_empty()
+                && let Some(r) = o.get_mut("responses").and_then(Value::as_object_mut)
+            {
+                r.remove("400");
+            }
+        }
+        params.sort_by_key(|p| format!("{}:{}", p["in"], p["name"]));
+        o.insert("parameters".into(), Value::Array(params));
+        op
+    }
+
+    /// The derived document says what the hand-written one said (saved as it was served,
+    /// before the derivation, in `tests/fixtures/openapi-old.json`): the same paths and
+    /// methods, and per operation the same operationId, summary, description, tags,
+    /// security, parameters (with their schemas), request body and media types, and
+    /// responses (statuses, descriptions, headers, media types, schema references,
+    /// links); the same root (info, servers, security, security scheme); and every schema
+    /// name it had. The schemas' contents are the wire's, compared after the merge.
+    #[test]
+    fn the_derived_document_says_what_the_hand_written_one_said() {
+        let old: Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/openapi-old.json")).unwrap();
+        let new = doc();
+        let stubbed = wire_stubbed();
+        assert_eq!(new["openapi"], old["openapi"]);
+        for k in ["title", "version", "description"] {
+            assert_eq!(new["info"][k], old["info"][k], "info.{k}");
+        }
+        assert_eq!(new["servers"], old["servers"]);
+        assert_eq!(new["security"], old["security"]);
+        assert_eq!(
+            new["components"]["securitySchemes"],
+            old["components"]["securitySchemes"]
+        );
+        let names = |d: &Value| -> BTreeSet<String> {
+            d["components"]["schemas"]
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let missing: Vec<_> = names(&old).difference(&names(&new)).cloned().collect();
+        assert!(missing.is_empty(), "schemas gone: {missing:?}");
+
+        let paths = |d: &Value| -> BTreeSet<(String, String)> {
+            d["paths"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .flat_map(|(p, item)| {
+                    item.as_object()
+                        .unwrap()
+                        .keys()
+                        .map(move |m| (p.clone(), m.clone()))
+                })
+                .collect()
+        };
+        assert_eq!(paths(&new), paths(&old));
+        let mut compared = 0;
+        for (p, m) in paths(&old) {
+            let was = normal(&old["paths"][&p][&m], stubbed);
+            let is = normal(&new["paths"][&p][&m], stubbed);
+            assert_eq!(
+                is,
+                was,
+                "{m} {p}:\nnow {}\nwas {}",
+                serde_json::to_string_pretty(&is).unwrap(),
+                serde_json::to_string_pretty(&was).unwrap()
+            );
+            compared += 1;
+        }
+        assert_eq!(compared, 47);
     }
 }
