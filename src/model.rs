@@ -536,4 +536,3 @@ pub(crate) fn check_redirect_uri(uri: &str) -> std::result::Result<(), &'static 
         _ => Err("must be an https URL"),
     }
 }
-

@@ -470,7 +470,10 @@ impl Service {
     /// makes the token, and stages its file. A server runs it on the request's own
     /// worker, so that its one writer thread only names the file.
     pub fn prepare_token(&self, caller: &Caller, input: &TokenInput) -> Result<NewToken> {
-        let client = input.client.clone().ok_or_else(|| Error::MissingField("apiClient".into()))?;
+        let client = input
+            .client
+            .clone()
+            .ok_or_else(|| Error::MissingField("apiClient".into()))?;
         self.check_root_token(caller, &client)?;
         let now = self.now();
         if let Some(t) = input.expires
@@ -959,10 +962,14 @@ mod tests {
         let client = svc
             .create_client(
                 &root,
-                &json!({"owner": owner, "scope": "api.baack.co", "clientID": "ci"}),
+                &ClientInput::parse(
+                    &json!({"owner": owner, "scope": "api.baack.co", "clientID": "ci"}),
+                    true,
+                )
+                .unwrap(),
             )
             .unwrap();
-        let body = json!({"apiClient": {"urn": client.urn}});
+        let body = TokenInput::parse(&json!({"apiClient": {"urn": client.urn}}), true).unwrap();
 
         // A staged token has no name: dropped, it leaves nothing behind.
         drop(svc.prepare_token(&root, &body).unwrap());

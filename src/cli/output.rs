@@ -4,10 +4,10 @@
 use std::io::{self, IsTerminal, Write};
 
 use baack::Error;
+use baack::store::Bootstrap;
 use baack::wire::client::ApiClient;
 use baack::wire::company::Company;
 use baack::wire::token::BearerTokenCreated;
-use baack::store::Bootstrap;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use serde_json::{Value, json};

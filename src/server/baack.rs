@@ -12,7 +12,9 @@ use super::extract::Path;
 use super::handlers::{Head, JsonBody, Params, Reply, deleted, reply, with_header};
 use crate::model::{ClientInput, RoleInput, TokenInput};
 use crate::service::{Operation as Op, role_etag, urn_param};
-use crate::wire::client::{ApiClient, ApiClientInput, ApiClientList, ApiClientQuery, ApiClientUpdate};
+use crate::wire::client::{
+    ApiClient, ApiClientInput, ApiClientList, ApiClientQuery, ApiClientUpdate,
+};
 use crate::wire::company::{ClientContext, Company, CompanyList};
 use crate::wire::from_body_owned;
 use crate::wire::role::{

@@ -230,7 +230,11 @@ pub(crate) fn array(items: impl Into<RefOr<Schema>>) -> ArrayBuilder {
 /// A list of `items`, or null.
 pub(crate) fn nullable_array(items: impl Into<RefOr<Schema>>) -> Schema {
     ArrayBuilder::new()
-        .schema_type([Type::Array, Type::Null].into_iter().collect::<SchemaType>())
+        .schema_type(
+            [Type::Array, Type::Null]
+                .into_iter()
+                .collect::<SchemaType>(),
+        )
         .items(items.into())
         .into()
 }
@@ -238,7 +242,11 @@ pub(crate) fn nullable_array(items: impl Into<RefOr<Schema>>) -> Schema {
 /// `nextPage` of a paged list: the URL of the next page, or null.
 pub(crate) fn next_page() -> Schema {
     ObjectBuilder::new()
-        .schema_type([Type::String, Type::Null].into_iter().collect::<SchemaType>())
+        .schema_type(
+            [Type::String, Type::Null]
+                .into_iter()
+                .collect::<SchemaType>(),
+        )
         .into()
 }
 
@@ -308,7 +316,9 @@ impl Loose<Reference> {
         };
         let s = match urn {
             Loose::Absent => return Err(Error::MissingField(format!("{name}.urn"))),
-            Loose::Wrong(_) => return Err(Error::invalid(format!("{name}.urn"), "must be a string")),
+            Loose::Wrong(_) => {
+                return Err(Error::invalid(format!("{name}.urn"), "must be a string"));
+            }
             Loose::Got(s) => s,
         };
         crate::model::parse_urn(s).ok_or_else(|| {

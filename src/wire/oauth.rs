@@ -6,8 +6,7 @@ use serde_json::Value;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::schema::{
-    AllOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType,
-    Type,
+    AllOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type,
 };
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
@@ -88,8 +87,8 @@ impl TryFrom<&OAuthClientInput> for OAuthFields {
     type Error = Error;
     fn try_from(b: &OAuthClientInput) -> Result<OAuthFields> {
         let mut causes: Vec<String> = Vec::new();
-        let string = |v: &Loose<String>, name: &str, required: bool, causes: &mut Vec<String>| {
-            match v {
+        let string =
+            |v: &Loose<String>, name: &str, required: bool, causes: &mut Vec<String>| match v {
                 Loose::Absent => {
                     if required {
                         causes.push(format!("{name} is required"));
@@ -101,8 +100,7 @@ impl TryFrom<&OAuthClientInput> for OAuthFields {
                     causes.push(format!("{name} must be a string"));
                     None
                 }
-            }
-        };
+            };
         let business_name = string(&b.business_name, "businessName", false, &mut causes);
         let homepage_url = string(&b.homepage_url, "homepageUrl", false, &mut causes);
         let name = string(&b.name, "name", true, &mut causes);
@@ -146,8 +144,8 @@ impl TryFrom<&OAuthClientInput> for OAuthFields {
             &mut causes,
         );
 
-        let boolean = |v: &Loose<bool>, name: &str, required: bool, causes: &mut Vec<String>| {
-            match v {
+        let boolean =
+            |v: &Loose<bool>, name: &str, required: bool, causes: &mut Vec<String>| match v {
                 Loose::Absent => {
                     if required {
                         causes.push(format!("{name} is required"));
@@ -159,8 +157,7 @@ impl TryFrom<&OAuthClientInput> for OAuthFields {
                     causes.push(format!("{name} must be true or false, not {v}"));
                     false
                 }
-            }
-        };
+            };
         let enabled = boolean(&b.enabled, "enabled", true, &mut causes);
         let internal = boolean(&b.internal, "internal", false, &mut causes);
         let strong = boolean(
@@ -297,7 +294,10 @@ impl PartialSchema for OAuthClientInput {
     fn schema() -> RefOr<Schema> {
         let obj = ObjectBuilder::new()
             .schema_type(Type::Object)
-            .property("businessName", ObjectBuilder::new().schema_type(nullable(Type::String)))
+            .property(
+                "businessName",
+                ObjectBuilder::new().schema_type(nullable(Type::String)),
+            )
             .property(
                 "homepageUrl",
                 ObjectBuilder::new()
@@ -305,7 +305,10 @@ impl PartialSchema for OAuthClientInput {
                     .pattern(Some(patterns::http_url())),
             )
             .property("name", super::common::name())
-            .property("description", ObjectBuilder::new().schema_type(Type::String))
+            .property(
+                "description",
+                ObjectBuilder::new().schema_type(Type::String),
+            )
             .property("accessTokenValiditySeconds", validity())
             .property(
                 "refreshTokenValiditySeconds",
@@ -339,7 +342,10 @@ impl PartialSchema for OAuthClientInput {
                         Value::Null,
                     ])),
             )
-            .property("internal", ObjectBuilder::new().schema_type(nullable(Type::Boolean)))
+            .property(
+                "internal",
+                ObjectBuilder::new().schema_type(nullable(Type::Boolean)),
+            )
             .property("enabled", ObjectBuilder::new().schema_type(Type::Boolean))
             .property(
                 "strongAuthSupported",
@@ -664,7 +670,10 @@ impl PartialSchema for JsonPatch {
         ArrayBuilder::new()
             .items(
                 OneOfBuilder::new()
-                    .item(patch_op(&["add", "replace", "test"], &["op", "path", "value"]))
+                    .item(patch_op(
+                        &["add", "replace", "test"],
+                        &["op", "path", "value"],
+                    ))
                     .item(patch_op(&["remove"], &["op", "path"]))
                     .item(patch_op(&["move", "copy"], &["op", "from", "path"])),
             )

@@ -48,7 +48,11 @@ pub struct BearerTokenUpdate {
 /// A timestamp in a request, or null.
 fn timestamp_in() -> Schema {
     ObjectBuilder::new()
-        .schema_type([Type::String, Type::Null].into_iter().collect::<SchemaType>())
+        .schema_type(
+            [Type::String, Type::Null]
+                .into_iter()
+                .collect::<SchemaType>(),
+        )
         .pattern(Some(patterns::timestamp()))
         .examples(["2099-12-31T23:59:59.999"])
         .into()
