@@ -7,9 +7,6 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::model::{
-    ACCESS_TYPES, CLIENT_TYPES, GRANT_TYPES, MAX_VALIDITY, OAUTH_PATCHABLE, Permission, Scope,
-};
 use crate::service::{MAX_LIMIT, MAX_OAUTH_LIMIT};
 
 use crate::wire::patterns;
@@ -545,168 +542,15 @@ fn links(id: &str, collection: &str) -> Option<Value> {
     Some(Value::Object(out))
 }
 
+/// The schemas: derived from the wire types (`crate::wire::schemas`), and `Any`.
 fn schemas() -> Value {
-    let urn_in = json!({ "type": "string", "format": "uuid", "pattern": patterns::urn() });
-    let urn_out = json!({ "type": "string", "format": "uuid", "pattern": patterns::urn_out() });
-    // `{"urn": …}`, or `{"Urn": …}` when `urn` is absent or null; `url` is ignored.
-    let reference = json!({ "type": "object", "anyOf": [
-        { "required": ["urn"], "properties": { "urn": urn_in } },
-        { "required": ["Urn"], "properties": { "urn": { "type": "null" }, "Urn": urn_in } },
-    ] });
-    let reference_out = json!({ "type": "object", "required": ["urn", "url"],
-        "properties": { "urn": urn_out, "url": { "type": "string" } } });
-    let name = json!({ "type": "string", "minLength": 1, "maxLength": 128,
-        "pattern": patterns::printable() });
-    let scope = json!({ "type": "string", "enum": Scope::ALL });
-    let perms_in = json!({ "type": ["array", "null"],
-        "items": { "type": "string", "enum": Permission::ALL } });
-    let perms_out = json!({ "type": "array",
-        "items": { "type": "string", "enum": Permission::ALL } });
-    let refs_in = json!({ "type": ["array", "null"], "items": reference });
-    let ts = json!({ "type": ["string", "null"], "pattern": patterns::timestamp(),
-        "example": "2099-12-31T23:59:59.999" });
-    let ts_out = json!({ "type": "string", "pattern": patterns::timestamp() });
-    let validity = json!({ "type": "integer", "minimum": 1, "maximum": MAX_VALIDITY });
-    let message = json!({ "type": "object", "required": ["locale", "localeOrigin", "text"], "properties": {
-        "locale": { "type": "string" }, "localeOrigin": { "type": "string" }, "text": { "type": "string" } } });
-    let next_page = json!({ "type": ["string", "null"] });
-    let contains = |v: &str| json!({ "contains": { "const": v } });
-    // What an absent or null optional field means, the server decides: so null is
-    // allowed wherever a field is optional.
-    let oauth_in = json!({
-        "type": "object",
-        "required": ["name", "description", "accessTokenValiditySeconds", "grantTypes", "accessType", "enabled"],
-        "properties": {
-            "businessName": { "type": ["string", "null"] },
-            "homepageUrl": { "type": ["string", "null"], "pattern": patterns::http_url() },
-            "name": { "type": "string", "minLength": 1, "maxLength": 128, "pattern": patterns::printable() },
-            "description": { "type": "string" },
-            "accessTokenValiditySeconds": validity,
-            "refreshTokenValiditySeconds": { "type": ["integer", "null"], "minimum": 1, "maximum": MAX_VALIDITY },
-            "redirectUris": { "type": ["array", "null"],
-                "items": { "type": "string", "pattern": patterns::redirect_uri() } },
-            "grantTypes": { "type": "array", "minItems": 1, "uniqueItems": true,
-                "items": { "type": "string", "enum": GRANT_TYPES } },
-            "accessType": { "type": "string", "enum": ACCESS_TYPES },
-            "type": { "type": ["string", "null"], "enum": [CLIENT_TYPES[0], CLIENT_TYPES[1], null] },
-            "internal": { "type": ["boolean", "null"] },
-            "enabled": { "type": "boolean" },
-            "strongAuthSupported": { "type": ["boolean", "null"] },
-            "claimsSupported": { "type": ["boolean", "null"] },
-            "scope": { "type": ["array", "null"], "items": { "type": "string" } },
-        },
-        "allOf": [
-            { "if": { "required": ["grantTypes"], "properties": { "grantTypes": contains("REFRESH_TOKEN") } },
-              "then": { "properties": { "grantTypes": contains("AUTHORIZATION_CODE") } } },
-            { "if": { "required": ["grantTypes"], "properties": { "grantTypes": contains("AUTHORIZATION_CODE") } },
-              "then": { "required": ["redirectUris"], "properties": { "redirectUris": { "type": "array", "minItems": 1 } } } },
-            { "if": { "required": ["type"], "properties": { "type": { "const": "PUBLIC" } } },
-              "then": { "properties": { "grantTypes": { "not": contains("CLIENT_CREDENTIALS") } } } },
-        ],
-    });
-    let oauth_out_props = json!({
-        "id": { "type": "string", "pattern": "^[0-9a-f]{32}$" },
-        "secret": { "type": "null" },
-        "businessName": { "type": ["string", "null"] },
-        "homepageUrl": { "type": ["string", "null"] },
-        "name": { "type": "string" },
-        "description": { "type": "string" },
-        "accessTokenValiditySeconds": validity,
-        "refreshTokenValiditySeconds": validity,
-        "redirectUris": { "type": "array", "items": { "type": "string" } },
-        "grantTypes": { "type": "array", "items": { "type": "string", "enum": GRANT_TYPES } },
-        "accessType": { "type": "string", "enum": ACCESS_TYPES },
-        "type": { "type": "string", "enum": CLIENT_TYPES },
-        "internal": { "type": "boolean" },
-        "enabled": { "type": "boolean" },
-        "strongAuthSupported": { "type": "boolean" },
-        "claimsSupported": { "type": "boolean" },
-        "created": { "type": "string", "format": "date-time" },
-        "modified": { "type": "string", "format": "date-time" },
-        "lastUsed": { "type": ["string", "null"], "format": "date-time" },
-        "scope": { "type": "array", "items": { "type": "string" } },
-        "metadata": { "type": "null" },
-    });
-    let oauth_required: Vec<&String> = oauth_out_props
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, _)| k)
-        .collect();
-    let mut oauth_created_props = oauth_out_props.clone();
-    oauth_created_props["secret"] = json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" });
-    let patch_path = json!({ "type": "string", "pattern": patterns::patch_path(&OAUTH_PATCHABLE) });
-    let patch_op = |ops: &[&str], required: &[&str]| {
-        let mut props = json!({ "op": { "type": "string", "enum": ops }, "path": patch_path });
-        if required.contains(&"from") {
-            props["from"] = patch_path.clone();
-        }
-        json!({ "type": "object", "required": required, "properties": props })
-    };
-    let token = |secret: bool| {
-        json!({ "type": "object", "required": ["urn", "url", "apiClient", "bearerToken"], "properties": {
-            "urn": urn_out, "url": { "type": "string" }, "apiClient": reference_out,
-            "bearerToken": if secret {
-                json!({ "type": "string", "pattern": "^bk_[0-9A-Za-z]{40}$" })
-            } else {
-                json!({ "type": "string", "pattern": "^bk_[0-9A-Za-z]{3}[.]{3}$" })
-            },
-            "expirationTimestamp": ts_out } })
-    };
-    json!({
-        "Any": {},
-        "Status": { "type": "object", "required": ["httpCode", "apiCode"], "properties": {
-            "httpCode": { "type": "integer" }, "apiCode": { "type": "string" }, "detail": { "type": "string" } } },
-        "Reference": reference,
-        "Company": { "type": "object", "required": ["urn", "url", "name"], "properties": {
-            "urn": urn_out, "url": { "type": "string" }, "name": { "type": "string" } } },
-        "CompanyList": { "type": "object", "required": ["companies", "nextPage"], "properties": {
-            "companies": { "type": "array", "items": reference_out }, "nextPage": { "type": "null" } } },
-        "ClientContext": { "type": "object", "required": ["hasBearer", "client", "owner", "permissions"], "properties": {
-            "hasBearer": { "const": true }, "client": schema_ref("ApiClient"),
-            "owner": schema_ref("Company"), "permissions": perms_out } },
-        "ApiClientInput": { "type": "object", "required": ["scope", "owner", "clientID"], "properties": {
-            "scope": scope, "owner": schema_ref("Reference"), "clientID": name } },
-        "ApiClientUpdate": { "type": "object", "required": ["scope", "clientID"], "properties": {
-            "scope": scope, "clientID": name } },
-        "ApiClient": { "type": "object", "required": ["urn", "url", "scope", "owner", "clientID"], "properties": {
-            "urn": urn_out, "url": { "type": "string" }, "scope": scope, "owner": reference_out, "clientID": { "type": "string" } } },
-        "ApiClientList": { "type": "object", "required": ["apiClients", "nextPage"], "properties": {
-            "apiClients": { "type": "array", "items": schema_ref("ApiClient") }, "nextPage": next_page } },
-        "BearerTokenInput": { "type": "object", "required": ["apiClient"], "properties": {
-            "apiClient": schema_ref("Reference"), "expirationTimestamp": ts } },
-        "BearerTokenUpdate": { "type": "object", "properties": { "expirationTimestamp": ts } },
-        "BearerToken": token(false),
-        "BearerTokenCreated": token(true),
-        "BearerTokenList": { "type": "object", "required": ["bearerTokens", "nextPage"], "properties": {
-            "bearerTokens": { "type": "array", "items": schema_ref("BearerToken") }, "nextPage": next_page } },
-        "PermissionRoleInput": { "type": "object", "required": ["name", "owner"], "properties": {
-            "name": name, "owner": schema_ref("Reference"), "identities": refs_in, "clients": refs_in,
-            "permissions": perms_in } },
-        "PermissionRoleUpdate": { "type": "object", "required": ["name"], "properties": {
-            "name": name, "identities": refs_in, "clients": refs_in, "permissions": perms_in } },
-        "PermissionRole": { "type": "object", "required": ["urn", "url", "name", "owner", "identities", "clients", "permissions"], "properties": {
-            "urn": urn_out, "url": { "type": "string" }, "name": { "type": "string" }, "owner": reference_out,
-            "identities": { "type": "array", "items": { "type": "object", "required": ["urn"], "properties": { "urn": urn_out } } },
-            "clients": { "type": "array", "items": reference_out },
-            "permissions": perms_out } },
-        "PermissionRoleList": { "type": "object", "required": ["permissionRoles", "nextPage"], "properties": {
-            "permissionRoles": { "type": "array", "items": schema_ref("PermissionRole") }, "nextPage": next_page } },
-        "OAuthClientInput": oauth_in,
-        "OAuthClient": { "type": "object", "required": oauth_required, "properties": oauth_out_props },
-        "OAuthClientCreated": { "type": "object", "required": oauth_required, "properties": oauth_created_props },
-        "OAuthClientList": { "type": "array", "items": schema_ref("OAuthClient") },
-        "JsonPatch": { "type": "array", "items": { "oneOf": [
-            patch_op(&["add", "replace", "test"], &["op", "path", "value"]),
-            patch_op(&["remove"], &["op", "path"]),
-            patch_op(&["move", "copy"], &["op", "from", "path"]),
-        ] } },
-        "SailPointError": { "type": "object", "required": ["detailCode", "trackingId", "messages", "causes"], "properties": {
-            "detailCode": { "type": "string" }, "trackingId": { "type": "string", "pattern": "^[0-9a-f]{32}$" },
-            "messages": { "type": "array", "items": message }, "causes": { "type": "array", "items": message } } },
-        "OAuthUnauthorized": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
-        "RateLimited": { "type": "object", "required": ["message"], "properties": { "message": { "type": "string" } } },
-    })
+    let mut m = Map::new();
+    m.insert("Any".into(), json!({}));
+    for (name, schema) in crate::wire::schemas() {
+        // A derived schema always serialises.
+        m.insert(name, serde_json::to_value(schema).unwrap_or_default());
+    }
+    Value::Object(m)
 }
 
 /// The document.

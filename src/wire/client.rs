@@ -2,11 +2,13 @@
 //! and its query.
 
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, ToSchema};
 
 use super::common::{
-    Loose, Params, Reference, ReferenceOut, component, cursor_param, is_absent, limit_param, name,
-    next_page, next_page_url, page, param, scope, urn_out,
+    CURSOR_DOC, LIMIT_DOC, Loose, Params, Reference, ReferenceOut, component, cursor_param,
+    is_absent, limit_param, name, next_page, next_page_url, page, param, query_param, scope,
+    string_param, urn_out,
 };
 use crate::error::{Error, Result};
 use crate::model::{self, ClientInput, Scope, check_name, paths};
@@ -102,6 +104,7 @@ pub struct ApiClient {
     #[schema(schema_with = scope)]
     pub scope: Scope,
     /// The owning company.
+    #[schema(schema_with = super::common::reference_out)]
     pub owner: ReferenceOut,
     /// Its name.
     #[serde(rename = "clientID")]
@@ -146,20 +149,30 @@ impl ApiClientList {
     }
 }
 
-/// The query of `GET /n/v1/apiclient`.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+/// The query of `GET /n/v1/apiclient`, checked (read by its `TryFrom`, not serde: the
+/// first of a repeated parameter counts, and each bad value has its own message).
+#[derive(Debug, Clone, Default)]
 pub struct ApiClientQuery {
-    /// Items per page; over the maximum is 400, not obeyed
-    #[param(schema_with = limit_param, required = false)]
+    /// `limit`: items per page.
     pub limit: usize,
-    /// Where the page starts, as given in nextPage
-    #[param(schema_with = cursor_param)]
+    /// `cursor`: the URN the page starts after.
     pub cursor: Option<String>,
-    /// Only the API client with exactly this clientID
-    #[serde(rename = "clientID")]
-    #[param(rename = "clientID")]
+    /// `clientID`: only the API client with exactly this clientID.
     pub client_id: Option<String>,
+}
+
+impl IntoParams for ApiClientQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            query_param("limit", LIMIT_DOC, limit_param()),
+            query_param("cursor", CURSOR_DOC, cursor_param()),
+            query_param(
+                "clientID",
+                "Only the API client with exactly this clientID",
+                string_param(),
+            ),
+        ]
+    }
 }
 
 impl TryFrom<&Params> for ApiClientQuery {

@@ -172,6 +172,16 @@ impl ReferenceOut {
     }
 }
 
+/// A [`ReferenceOut`], inline where it is used.
+pub(crate) fn reference_out() -> RefOr<Schema> {
+    ReferenceOut::schema()
+}
+
+/// A list of [`ReferenceOut`].
+pub(crate) fn references_out() -> Schema {
+    array(ReferenceOut::schema()).into()
+}
+
 /// A JSON `null`, always: fields the server always sends as null (`nextPage` of the
 /// company list, an OAuth client's `metadata`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -396,6 +406,34 @@ pub(crate) fn page(q: &Params) -> Result<(usize, Option<String>)> {
     };
     Ok((limit, cursor))
 }
+
+/// A query parameter, optional, as the document states it. (utoipa's `IntoParams`
+/// derive drops a field's description when its schema comes from a function, which the
+/// patterns need: the query types spell their parameters with this instead.)
+pub(crate) fn query_param(
+    name: &str,
+    description: &str,
+    schema: impl Into<RefOr<Schema>>,
+) -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::Required;
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+/// A string parameter.
+pub(crate) fn string_param() -> Schema {
+    string().into()
+}
+
+/// The descriptions of the paging parameters.
+pub(crate) const LIMIT_DOC: &str = "Items per page; over the maximum is 400, not obeyed";
+pub(crate) const CURSOR_DOC: &str = "Where the page starts, as given in nextPage";
 
 /// `limit` of a Baack list.
 pub(crate) fn limit_param() -> Schema {

@@ -2,7 +2,7 @@
 //! `GET /n/v1/clientcontext` answer.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{PartialSchema, ToSchema};
 
 use super::client::ApiClient;
 use super::common::{Null, ReferenceOut, permissions_out, urn_out};
@@ -35,8 +35,10 @@ impl From<&model::Company> for Company {
 #[serde(rename_all = "camelCase")]
 pub struct CompanyList {
     /// The companies.
+    #[schema(schema_with = super::common::references_out)]
     pub companies: Vec<ReferenceOut>,
     /// Always null: there is one page.
+    #[schema(schema_with = Null::schema)]
     pub next_page: Null,
 }
 
@@ -87,8 +89,12 @@ impl ClientContext {
 
 /// `true`, the one value of `hasBearer`.
 fn always_true() -> utoipa::openapi::schema::Schema {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::Boolean)
-        .enum_values(Some([true]))
+    use utoipa::openapi::extensions::Extensions;
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType};
+    // `const`, a keyword utoipa has no builder for.
+    let konst: Extensions = [("const", true)].into_iter().collect();
+    ObjectBuilder::new()
+        .schema_type(SchemaType::AnyValue)
+        .extensions(Some(konst))
         .into()
 }

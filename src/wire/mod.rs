@@ -38,3 +38,46 @@ pub fn from_body_owned<T: DeserializeOwned>(body: Value) -> Result<T> {
 
 #[cfg(test)]
 mod tests;
+
+/// Every schema of the wire, by name, as the OpenAPI document's `components.schemas`.
+pub fn schemas() -> Vec<(
+    String,
+    utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+)> {
+    use utoipa::ToSchema;
+    fn one<T: ToSchema>() -> (
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    ) {
+        (T::name().into_owned(), T::schema())
+    }
+    vec![
+        one::<error::Status>(),
+        one::<common::Reference>(),
+        one::<company::Company>(),
+        one::<company::CompanyList>(),
+        one::<company::ClientContext>(),
+        one::<client::ApiClientInput>(),
+        one::<client::ApiClientUpdate>(),
+        one::<client::ApiClient>(),
+        one::<client::ApiClientList>(),
+        one::<token::BearerTokenInput>(),
+        one::<token::BearerTokenUpdate>(),
+        one::<token::BearerToken>(),
+        one::<token::BearerTokenCreated>(),
+        one::<token::BearerTokenList>(),
+        one::<role::PermissionRoleInput>(),
+        one::<role::PermissionRoleUpdate>(),
+        one::<role::PermissionRole>(),
+        one::<role::PermissionRoleList>(),
+        one::<oauth::OAuthClientInput>(),
+        one::<oauth::OAuthClient>(),
+        one::<oauth::OAuthClientCreated>(),
+        one::<oauth::OAuthClientList>(),
+        one::<oauth::JsonPatch>(),
+        one::<error::SailPointError>(),
+        one::<error::Message>(),
+        one::<error::OAuthUnauthorized>(),
+        one::<error::RateLimited>(),
+    ]
+}

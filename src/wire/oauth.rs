@@ -5,12 +5,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::openapi::schema::{
-    AllOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type,
+    ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type,
 };
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use super::common::{Loose, Null, Params, array, is_absent, number, one_of_strings, param};
+use super::common::{
+    LIMIT_DOC, Loose, Null, Params, array, is_absent, number, one_of_strings, param, query_param,
+};
 use super::patterns;
 use crate::clock::{Millis, RANGE, format_rfc3339, in_range, parse_timestamp};
 use crate::error::{Error, Result};
@@ -246,25 +249,31 @@ fn validity() -> ObjectBuilder {
 
 /// A schema with JSON Schema keywords that utoipa has no builder for (`if`, `then`,
 /// `contains`, `not`), each given as a schema of its own.
-fn with_keywords(base: ObjectBuilder, keywords: &[(&str, Schema)]) -> Schema {
-    let ext: Extensions = keywords
-        .iter()
-        .map(|(k, s)| (*k, serde_json::to_value(s).unwrap_or_default()))
-        .collect();
+fn with_keywords(base: ObjectBuilder, keywords: &[(&str, Value)]) -> Schema {
+    let ext: Extensions = keywords.iter().cloned().collect();
     base.extensions(Some(ext)).into()
 }
 
-/// `{"grantTypes": {"contains": {"const": g}}}`-like: a property holding `g`.
+/// A schema as the JSON that a keyword holds.
+fn json_of(s: Schema) -> Value {
+    // A schema always serialises; `null` would only be a bug.
+    serde_json::to_value(s).unwrap_or_default()
+}
+
+/// `{"const": v}`.
+fn konst(v: &str) -> Schema {
+    let ext: Extensions = [("const", v)].into_iter().collect();
+    ObjectBuilder::new()
+        .schema_type(SchemaType::AnyValue)
+        .extensions(Some(ext))
+        .into()
+}
+
+/// `{"contains": {"const": g}}`: a list holding `g`.
 fn holds(g: &str) -> Schema {
     with_keywords(
         ObjectBuilder::new().schema_type(SchemaType::AnyValue),
-        &[(
-            "contains",
-            ObjectBuilder::new()
-                .schema_type(SchemaType::AnyValue)
-                .enum_values(Some([g]))
-                .into(),
-        )],
+        &[("contains", json_of(konst(g)))],
     )
 }
 
@@ -272,7 +281,7 @@ fn holds(g: &str) -> Schema {
 fn implies(if_: Schema, then: Schema) -> Schema {
     with_keywords(
         ObjectBuilder::new().schema_type(SchemaType::AnyValue),
-        &[("if", if_), ("then", then)],
+        &[("if", json_of(if_)), ("then", json_of(then))],
     )
 }
 
@@ -378,33 +387,30 @@ impl PartialSchema for OAuthClientInput {
                 props(
                     Some("redirectUris"),
                     "redirectUris",
-                    ArrayBuilder::new().min_items(Some(1)).into(),
+                    with_keywords(
+                        ObjectBuilder::new().schema_type(Type::Array),
+                        // Not utoipa's array builder: it would add `items: {}`.
+                        &[("minItems", Value::from(1))],
+                    ),
                 ),
             ),
             implies(
-                props(
-                    Some("type"),
-                    "type",
-                    ObjectBuilder::new()
-                        .schema_type(SchemaType::AnyValue)
-                        .enum_values(Some(["PUBLIC"]))
-                        .into(),
-                ),
+                props(Some("type"), "type", konst("PUBLIC")),
                 props(
                     None,
                     "grantTypes",
                     with_keywords(
                         ObjectBuilder::new().schema_type(SchemaType::AnyValue),
-                        &[("not", holds("CLIENT_CREDENTIALS"))],
+                        &[("not", json_of(holds("CLIENT_CREDENTIALS")))],
                     ),
                 ),
             ),
         ];
-        let mut all = AllOfBuilder::new().item(obj);
-        for r in rules {
-            all = all.item(r);
-        }
-        all.into()
+        // An object whose `allOf` holds the rules: utoipa's `AllOf` would put the object
+        // itself among them.
+        let rules: Vec<Value> = rules.into_iter().map(json_of).collect();
+        let ext: Extensions = [("allOf", Value::Array(rules))].into_iter().collect();
+        obj.extensions(Some(ext)).into()
     }
 }
 
@@ -470,6 +476,7 @@ pub struct OAuthClient {
     /// Scopes.
     pub scope: Vec<String>,
     /// Always null.
+    #[schema(schema_with = null)]
     pub metadata: Null,
 }
 
@@ -685,23 +692,37 @@ impl ToSchema for JsonPatch {}
 
 // --- the list's query ------------------------------------------------------------------
 
-/// The query of `GET /v3/oauth-clients`, read by its `TryFrom` (not serde: the first of
-/// a repeated parameter counts, and each bad value has its own message).
-#[derive(Debug, Clone, Default, IntoParams)]
-#[into_params(parameter_in = Query)]
+/// The query of `GET /v3/oauth-clients`, checked (read by its `TryFrom`, not serde: the
+/// first of a repeated parameter counts, and each bad value has its own message).
+#[derive(Debug, Clone, Default)]
 pub struct OAuthClientQuery {
-    /// `lastUsed le <timestamp>` or `lastUsed isnull`
-    #[param(schema_with = filters_param, required = false)]
+    /// `filters`.
     pub filters: OAuthFilter,
-    /// Items per page; over the maximum is 400, not obeyed
-    #[param(schema_with = oauth_limit_param, required = false)]
+    /// `limit`: items per page.
     pub limit: usize,
-    /// Items to skip
-    #[param(schema_with = offset_param, required = false)]
+    /// `offset`: items to skip.
     pub offset: usize,
-    /// true: send the number of matches before paging in X-Total-Count
-    #[param(required = false)]
+    /// `count`: send the number of matches in `X-Total-Count`.
     pub count: bool,
+}
+
+impl IntoParams for OAuthClientQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            query_param(
+                "filters",
+                "`lastUsed le <timestamp>` or `lastUsed isnull`",
+                filters_param(),
+            ),
+            query_param("limit", LIMIT_DOC, oauth_limit_param()),
+            query_param("offset", "Items to skip", offset_param()),
+            query_param(
+                "count",
+                "true: send the number of matches before paging in X-Total-Count",
+                ObjectBuilder::new().schema_type(Type::Boolean),
+            ),
+        ]
+    }
 }
 
 fn filters_param() -> Schema {

@@ -5,13 +5,14 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema};
 use utoipa::{IntoParams, ToSchema};
 
 use super::common::{
-    Loose, Params, Reference, ReferenceOut, component, cursor_param, is_absent, limit_param, name,
-    next_page, next_page_url, optional_refs, page, param, permissions_in, permissions_out,
-    references_in, urn_out,
+    CURSOR_DOC, LIMIT_DOC, Loose, Params, Reference, ReferenceOut, component, cursor_param,
+    is_absent, limit_param, name, next_page, next_page_url, optional_refs, page, param,
+    permissions_in, permissions_out, query_param, references_in, string_param, urn_out,
 };
 use crate::error::{Error, Result};
 use crate::model::{self, Permission, RoleInput, check_name, paths};
@@ -162,11 +163,13 @@ pub struct PermissionRole {
     /// Its name.
     pub name: String,
     /// The owning company.
+    #[schema(schema_with = super::common::reference_out)]
     pub owner: ReferenceOut,
     /// Identities holding it.
     #[schema(schema_with = identities_out)]
     pub identities: Vec<Identity>,
     /// API clients holding it.
+    #[schema(schema_with = super::common::references_out)]
     pub clients: Vec<ReferenceOut>,
     /// What it grants.
     #[schema(schema_with = permissions_out)]
@@ -226,18 +229,29 @@ impl PermissionRoleList {
     }
 }
 
-/// The query of `GET /n/v1/permissionrole`.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+/// The query of `GET /n/v1/permissionrole`, checked (read by its `TryFrom`).
+#[derive(Debug, Clone, Default)]
 pub struct PermissionRoleQuery {
-    /// Items per page; over the maximum is 400, not obeyed
-    #[param(schema_with = limit_param, required = false)]
+    /// `limit`: items per page.
     pub limit: usize,
-    /// Where the page starts, as given in nextPage
-    #[param(schema_with = cursor_param)]
+    /// `cursor`: the URN the page starts after.
     pub cursor: Option<String>,
-    /// Only the role with exactly this name
+    /// `name`: only the role with exactly this name.
     pub name: Option<String>,
+}
+
+impl IntoParams for PermissionRoleQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            query_param("limit", LIMIT_DOC, limit_param()),
+            query_param("cursor", CURSOR_DOC, cursor_param()),
+            query_param(
+                "name",
+                "Only the role with exactly this name",
+                string_param(),
+            ),
+        ]
+    }
 }
 
 impl TryFrom<&Params> for PermissionRoleQuery {

@@ -3,12 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::common::{
-    Loose, Params, Reference, ReferenceOut, component, cursor_param, is_absent, limit_param,
-    next_page, next_page_url, page, param, urn_in, urn_out,
+    CURSOR_DOC, LIMIT_DOC, Loose, Params, Reference, ReferenceOut, component, cursor_param,
+    is_absent, limit_param, next_page, next_page_url, page, param, query_param, urn_in, urn_out,
 };
 use super::patterns;
 use crate::clock::{RANGE, format_baack, in_range, parse_timestamp};
@@ -123,6 +124,7 @@ pub struct BearerToken {
     /// Its path.
     pub url: String,
     /// The API client it authenticates.
+    #[schema(schema_with = super::common::reference_out)]
     pub api_client: ReferenceOut,
     /// The token's first characters and `...`.
     #[schema(schema_with = shown_token)]
@@ -211,24 +213,27 @@ impl BearerTokenList {
     }
 }
 
-/// The query of `GET /n/v1/apiclientbearertoken`.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
+/// The query of `GET /n/v1/apiclientbearertoken`, checked (read by its `TryFrom`).
+#[derive(Debug, Clone, Default)]
 pub struct BearerTokenQuery {
-    /// Items per page; over the maximum is 400, not obeyed
-    #[param(schema_with = limit_param, required = false)]
+    /// `limit`: items per page.
     pub limit: usize,
-    /// Where the page starts, as given in nextPage
-    #[param(schema_with = cursor_param)]
+    /// `cursor`: the URN the page starts after.
     pub cursor: Option<String>,
-    /// Only the tokens of this API client
-    #[param(schema_with = urn_in)]
+    /// `apiClient`, normalised: only the tokens of this API client.
     pub api_client: Option<String>,
     /// `apiClient` as sent, for the next page's URL.
-    #[serde(skip)]
-    #[param(ignore)]
     pub api_client_asked: Option<String>,
+}
+
+impl IntoParams for BearerTokenQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            query_param("limit", LIMIT_DOC, limit_param()),
+            query_param("cursor", CURSOR_DOC, cursor_param()),
+            query_param("apiClient", "Only the tokens of this API client", urn_in()),
+        ]
+    }
 }
 
 impl TryFrom<&Params> for BearerTokenQuery {
