@@ -1,5 +1,6 @@
-//! Arbitrary bytes as request bodies: every body parser of `model`, create and update, and
-//! an OAuth JSON Patch through `Service::patch_oauth` on a real store. The same bytes also
+//! Arbitrary bytes as request bodies: every body parser of `wire` (the typed bodies and
+//! their conversion into the domain), create and update, and an OAuth JSON Patch read as
+//! `OAuthPatch` and applied by `Service::patch_oauth` on a real store. The same bytes also
 //! build a structured JSON Patch (up to 150 `add`/`remove`/`replace`/`move`/`copy`/`test`
 //! operations over the patchable fields, nested arrays for values) so that the fuzzer
 //! reaches the patch limits of API.md, which random JSON seldom does. Errors are fine; a
@@ -14,11 +15,12 @@ use arbitrary::{Arbitrary, Unstructured};
 use baack::ErrorKind;
 use baack::clock::SystemClock;
 use baack::model::{
-    ClientInput, OAUTH_PATCHABLE, OAuthClient, RoleInput, TokenInput, oauth_json,
-    oauth_rule_breaks, parse_oauth, parse_urn,
+    ClientInput, OAUTH_PATCHABLE, OAuthClient, OAuthPatch, RoleInput, TokenInput,
+    oauth_rule_breaks, parse_urn,
 };
 use baack::service::{Caller, PATCH_MAX_BYTES, PATCH_MAX_OPS, Service};
 use baack::store::Store;
+use baack::wire::oauth::parse_oauth;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
 
@@ -49,10 +51,13 @@ fn fixture() -> &'static Fixture {
         let (oauth, _) = svc
             .create_oauth(
                 &me,
-                &json!({"name": "o", "description": "d", "accessTokenValiditySeconds": 60,
+                parse_oauth(
+                    &json!({"name": "o", "description": "d", "accessTokenValiditySeconds": 60,
                         "grantTypes": ["AUTHORIZATION_CODE", "REFRESH_TOKEN"],
                         "redirectUris": ["http://localhost:1/cb"],
                         "accessType": "ONLINE", "enabled": true}),
+                )
+                .unwrap(),
             )
             .unwrap();
         Fixture {
@@ -74,7 +79,7 @@ fn check_name(s: &str) {
 }
 
 fn patch(f: &Fixture, ops: &Value) {
-    match f.svc.patch_oauth(&f.me, &f.oauth.id, ops) {
+    match OAuthPatch::try_from(ops).and_then(|p| f.svc.patch_oauth(&f.me, &f.oauth.id, &p)) {
         Ok(rec) => {
             // Within the limits: no more operations than allowed, a result within size.
             assert!(ops.as_array().is_some_and(|a| a.len() <= PATCH_MAX_OPS));
@@ -82,7 +87,7 @@ fn patch(f: &Fixture, ops: &Value) {
             assert!(size <= PATCH_MAX_BYTES, "a patch left {size} bytes");
             // What a patch leaves must pass the create rules, and read back the same.
             assert!(oauth_rule_breaks(&rec.fields).is_empty());
-            let wire = oauth_json(&rec, None);
+            let wire = serde_json::to_value(baack::wire::oauth::OAuthClient::from(&rec)).unwrap();
             assert_eq!(parse_oauth(&wire).unwrap(), rec.fields);
             // Put the original back so every run starts from the same store.
             f.svc.store().write(|txn| txn.put_oauth(&f.oauth)).unwrap();

@@ -16,7 +16,29 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use baack::clock::SystemClock;
-use baack::model::{client_json, company_json, oauth_json, parse_urn, role_json, token_json};
+use baack::model::{ClientInput, RoleInput, TokenInput, parse_urn};
+use baack::wire::oauth::{parse_filters, parse_oauth};
+
+// The representations, rendered as the server renders them.
+fn company_json(c: &baack::model::Company) -> serde_json::Value {
+    serde_json::to_value(baack::wire::company::Company::from(c)).unwrap()
+}
+fn client_json(c: &baack::model::ApiClient) -> serde_json::Value {
+    serde_json::to_value(baack::wire::client::ApiClient::from(c)).unwrap()
+}
+fn token_json(t: &baack::model::BearerToken, secret: Option<&str>) -> serde_json::Value {
+    match secret {
+        Some(s) => serde_json::to_value(baack::wire::token::BearerTokenCreated::new(t, s)),
+        None => serde_json::to_value(baack::wire::token::BearerToken::from(t)),
+    }
+    .unwrap()
+}
+fn role_json(r: &baack::model::Role) -> serde_json::Value {
+    serde_json::to_value(baack::wire::role::PermissionRole::from(r)).unwrap()
+}
+fn oauth_json(o: &baack::model::OAuthClient) -> serde_json::Value {
+    serde_json::to_value(baack::wire::oauth::OAuthClient::from(o)).unwrap()
+}
 use baack::secret::digest;
 use baack::service::{PageQuery, Service};
 use baack::store::Store;
@@ -63,34 +85,51 @@ fn template() -> &'static Template {
         let client = svc
             .create_client(
                 &me,
-                &json!({"owner": owner, "scope": "api.baack.co", "clientID": "second"}),
+                &ClientInput::parse(
+                    &json!({"owner": owner, "scope": "api.baack.co", "clientID": "second"}),
+                    true,
+                )
+                .unwrap(),
             )
             .unwrap();
         svc.create_client(
             &me,
-            &json!({"owner": owner, "scope": "webhook.baack.co", "clientID": "hook"}),
+            &ClientInput::parse(
+                &json!({"owner": owner, "scope": "webhook.baack.co", "clientID": "hook"}),
+                true,
+            )
+            .unwrap(),
         )
         .unwrap();
         let (tok, token) = svc
             .create_token(
                 &me,
-                &json!({"apiClient": {"urn": client.urn}, "expirationTimestamp": "2999-01-01T00:00:00.000"}),
+                &TokenInput::parse(
+                    &json!({"apiClient": {"urn": client.urn}, "expirationTimestamp": "2999-01-01T00:00:00.000"}),
+                    true,
+                )
+                .unwrap(),
             )
             .unwrap();
         let role = svc
             .create_role(
                 &me,
-                &json!({"owner": owner, "name": "Readers", "permissions": ["READ"],
-                        "clients": [{"urn": client.urn}], "identities": [{"Urn": client.urn}]}),
+                &RoleInput::parse(
+                    &json!({"owner": owner, "name": "Readers", "permissions": ["READ"],
+                            "clients": [{"urn": client.urn}], "identities": [{"Urn": client.urn}]}),
+                    true,
+                )
+                .unwrap(),
             )
             .unwrap();
         let (oauth, _) = svc
             .create_oauth(
                 &me,
-                &json!({"name": "o", "description": "d", "accessTokenValiditySeconds": 60,
+                parse_oauth(&json!({"name": "o", "description": "d", "accessTokenValiditySeconds": 60,
                         "grantTypes": ["AUTHORIZATION_CODE", "REFRESH_TOKEN"],
                         "redirectUris": ["http://localhost:1/cb"],
-                        "accessType": "ONLINE", "enabled": true}),
+                        "accessType": "ONLINE", "enabled": true}))
+                .unwrap(),
             )
             .unwrap();
         Template {
@@ -319,11 +358,11 @@ fn reads(t: &Template, store: &Store) {
         }
     }
     if let Ok(Some(o)) = store.oauth(&t.oauth) {
-        let _ = oauth_json(&o, None);
+        let _ = oauth_json(&o);
     }
     if let Ok(all) = store.oauth_all() {
         for o in all {
-            let _ = oauth_json(&o, None);
+            let _ = oauth_json(&o);
         }
     }
 }
@@ -346,9 +385,15 @@ fn service_reads(t: &Template, store: Store) {
     let _ = svc.list_tokens(&me, Some(&t.client), &q);
     let _ = svc.list_roles(&me, None, &q);
     let _ = svc.list_roles(&me, Some(&t.role_name), &q);
-    let _ = svc.list_oauth(&me, None, 0, 250);
-    let _ = svc.list_oauth(&me, Some("lastUsed isnull"), 1, 2);
-    let _ = svc.list_oauth(&me, Some("lastUsed le 2030-01-01T00:00:00Z"), 0, 250);
+    for (filters, offset, limit) in [
+        (None, 0, 250),
+        (Some("lastUsed isnull"), 1, 2),
+        (Some("lastUsed le 2030-01-01T00:00:00Z"), 0, 250),
+    ] {
+        if let Ok(f) = parse_filters(filters) {
+            let _ = svc.list_oauth(&me, &f, offset, limit);
+        }
+    }
     let _ = svc.get_client(&me, &t.client);
     let _ = svc.get_token(&me, &t.token_urn);
     let _ = svc.get_role(&me, &t.role);

@@ -4,8 +4,10 @@
 use std::io::{self, IsTerminal, Write};
 
 use baack::Error;
-use baack::model::{client_json, company_json, token_json};
 use baack::store::Bootstrap;
+use baack::wire::client::ApiClient;
+use baack::wire::company::Company;
+use baack::wire::token::BearerTokenCreated;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use serde_json::{Value, json};
@@ -371,9 +373,9 @@ impl Printer {
             (true, _) => self.stdout(&b.token),
             (false, OutputFormat::Json) => self.json(&json!({
                 "store": b.path.display().to_string(),
-                "company": company_json(&b.company),
-                "rootClient": client_json(&b.root_client),
-                "rootToken": token_json(&b.root_token, Some(&b.token)),
+                "company": Company::from(&b.company),
+                "rootClient": ApiClient::from(&b.root_client),
+                "rootToken": BearerTokenCreated::new(&b.root_token, &b.token),
             })),
             (false, OutputFormat::Table) => {
                 self.table(

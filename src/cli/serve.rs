@@ -152,8 +152,11 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
                 None => {
                     let svc = &login_svc;
                     let root = svc.root_caller()?;
-                    let body = serde_json::json!({ "apiClient": { "urn": root.client.urn } });
-                    let (t, token) = svc.create_token(&root, &body)?;
+                    let input = baack::model::TokenInput {
+                        client: Some(root.client.urn.clone()),
+                        expires: None,
+                    };
+                    let (t, token) = svc.create_token(&root, &input)?;
                     let mut source = None;
                     let new = NewSecret::new(
                         "token",

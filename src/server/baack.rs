@@ -1,21 +1,30 @@
 //! The handlers of the Baack native API (`/n/v1/…`): context, companies, API clients,
-//! bearer tokens and permission roles.
+//! bearer tokens and permission roles. Each extracts, calls one service operation, and
+//! renders its wire type.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use serde_json::{Value, json};
 
 use super::AppState;
 use super::errors::Api;
 use super::extract::Path;
-use super::handlers::{
-    Head, JsonBody, Params, Reply, deleted, list_body, next_page, page_query, param, reply,
-    with_header,
+use super::handlers::{Head, JsonBody, Params, Reply, deleted, reply, with_header};
+use crate::model::{ClientInput, RoleInput, TokenInput};
+use crate::service::{Operation as Op, role_etag, urn_param};
+use crate::wire::client::{
+    ApiClient, ApiClientInput, ApiClientList, ApiClientQuery, ApiClientUpdate,
 };
-use crate::model::{client_json, company_json, paths, reference_json, role_json, token_json};
-use crate::service::{Need, Page, role_etag};
-use axum::http::HeaderValue;
+use crate::wire::company::{ClientContext, Company, CompanyList};
+use crate::wire::from_body_owned;
+use crate::wire::role::{
+    PermissionRole, PermissionRoleInput, PermissionRoleList, PermissionRoleQuery,
+    PermissionRoleUpdate,
+};
+use crate::wire::token::{
+    BearerToken, BearerTokenCreated, BearerTokenInput, BearerTokenList, BearerTokenQuery,
+    BearerTokenUpdate,
+};
 
 // --- Baack: context and company ------------------------------------------------------
 
@@ -30,16 +39,13 @@ use axum::http::HeaderValue;
 )]
 pub(crate) async fn client_context(State(st): State<AppState>, h: Head) -> Reply {
     let (client, company, perms) = st
-        .read(Api::Baack, &h, |svc, c| svc.client_context(c))
+        .read(Api::Baack, Op::ClientContext, &h, |svc, c| {
+            svc.client_context(c)
+        })
         .await?;
     Ok(reply(
         StatusCode::OK,
-        json!({
-            "hasBearer": true,
-            "client": client_json(&client),
-            "owner": company_json(&company),
-            "permissions": perms.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-        }),
+        ClientContext::new(&client, &company, perms),
     ))
 }
 
@@ -53,15 +59,10 @@ pub(crate) async fn client_context(State(st): State<AppState>, h: Head) -> Reply
     security(("bearer" = [])),
 )]
 pub(crate) async fn companies(State(st): State<AppState>, h: Head) -> Reply {
-    let list = st.read(Api::Baack, &h, |svc, c| svc.companies(c)).await?;
-    let items: Vec<Value> = list
-        .iter()
-        .map(|c| reference_json(paths::COMPANY, &c.urn))
-        .collect();
-    Ok(reply(
-        StatusCode::OK,
-        json!({ "companies": items, "nextPage": null }),
-    ))
+    let list = st
+        .read(Api::Baack, Op::ListCompanies, &h, |svc, c| svc.companies(c))
+        .await?;
+    Ok(reply(StatusCode::OK, CompanyList::new(&list)))
 }
 
 #[utoipa::path(
@@ -76,9 +77,11 @@ pub(crate) async fn companies(State(st): State<AppState>, h: Head) -> Reply {
 )]
 pub(crate) async fn company(State(st): State<AppState>, h: Head, Path(urn): Path<String>) -> Reply {
     let c = st
-        .read(Api::Baack, &h, move |svc, c| svc.company(c, &urn))
+        .read(Api::Baack, Op::GetCompany, &h, move |svc, c| {
+            svc.company(c, &urn)
+        })
         .await?;
-    Ok(reply(StatusCode::OK, company_json(&c)))
+    Ok(reply(StatusCode::OK, Company::from(&c)))
 }
 
 // --- Baack: API clients ----------------------------------------------------------------
@@ -98,13 +101,14 @@ pub(crate) async fn client_create(State(st): State<AppState>, h: Head, body: Jso
     let c = st
         .write_body(
             Api::Baack,
+            Op::CreateClient,
             &h,
-            Need::Administer,
             body,
-            move |svc, c, body| svc.create_client(c, &body),
+            |v| ClientInput::try_from(&from_body_owned::<ApiClientInput>(v)?),
+            |svc, c, input| svc.create_client(c, &input),
         )
         .await?;
-    Ok(reply(StatusCode::CREATED, client_json(&c)))
+    Ok(reply(StatusCode::CREATED, ApiClient::from(&c)))
 }
 
 #[utoipa::path(
@@ -118,24 +122,13 @@ pub(crate) async fn client_create(State(st): State<AppState>, h: Head, body: Jso
     security(("bearer" = [])),
 )]
 pub(crate) async fn client_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
-    let (page, limit, id) = st
-        .run(Api::Baack, &h, move |svc, c| {
-            c.require(Need::Read)?;
-            let pq = page_query(&q)?;
-            let id = param(&q, "clientID").map(str::to_string);
-            Ok((svc.list_clients(c, id.as_deref(), &pq)?, pq.limit, id))
+    let (page, q) = st
+        .run(Api::Baack, Op::ListClients, &h, move |svc, c| {
+            let q = ApiClientQuery::try_from(q.0.as_slice())?;
+            Ok((svc.list_clients(c, q.client_id.as_deref(), &q.page())?, q))
         })
         .await?;
-    let Page { items, next } = page;
-    let extra: Vec<(&str, &str)> = id.iter().map(|i| ("clientID", i.as_str())).collect();
-    Ok(reply(
-        StatusCode::OK,
-        list_body(
-            "apiClients",
-            items.iter().map(client_json).collect(),
-            next_page(paths::CLIENT, next, limit, &extra),
-        ),
-    ))
+    Ok(reply(StatusCode::OK, ApiClientList::new(&page, &q)))
 }
 
 #[utoipa::path(
@@ -154,9 +147,11 @@ pub(crate) async fn client_get(
     Path(urn): Path<String>,
 ) -> Reply {
     let c = st
-        .read(Api::Baack, &h, move |svc, c| svc.get_client(c, &urn))
+        .read(Api::Baack, Op::GetClient, &h, move |svc, c| {
+            svc.get_client(c, &urn)
+        })
         .await?;
-    Ok(reply(StatusCode::OK, client_json(&c)))
+    Ok(reply(StatusCode::OK, ApiClient::from(&c)))
 }
 
 #[utoipa::path(
@@ -180,13 +175,19 @@ pub(crate) async fn client_update(
     let c = st
         .write_body(
             Api::Baack,
+            Op::UpdateClient,
             &h,
-            Need::Administer,
             body,
-            move |svc, c, body| svc.update_client(c, &urn, &body),
+            // The path's URN is judged before the body, as it always was.
+            move |v| {
+                let urn = urn_param(&urn)?;
+                let input = ClientInput::try_from(&from_body_owned::<ApiClientUpdate>(v)?)?;
+                Ok((urn, input))
+            },
+            |svc, c, (urn, input)| svc.update_client(c, &urn, &input),
         )
         .await?;
-    Ok(reply(StatusCode::ACCEPTED, client_json(&c)))
+    Ok(reply(StatusCode::ACCEPTED, ApiClient::from(&c)))
 }
 
 #[utoipa::path(
@@ -206,7 +207,9 @@ pub(crate) async fn client_delete(
     Path(urn): Path<String>,
 ) -> Reply {
     let urn = st
-        .write(Api::Baack, &h, move |svc, c| svc.delete_client(c, &urn))
+        .write(Api::Baack, Op::DeleteClient, &h, move |svc, c| {
+            svc.delete_client(c, &urn)
+        })
         .await?;
     Ok(deleted(&urn))
 }
@@ -228,14 +231,17 @@ pub(crate) async fn token_create(State(st): State<AppState>, h: Head, body: Json
     let (t, secret) = st
         .write_prepared(
             Api::Baack,
+            Op::CreateToken,
             &h,
-            Need::Administer,
             body,
-            move |svc, c, body| svc.prepare_token(c, &body),
+            |svc, c, v| {
+                let input = TokenInput::try_from(&from_body_owned::<BearerTokenInput>(v)?)?;
+                svc.prepare_token(c, &input)
+            },
             |svc, c, new| svc.commit_token(c, new),
         )
         .await?;
-    let mut r = reply(StatusCode::CREATED, token_json(&t, Some(&secret)));
+    let mut r = reply(StatusCode::CREATED, BearerTokenCreated::new(&t, &secret));
     // A response carrying a secret must never sit in a cache.
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -253,28 +259,13 @@ pub(crate) async fn token_create(State(st): State<AppState>, h: Head, body: Json
     security(("bearer" = [])),
 )]
 pub(crate) async fn token_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
-    let (page, limit, client) = st
-        .run(Api::Baack, &h, move |svc, c| {
-            c.require(Need::Read)?;
-            let pq = page_query(&q)?;
-            let client = param(&q, "apiClient").map(str::to_string);
-            Ok((
-                svc.list_tokens(c, client.as_deref(), &pq)?,
-                pq.limit,
-                client,
-            ))
+    let (page, q) = st
+        .run(Api::Baack, Op::ListTokens, &h, move |svc, c| {
+            let q = BearerTokenQuery::try_from(q.0.as_slice())?;
+            Ok((svc.list_tokens(c, q.api_client.as_deref(), &q.page())?, q))
         })
         .await?;
-    let Page { items, next } = page;
-    let extra: Vec<(&str, &str)> = client.iter().map(|i| ("apiClient", i.as_str())).collect();
-    Ok(reply(
-        StatusCode::OK,
-        list_body(
-            "bearerTokens",
-            items.iter().map(|t| token_json(t, None)).collect(),
-            next_page(paths::TOKEN, next, limit, &extra),
-        ),
-    ))
+    Ok(reply(StatusCode::OK, BearerTokenList::new(&page, &q)))
 }
 
 #[utoipa::path(
@@ -293,9 +284,11 @@ pub(crate) async fn token_get(
     Path(urn): Path<String>,
 ) -> Reply {
     let t = st
-        .read(Api::Baack, &h, move |svc, c| svc.get_token(c, &urn))
+        .read(Api::Baack, Op::GetToken, &h, move |svc, c| {
+            svc.get_token(c, &urn)
+        })
         .await?;
-    Ok(reply(StatusCode::OK, token_json(&t, None)))
+    Ok(reply(StatusCode::OK, BearerToken::from(&t)))
 }
 
 #[utoipa::path(
@@ -318,13 +311,18 @@ pub(crate) async fn token_update(
     let t = st
         .write_body(
             Api::Baack,
+            Op::UpdateToken,
             &h,
-            Need::Administer,
             body,
-            move |svc, c, body| svc.update_token(c, &urn, &body),
+            move |v| {
+                let urn = urn_param(&urn)?;
+                let input = TokenInput::try_from(&from_body_owned::<BearerTokenUpdate>(v)?)?;
+                Ok((urn, input))
+            },
+            |svc, c, (urn, input)| svc.update_token(c, &urn, &input),
         )
         .await?;
-    Ok(reply(StatusCode::ACCEPTED, token_json(&t, None)))
+    Ok(reply(StatusCode::ACCEPTED, BearerToken::from(&t)))
 }
 
 #[utoipa::path(
@@ -343,7 +341,9 @@ pub(crate) async fn token_delete(
     Path(urn): Path<String>,
 ) -> Reply {
     let urn = st
-        .write(Api::Baack, &h, move |svc, c| svc.delete_token(c, &urn))
+        .write(Api::Baack, Op::DeleteToken, &h, move |svc, c| {
+            svc.delete_token(c, &urn)
+        })
         .await?;
     Ok(deleted(&urn))
 }
@@ -351,7 +351,11 @@ pub(crate) async fn token_delete(
 // --- Baack: permission roles -----------------------------------------------------------
 
 fn role_reply(status: StatusCode, r: &crate::model::Role) -> Response {
-    with_header(reply(status, role_json(r)), header::ETAG, &role_etag(r))
+    with_header(
+        reply(status, PermissionRole::from(r)),
+        header::ETAG,
+        &role_etag(r),
+    )
 }
 
 #[utoipa::path(
@@ -369,10 +373,11 @@ pub(crate) async fn role_create(State(st): State<AppState>, h: Head, body: JsonB
     let r = st
         .write_body(
             Api::Baack,
+            Op::CreateRole,
             &h,
-            Need::Administer,
             body,
-            move |svc, c, body| svc.create_role(c, &body),
+            |v| RoleInput::try_from(&from_body_owned::<PermissionRoleInput>(v)?),
+            |svc, c, input| svc.create_role(c, &input),
         )
         .await?;
     Ok(role_reply(StatusCode::CREATED, &r))
@@ -389,24 +394,13 @@ pub(crate) async fn role_create(State(st): State<AppState>, h: Head, body: JsonB
     security(("bearer" = [])),
 )]
 pub(crate) async fn role_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
-    let (page, limit, name) = st
-        .run(Api::Baack, &h, move |svc, c| {
-            c.require(Need::Read)?;
-            let pq = page_query(&q)?;
-            let name = param(&q, "name").map(str::to_string);
-            Ok((svc.list_roles(c, name.as_deref(), &pq)?, pq.limit, name))
+    let (page, q) = st
+        .run(Api::Baack, Op::ListRoles, &h, move |svc, c| {
+            let q = PermissionRoleQuery::try_from(q.0.as_slice())?;
+            Ok((svc.list_roles(c, q.name.as_deref(), &q.page())?, q))
         })
         .await?;
-    let Page { items, next } = page;
-    let extra: Vec<(&str, &str)> = name.iter().map(|n| ("name", n.as_str())).collect();
-    Ok(reply(
-        StatusCode::OK,
-        list_body(
-            "permissionRoles",
-            items.iter().map(role_json).collect(),
-            next_page(paths::ROLE, next, limit, &extra),
-        ),
-    ))
+    Ok(reply(StatusCode::OK, PermissionRoleList::new(&page, &q)))
 }
 
 #[utoipa::path(
@@ -425,7 +419,9 @@ pub(crate) async fn role_get(
     Path(urn): Path<String>,
 ) -> Reply {
     let r = st
-        .read(Api::Baack, &h, move |svc, c| svc.get_role(c, &urn))
+        .read(Api::Baack, Op::GetRole, &h, move |svc, c| {
+            svc.get_role(c, &urn)
+        })
         .await?;
     Ok(role_reply(StatusCode::OK, &r))
 }
@@ -454,10 +450,15 @@ pub(crate) async fn role_update(
     let r = st
         .write_body(
             Api::Baack,
+            Op::UpdateRole,
             &h,
-            Need::Administer,
             body,
-            move |svc, c, body| svc.update_role(c, &urn, &body, if_match.as_deref()),
+            move |v| {
+                let urn = urn_param(&urn)?;
+                let input = RoleInput::try_from(&from_body_owned::<PermissionRoleUpdate>(v)?)?;
+                Ok((urn, input))
+            },
+            move |svc, c, (urn, input)| svc.update_role(c, &urn, &input, if_match.as_deref()),
         )
         .await?;
     Ok(role_reply(StatusCode::ACCEPTED, &r))
@@ -479,7 +480,9 @@ pub(crate) async fn role_delete(
     Path(urn): Path<String>,
 ) -> Reply {
     let urn = st
-        .write(Api::Baack, &h, move |svc, c| svc.delete_role(c, &urn))
+        .write(Api::Baack, Op::DeleteRole, &h, move |svc, c| {
+            svc.delete_role(c, &urn)
+        })
         .await?;
     Ok(deleted(&urn))
 }

@@ -4,10 +4,11 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
 use crate::secret::new_tracking_id;
+use crate::wire::error::{Message, OAuthUnauthorized, RateLimited, SailPointError, Status};
 
 /// Which API a request was for; it decides the error body's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,12 +76,23 @@ impl ApiError {
 }
 
 /// Baack's status body.
-pub fn status_body(http: StatusCode, api_code: &str, detail: Option<&str>) -> Value {
-    let mut v = json!({ "httpCode": http.as_u16(), "apiCode": api_code });
-    if let (Some(d), Some(o)) = (detail, v.as_object_mut()) {
-        o.insert("detail".into(), d.into());
+pub fn status_body(http: StatusCode, api_code: &str, detail: Option<&str>) -> Status {
+    Status {
+        http_code: http.as_u16(),
+        api_code: api_code.to_string(),
+        detail: detail.map(str::to_string),
+        tracking_id: None,
     }
-    v
+}
+
+/// Any error body of either API.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ErrorBody {
+    Status(Status),
+    SailPoint(SailPointError),
+    Unauthorized(OAuthUnauthorized),
+    RateLimited(RateLimited),
 }
 
 fn baack_parts(err: &Error) -> (StatusCode, &'static str, Option<String>) {
@@ -186,32 +198,34 @@ fn without_paths(text: &str) -> String {
     out
 }
 
-fn message(text: &str) -> Value {
-    json!({ "locale": "en-US", "localeOrigin": "DEFAULT", "text": text })
-}
-
 /// SailPoint's error body.
-pub fn sailpoint_body(detail_code: &str, text: &str, causes: &[String]) -> Value {
+pub fn sailpoint_body(detail_code: &str, text: &str, causes: &[String]) -> SailPointError {
     sailpoint_body_tracked(&new_tracking_id(), detail_code, text, causes)
 }
 
 /// SailPoint's error body with a given trackingId.
-fn sailpoint_body_tracked(id: &str, detail_code: &str, text: &str, causes: &[String]) -> Value {
-    json!({
-        "detailCode": detail_code,
-        "trackingId": id,
-        "messages": [message(text)],
-        "causes": causes.iter().map(|c| message(c)).collect::<Vec<_>>(),
-    })
+fn sailpoint_body_tracked(
+    id: &str,
+    detail_code: &str,
+    text: &str,
+    causes: &[String],
+) -> SailPointError {
+    SailPointError {
+        detail_code: detail_code.to_string(),
+        tracking_id: id.to_string(),
+        messages: vec![Message::new(text)],
+        causes: causes.iter().map(|c| Message::new(c)).collect(),
+    }
 }
 
 const BAD_CONTENT: &str =
     "The request was syntactically correct but its content is semantically invalid.";
 
-fn oauth_parts(err: &Error, id: &str) -> (StatusCode, Value) {
+fn oauth_parts(err: &Error, id: &str) -> (StatusCode, ErrorBody) {
     use StatusCode as S;
-    let sailpoint_body =
-        |code: &str, text: &str, causes: &[String]| sailpoint_body_tracked(id, code, text, causes);
+    let sailpoint_body = |code: &str, text: &str, causes: &[String]| {
+        ErrorBody::SailPoint(sailpoint_body_tracked(id, code, text, causes))
+    };
     let bad = |causes: Vec<String>| {
         (
             S::BAD_REQUEST,
@@ -255,7 +269,10 @@ fn oauth_parts(err: &Error, id: &str) -> (StatusCode, Value) {
                 std::slice::from_ref(d),
             ),
         ),
-        Error::Unauthorized(d) => (S::UNAUTHORIZED, json!({ "error": d })),
+        Error::Unauthorized(d) => (
+            S::UNAUTHORIZED,
+            ErrorBody::Unauthorized(OAuthUnauthorized { error: d.clone() }),
+        ),
         Error::PreconditionFailed(d) => (
             S::PRECONDITION_FAILED,
             sailpoint_body(
@@ -266,7 +283,9 @@ fn oauth_parts(err: &Error, id: &str) -> (StatusCode, Value) {
         ),
         Error::RateLimited { .. } => (
             S::TOO_MANY_REQUESTS,
-            json!({ "message": " Rate Limit Exceeded " }),
+            ErrorBody::RateLimited(RateLimited {
+                message: " Rate Limit Exceeded ".into(),
+            }),
         ),
         Error::LockTimeout { .. } => (
             S::SERVICE_UNAVAILABLE,
@@ -296,10 +315,10 @@ impl IntoResponse for ApiError {
             Api::Baack => {
                 let (s, code, detail) = baack_parts(&self.err);
                 let mut body = status_body(s, code, detail.as_deref());
-                if let (true, Some(o)) = (s.is_server_error(), body.as_object_mut()) {
-                    o.insert("trackingId".into(), id.as_str().into());
+                if s.is_server_error() {
+                    body.tracking_id = Some(id.clone());
                 }
-                (s, body)
+                (s, ErrorBody::Status(body))
             }
             Api::OAuth => oauth_parts(&self.err, &id),
         };

@@ -11,6 +11,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::errors::{Api, ApiError, sailpoint_body, status_body};
@@ -18,7 +19,7 @@ use super::extract::Query;
 use super::ratelimit::Key;
 use super::{AppState, MAX_BODY, Peer};
 use crate::error::{Error, Result};
-use crate::service::{Caller, DEFAULT_LIMIT, MAX_LIMIT, Need, PageQuery, Service, urn_param};
+use crate::service::{Caller, Operation, Service};
 
 pub(super) type Reply = std::result::Result<Response, ApiError>;
 
@@ -76,7 +77,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Head {
     }
 }
 
-/// A request that passed authentication and the rate limit, from its headers alone.
+/// A request that passed authentication, the rate limit and the check of its operation's
+/// permission, from its headers alone.
 struct Admitted {
     token: Option<String>,
     caller: Caller,
@@ -88,10 +90,11 @@ impl AppState {
     pub(super) async fn run<T: Send + 'static>(
         &self,
         api: Api,
+        op: Operation,
         head: &Head,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
-        self.exec(api, head, Mode::Blocking, f).await
+        self.exec(api, op, head, Mode::Blocking, f).await
     }
 
     /// Like [`AppState::run`], for a request that writes and has no body: on a
@@ -100,10 +103,11 @@ impl AppState {
     pub(super) async fn write<T: Send + 'static>(
         &self,
         api: Api,
+        op: Operation,
         head: &Head,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
-        self.exec(api, head, Mode::Commit, f).await
+        self.exec(api, op, head, Mode::Commit, f).await
     }
 
     /// Like [`AppState::run`], for a read of one object: a few page-cache reads take
@@ -111,59 +115,60 @@ impl AppState {
     pub(super) async fn read<T: Send + 'static>(
         &self,
         api: Api,
+        op: Operation,
         head: &Head,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
-        self.exec(api, head, Mode::Inline, f).await
+        self.exec(api, op, head, Mode::Inline, f).await
     }
 
-    /// Like [`AppState::write`], for a write with a JSON body, which needs `need`: the
-    /// caller is authenticated and checked for `need` from the headers before any of the
-    /// body is read (API.md "Limits"), so that no one without the right can make the
-    /// server hold or parse a body.
-    pub(super) async fn write_body<T: Send + 'static>(
+    /// Like [`AppState::write`], for a write with a JSON body: the caller is admitted and
+    /// authorized for `op` from the headers before any of the body is read (API.md
+    /// "Limits"), so that no one without the right can make the server hold or parse a
+    /// body. `parse` turns the body into the operation's typed input on this worker
+    /// (the committer only writes).
+    pub(super) async fn write_body<B: Send + 'static, T: Send + 'static>(
         &self,
         api: Api,
+        op: Operation,
         head: &Head,
-        need: Need,
         body: JsonBody,
-        f: impl FnOnce(&Service, &Caller, Value) -> Result<T> + Send + 'static,
+        parse: impl FnOnce(Value) -> Result<B> + Send + 'static,
+        f: impl FnOnce(&Service, &Caller, B) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
-        self.write_prepared(api, head, need, body, |_, _, v| Ok(v), f)
+        self.write_prepared(api, op, head, body, |_, _, v| parse(v), f)
             .await
     }
 
     /// Like [`AppState::write_body`], for a write with a part that needs no lock: on a
     /// group-committing store `prepare` runs on this worker, with the caller admitted
-    /// from the headers, and only `f` runs on the committer, which authenticates again,
-    /// since the caller may have lost its rights in between. `prepare` runs inline, like a
-    /// read: it may write a small unsynced file (page-cache work of microseconds), never
-    /// wait for a sync.
+    /// from the headers, and only `f` runs on the committer, which authenticates and
+    /// authorizes again, since the caller may have lost its rights in between. `prepare`
+    /// runs inline, like a read: it may write a small unsynced file (page-cache work of
+    /// microseconds), never wait for a sync.
     pub(super) async fn write_prepared<P: Send + 'static, T: Send + 'static>(
         &self,
         api: Api,
+        op: Operation,
         head: &Head,
-        need: Need,
         body: JsonBody,
         prepare: impl FnOnce(&Service, &Caller, Value) -> Result<P> + Send + 'static,
         f: impl FnOnce(&Service, &Caller, P) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
         let fail = |e| ApiError::new(api, e);
-        let admitted = self.admit(api, head)?;
-        admitted.caller.require(need).map_err(fail)?;
+        let admitted = self.admit(api, op, head)?;
         let value = body.read().await.map_err(fail)?;
         // Without a committer (the CLI's embedded server) there is no one thread to
         // unload: both parts run as one request, authenticated once.
         if self.svc.store().committer().is_none() {
             return self
-                .exec_admitted(api, admitted, Mode::Commit, move |svc, c| {
+                .exec_admitted(api, op, admitted, Mode::Commit, move |svc, c| {
                     f(svc, c, prepare(svc, c, value)?)
                 })
                 .await;
         }
         let prepared = prepare(&self.svc, &admitted.caller, value).map_err(fail)?;
-        self.exec_admitted(api, admitted, Mode::Commit, move |svc, c| {
-            c.require(need)?;
+        self.exec_admitted(api, op, admitted, Mode::Commit, move |svc, c| {
             f(svc, c, prepared)
         })
         .await
@@ -172,18 +177,25 @@ impl AppState {
     async fn exec<T: Send + 'static>(
         &self,
         api: Api,
+        op: Operation,
         head: &Head,
         mode: Mode,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
-        let admitted = self.admit(api, head)?;
-        self.exec_admitted(api, admitted, mode, f).await
+        let admitted = self.admit(api, op, head)?;
+        self.exec_admitted(api, op, admitted, mode, f).await
     }
 
-    /// Authenticates a request from its headers and counts it against its rate limit:
-    /// by its client when the token is valid, else by the address it came from, so that
-    /// made-up tokens neither escape the limit nor use up a real client's.
-    fn admit(&self, api: Api, head: &Head) -> std::result::Result<Admitted, ApiError> {
+    /// Authenticates a request from its headers, counts it against its rate limit (by
+    /// its client when the token is valid, else by the address it came from, so that
+    /// made-up tokens neither escape the limit nor use up a real client's), and
+    /// authorizes it for `op`.
+    fn admit(
+        &self,
+        api: Api,
+        op: Operation,
+        head: &Head,
+    ) -> std::result::Result<Admitted, ApiError> {
         let by_addr = |e: Error| {
             self.limit(api, Key::Addr(head.peer))?;
             Err(ApiError::new(api, e))
@@ -200,6 +212,7 @@ impl AppState {
         match caller {
             Ok(caller) => {
                 self.limit(api, Key::Client(&caller.client.urn))?;
+                caller.authorize(op).map_err(|e| ApiError::new(api, e))?;
                 Ok(Admitted { token, caller })
             }
             Err(e) => by_addr(e),
@@ -219,6 +232,7 @@ impl AppState {
     async fn exec_admitted<T: Send + 'static>(
         &self,
         api: Api,
+        op: Operation,
         admitted: Admitted,
         mode: Mode,
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
@@ -244,6 +258,7 @@ impl AppState {
                 } else {
                     svc.authenticate(token.as_deref())?
                 };
+                caller.authorize(op)?;
                 f(&svc, &caller)
             })
             .await
@@ -364,69 +379,8 @@ impl JsonBody {
 
 pub(super) type Params = Query<Vec<(String, String)>>;
 
-pub(super) fn param<'a>(q: &'a Params, name: &str) -> Option<&'a str> {
-    q.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
-
-pub(super) fn number(
-    q: &Params,
-    name: &str,
-    default: usize,
-    max: usize,
-    min: usize,
-) -> Result<usize> {
-    match param(q, name) {
-        None => Ok(default),
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(Error::BadRequest(format!(
-                "query `{name}={v}` must be a whole number from {min} to {max}"
-            ))),
-        },
-    }
-}
-
-pub(super) fn page_query(q: &Params) -> Result<PageQuery> {
-    let limit = number(q, "limit", DEFAULT_LIMIT, MAX_LIMIT, 1)?;
-    // The cursor is the URN of the last item of the page before: opaque to clients, and
-    // a shape the OpenAPI document can state exactly.
-    let after = match param(q, "cursor") {
-        None | Some("") => None,
-        Some(c) => Some(urn_param(c).map_err(|_| {
-            Error::BadRequest(format!(
-                "cursor `{c}` is not one this server gave; use the nextPage URL as it is"
-            ))
-        })?),
-    };
-    Ok(PageQuery { after, limit })
-}
-
-/// A page of a Baack list: built as a map directly, since `json!` would deep-copy every
-/// item (it passes values through `to_value`): an eighth of a long listing's time.
-pub(super) fn list_body(key: &str, items: Vec<Value>, next_page: Value) -> Value {
-    crate::model::object([(key, Value::Array(items)), ("nextPage", next_page)])
-}
-
-pub(super) fn next_page(
-    prefix: &str,
-    next: Option<String>,
-    limit: usize,
-    extra: &[(&str, &str)],
-) -> Value {
-    match next {
-        None => Value::Null,
-        Some(after) => {
-            let mut url = format!("{prefix}?limit={limit}&cursor={after}");
-            for (k, v) in extra {
-                let v: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
-                url.push_str(&format!("&{k}={v}"));
-            }
-            Value::String(url)
-        }
-    }
-}
-
-pub(super) fn reply(status: StatusCode, body: Value) -> Response {
+/// An answer of `status` with `body` as JSON.
+pub(super) fn reply(status: StatusCode, body: impl Serialize) -> Response {
     (status, Json(body)).into_response()
 }
 
@@ -491,17 +445,16 @@ pub(crate) async fn no_route(uri: Uri) -> Response {
 /// 405, in the shape of the API of the path (axum adds `Allow`).
 pub(crate) async fn no_method(uri: Uri, req: Request<Body>) -> Response {
     let detail = format!("{} is not allowed on {}", req.method(), uri.path());
-    let body = match Api::of_path(uri.path()) {
-        Api::Baack => status_body(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
-            Some(&detail),
+    let s = StatusCode::METHOD_NOT_ALLOWED;
+    match Api::of_path(uri.path()) {
+        Api::Baack => reply(s, status_body(s, "METHOD_NOT_ALLOWED", Some(&detail))),
+        Api::OAuth => reply(
+            s,
+            sailpoint_body(
+                "405 Method Not Allowed",
+                "The request method is not supported by the target resource.",
+                &[detail],
+            ),
         ),
-        Api::OAuth => sailpoint_body(
-            "405 Method Not Allowed",
-            "The request method is not supported by the target resource.",
-            &[detail],
-        ),
-    };
-    reply(StatusCode::METHOD_NOT_ALLOWED, body)
+    }
 }

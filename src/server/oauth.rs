@@ -1,18 +1,20 @@
 //! The handlers of the SailPoint-style OAuth client API (`/v3/oauth-clients` and its
-//! aliases).
+//! aliases). Each extracts, calls one service operation, and renders its wire type.
 
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use serde_json::Value;
 
 use super::AppState;
 use super::errors::Api;
 use super::extract::Path;
-use super::handlers::{Head, JsonBody, Params, Reply, number, param, reply, with_header};
-use crate::error::Error;
-use crate::model::oauth_json;
-use crate::service::{MAX_OAUTH_LIMIT, Need};
+use super::handlers::{Head, JsonBody, Params, Reply, reply, with_header};
+use crate::model::{OAuthFields, OAuthPatch};
+use crate::service::{Operation as Op, Service};
+use crate::wire::from_body_owned;
+use crate::wire::oauth::{
+    OAuthClient, OAuthClientCreated, OAuthClientInput, OAuthClientList, OAuthClientQuery,
+};
 
 // --- OAuth clients ---------------------------------------------------------------------
 
@@ -31,13 +33,14 @@ pub(crate) async fn oauth_create(State(st): State<AppState>, h: Head, body: Json
     let (o, secret) = st
         .write_body(
             Api::OAuth,
+            Op::CreateOAuth,
             &h,
-            Need::Administer,
             body,
-            move |svc, c, body| svc.create_oauth(c, &body),
+            |v| OAuthFields::try_from(&from_body_owned::<OAuthClientInput>(v)?),
+            |svc, c, fields| svc.create_oauth(c, fields),
         )
         .await?;
-    let mut r = reply(StatusCode::OK, oauth_json(&o, Some(&secret)));
+    let mut r = reply(StatusCode::OK, OAuthClientCreated::new(&o, &secret));
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
@@ -55,25 +58,13 @@ pub(crate) async fn oauth_create(State(st): State<AppState>, h: Head, body: Json
 )]
 pub(crate) async fn oauth_list(State(st): State<AppState>, h: Head, q: Params) -> Reply {
     let (items, total, count) = st
-        .run(Api::OAuth, &h, move |svc, c| {
-            c.require(Need::Read)?;
-            let limit = number(&q, "limit", MAX_OAUTH_LIMIT, MAX_OAUTH_LIMIT, 0)?;
-            let offset = number(&q, "offset", 0, usize::MAX, 0)?;
-            let count = match param(&q, "count") {
-                None | Some("false") => false,
-                Some("true") => true,
-                Some(v) => {
-                    return Err(Error::BadRequest(format!(
-                        "query `count={v}` must be true or false"
-                    )));
-                }
-            };
-            let (items, total) = svc.list_oauth(c, param(&q, "filters"), offset, limit)?;
-            Ok((items, total, count))
+        .run(Api::OAuth, Op::ListOAuth, &h, move |svc, c| {
+            let q = OAuthClientQuery::try_from(q.0.as_slice())?;
+            let (items, total) = svc.list_oauth(c, &q.filters, q.offset, q.limit)?;
+            Ok((items, total, q.count))
         })
         .await?;
-    let body: Vec<Value> = items.iter().map(|o| oauth_json(o, None)).collect();
-    let r = reply(StatusCode::OK, Value::Array(body));
+    let r = reply(StatusCode::OK, OAuthClientList::new(&items));
     Ok(if count {
         with_header(
             r,
@@ -101,9 +92,11 @@ pub(crate) async fn oauth_get(
     Path(id): Path<String>,
 ) -> Reply {
     let o = st
-        .read(Api::OAuth, &h, move |svc, c| svc.get_oauth(c, &id))
+        .read(Api::OAuth, Op::GetOAuth, &h, move |svc, c| {
+            svc.get_oauth(c, &id)
+        })
         .await?;
-    Ok(reply(StatusCode::OK, oauth_json(&o, None)))
+    Ok(reply(StatusCode::OK, OAuthClient::from(&o)))
 }
 
 #[utoipa::path(
@@ -127,13 +120,15 @@ pub(crate) async fn oauth_patch(
     let o = st
         .write_body(
             Api::OAuth,
+            Op::PatchOAuth,
             &h,
-            Need::Administer,
             body,
-            move |svc, c, body| svc.patch_oauth(c, &id, &body),
+            // An id that names no client is judged before the patch, as it always was.
+            move |v| Ok((Service::oauth_id(&id)?, OAuthPatch::try_from(&v)?)),
+            |svc, c, (id, patch)| svc.patch_oauth(c, &id, &patch),
         )
         .await?;
-    Ok(reply(StatusCode::OK, oauth_json(&o, None)))
+    Ok(reply(StatusCode::OK, OAuthClient::from(&o)))
 }
 
 #[utoipa::path(
@@ -151,7 +146,9 @@ pub(crate) async fn oauth_delete(
     h: Head,
     Path(id): Path<String>,
 ) -> Reply {
-    st.write(Api::OAuth, &h, move |svc, c| svc.delete_oauth(c, &id))
-        .await?;
+    st.write(Api::OAuth, Op::DeleteOAuth, &h, move |svc, c| {
+        svc.delete_oauth(c, &id)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

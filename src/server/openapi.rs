@@ -535,8 +535,7 @@ mod tests {
         }
         let mut n = 0;
         walk(&doc(), &mut n);
-        // While the wire is stubbed, only the path parameters have patterns (22).
-        assert!(n > if wire_stubbed() { 20 } else { 50 }, "{n} patterns");
+        assert!(n > 50, "{n} patterns");
     }
 
     #[test]
@@ -571,16 +570,8 @@ mod tests {
         assert_eq!(base_id("getAlias"), "getAlias");
     }
 
-    /// Whether `src/wire` still holds the stubs of issue 13's parallel work (no query
-    /// parameters, empty schemas). STUB ALLOWANCE: delete with the stubs, once the wire
-    /// types are filled in, so that the comparison below covers query parameters too.
-    fn wire_stubbed() -> bool {
-        use utoipa::IntoParams;
-        crate::wire::client::ApiClientQuery::into_params(|| None).is_empty()
-    }
-
     /// An operation as compared: parameters in a fixed order, none the same as `[]`.
-    fn normal(op: &Value, drop_query: bool) -> Value {
+    fn normal(op: &Value) -> Value {
         let mut op = op.clone();
         let Some(o) = op.as_object_mut() else {
             return op;
@@ -589,18 +580,6 @@ mod tests {
             .remove("parameters")
             .and_then(|p| p.as_array().cloned())
             .unwrap_or_default();
-        let had_query = params.iter().any(|p| p["in"] == "query");
-        if drop_query {
-            params.retain(|p| p["in"] != "query");
-            // The 400 a list has for its query alone goes with the query.
-            if had_query
-                && !o.contains_key("requestBody")
-                && params.is_empty()
-                && let Some(r) = o.get_mut("responses").and_then(Value::as_object_mut)
-            {
-                r.remove("400");
-            }
-        }
         params.sort_by_key(|p| format!("{}:{}", p["in"], p["name"]));
         o.insert("parameters".into(), Value::Array(params));
         op
@@ -612,13 +591,12 @@ mod tests {
     /// security, parameters (with their schemas), request body and media types, and
     /// responses (statuses, descriptions, headers, media types, schema references,
     /// links); the same root (info, servers, security, security scheme); and every schema
-    /// name it had. The schemas' contents are the wire's, compared after the merge.
+    /// name it had. The schemas' contents are compared in `wire::tests`.
     #[test]
     fn the_derived_document_says_what_the_hand_written_one_said() {
         let old: Value =
             serde_json::from_str(include_str!("../../tests/fixtures/openapi-old.json")).unwrap();
         let new = doc();
-        let stubbed = wire_stubbed();
         assert_eq!(new["openapi"], old["openapi"]);
         for k in ["title", "version", "description"] {
             assert_eq!(new["info"][k], old["info"][k], "info.{k}");
@@ -654,8 +632,8 @@ mod tests {
         assert_eq!(paths(&new), paths(&old));
         let mut compared = 0;
         for (p, m) in paths(&old) {
-            let was = normal(&old["paths"][&p][&m], stubbed);
-            let is = normal(&new["paths"][&p][&m], stubbed);
+            let was = normal(&old["paths"][&p][&m]);
+            let is = normal(&new["paths"][&p][&m]);
             assert_eq!(
                 is,
                 was,

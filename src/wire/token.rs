@@ -1,32 +1,273 @@
-//! Bearer tokens on the wire: create and update bodies, the representation (obfuscated, or whole once on create), the list page and its query.
-//!
-//! STUB (contract for the parallel work of issue 13): the names are final, the
-//! contents are filled in by the wire work.
+//! Bearer tokens on the wire: create and update bodies, the representation (obfuscated,
+//! or whole once on create), the list page and its query.
 
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-/// `BearerTokenInput` (stub).
+use super::common::{
+    CURSOR_DOC, LIMIT_DOC, Loose, Params, Reference, ReferenceOut, component, cursor_param,
+    is_absent, limit_param, next_page, next_page_url, page, param, query_param, urn_in, urn_out,
+};
+use super::patterns;
+use crate::clock::{RANGE, format_baack, in_range, parse_timestamp};
+use crate::error::{Error, Result};
+use crate::model::{self, TokenInput, paths};
+use crate::service::{Page, PageQuery, urn_param};
+
+/// The body of `POST /n/v1/apiclientbearertoken`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-pub struct BearerTokenInput {}
+#[serde(default, rename_all = "camelCase")]
+pub struct BearerTokenInput {
+    /// The API client the token authenticates.
+    #[schema(schema_with = api_client_schema, required = true)]
+    #[serde(skip_serializing_if = "is_absent")]
+    pub api_client: Loose<Reference>,
+    /// When it stops working; absent or null: never.
+    #[schema(schema_with = timestamp_in, required = false)]
+    #[serde(skip_serializing_if = "is_absent")]
+    pub expiration_timestamp: Loose<String>,
+}
 
-/// `BearerTokenUpdate` (stub).
+fn api_client_schema() -> RefOr<Schema> {
+    component("Reference")
+}
+
+/// The body of `PUT /n/v1/apiclientbearertoken/{urn}`: an expiry, never later than one
+/// already set (revocation with a notice period).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-pub struct BearerTokenUpdate {}
+#[serde(default, rename_all = "camelCase")]
+pub struct BearerTokenUpdate {
+    /// When it stops working; a past time revokes it at once.
+    #[schema(schema_with = timestamp_in, required = false)]
+    #[serde(skip_serializing_if = "is_absent")]
+    pub expiration_timestamp: Loose<String>,
+}
 
-/// `BearerToken` (stub).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-pub struct BearerToken {}
+/// A timestamp in a request, or null.
+fn timestamp_in() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(
+            [Type::String, Type::Null]
+                .into_iter()
+                .collect::<SchemaType>(),
+        )
+        .pattern(Some(patterns::timestamp()))
+        .examples(["2099-12-31T23:59:59.999"])
+        .into()
+}
 
-/// `BearerTokenCreated` (stub).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-pub struct BearerTokenCreated {}
+/// A timestamp in a response.
+fn timestamp_out() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(patterns::timestamp()))
+        .into()
+}
 
-/// `BearerTokenList` (stub).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-pub struct BearerTokenList {}
+fn expires(v: &Loose<String>) -> Result<Option<crate::clock::Millis>> {
+    let s = match v {
+        Loose::Absent => return Ok(None),
+        Loose::Wrong(_) => {
+            return Err(Error::invalid(
+                "expirationTimestamp",
+                "must be a timestamp string",
+            ));
+        }
+        Loose::Got(s) => s,
+    };
+    let t = parse_timestamp(s).ok_or_else(|| {
+        Error::invalid(
+            "expirationTimestamp",
+            format!("`{s}` is not a timestamp like 2026-07-04T14:34:19.610"),
+        )
+    })?;
+    if !in_range(t) {
+        return Err(Error::invalid(
+            "expirationTimestamp",
+            format!("`{s}` is outside the allowed range, {RANGE}"),
+        ));
+    }
+    Ok(Some(t))
+}
 
-/// The query of the list (stub).
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct BearerTokenQuery {}
+impl TryFrom<&BearerTokenInput> for TokenInput {
+    type Error = Error;
+    fn try_from(b: &BearerTokenInput) -> Result<TokenInput> {
+        let client = b.api_client.required_ref("apiClient")?;
+        Ok(TokenInput {
+            client: Some(client),
+            expires: expires(&b.expiration_timestamp)?,
+        })
+    }
+}
+
+impl TryFrom<&BearerTokenUpdate> for TokenInput {
+    type Error = Error;
+    fn try_from(b: &BearerTokenUpdate) -> Result<TokenInput> {
+        Ok(TokenInput {
+            client: None,
+            expires: expires(&b.expiration_timestamp)?,
+        })
+    }
+}
+
+/// A bearer token as reads show it: the first characters and `...`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BearerToken {
+    /// Its URN.
+    #[schema(schema_with = urn_out)]
+    pub urn: String,
+    /// Its path.
+    pub url: String,
+    /// The API client it authenticates.
+    #[schema(schema_with = super::common::reference_out)]
+    pub api_client: ReferenceOut,
+    /// The token's first characters and `...`.
+    #[schema(schema_with = shown_token)]
+    pub bearer_token: String,
+    /// When it stops working, if ever.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = timestamp_out, required = false)]
+    pub expiration_timestamp: Option<String>,
+}
+
+fn shown_token() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^bk_[0-9A-Za-z]{3}[.]{3}$"))
+        .into()
+}
+
+impl From<&model::BearerToken> for BearerToken {
+    fn from(t: &model::BearerToken) -> Self {
+        BearerToken {
+            urn: t.urn.clone(),
+            url: format!("{}{}", paths::TOKEN, t.urn),
+            api_client: ReferenceOut::new(paths::CLIENT, &t.client),
+            bearer_token: t.shown.clone(),
+            expiration_timestamp: t.expires.map(format_baack),
+        }
+    }
+}
+
+/// A bearer token as its creation answers: the whole token, this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BearerTokenCreated(pub BearerToken);
+
+impl BearerTokenCreated {
+    /// `t`, carrying the whole `token`.
+    pub fn new(t: &model::BearerToken, token: &str) -> Self {
+        let mut shown = BearerToken::from(t);
+        shown.bearer_token = token.to_string();
+        BearerTokenCreated(shown)
+    }
+}
+
+/// [`BearerToken`]'s schema, with the whole token's pattern.
+impl PartialSchema for BearerTokenCreated {
+    fn schema() -> RefOr<Schema> {
+        let mut s = BearerToken::schema();
+        if let RefOr::T(Schema::Object(o)) = &mut s {
+            o.properties.insert(
+                "bearerToken".into(),
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^bk_[0-9A-Za-z]{40}$"))
+                    .into(),
+            );
+        }
+        s
+    }
+}
+
+impl ToSchema for BearerTokenCreated {}
+
+/// A page of bearer tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BearerTokenList {
+    /// The page.
+    pub bearer_tokens: Vec<BearerToken>,
+    /// The URL of the next page, null on the last.
+    #[schema(schema_with = next_page, required = true)]
+    pub next_page: Option<String>,
+}
+
+impl BearerTokenList {
+    /// The answer to `q` that found `page`.
+    pub fn new(page: &Page<model::BearerToken>, q: &BearerTokenQuery) -> Self {
+        let extra: Vec<(&str, &str)> = q
+            .api_client_asked
+            .iter()
+            .map(|i| ("apiClient", i.as_str()))
+            .collect();
+        BearerTokenList {
+            bearer_tokens: page.items.iter().map(BearerToken::from).collect(),
+            next_page: next_page_url(paths::TOKEN, page.next.clone(), q.limit, &extra),
+        }
+    }
+}
+
+/// The query of `GET /n/v1/apiclientbearertoken`, checked (read by its `TryFrom`).
+#[derive(Debug, Clone, Default)]
+pub struct BearerTokenQuery {
+    /// `limit`: items per page.
+    pub limit: usize,
+    /// `cursor`: the URN the page starts after.
+    pub cursor: Option<String>,
+    /// `apiClient`, normalised: only the tokens of this API client.
+    pub api_client: Option<String>,
+    /// `apiClient` as sent, for the next page's URL.
+    pub api_client_asked: Option<String>,
+}
+
+impl IntoParams for BearerTokenQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            query_param("limit", LIMIT_DOC, limit_param()),
+            query_param("cursor", CURSOR_DOC, cursor_param()),
+            query_param("apiClient", "Only the tokens of this API client", urn_in()),
+        ]
+    }
+}
+
+impl TryFrom<&Params> for BearerTokenQuery {
+    type Error = Error;
+    fn try_from(q: &Params) -> Result<Self> {
+        let (limit, cursor) = page(q)?;
+        let asked = param(q, "apiClient").map(str::to_string);
+        let api_client = asked.as_deref().map(urn_param).transpose()?;
+        Ok(BearerTokenQuery {
+            limit,
+            cursor,
+            api_client,
+            api_client_asked: asked,
+        })
+    }
+}
+
+impl BearerTokenQuery {
+    /// The paging part.
+    pub fn page(&self) -> PageQuery {
+        PageQuery {
+            after: self.cursor.clone(),
+            limit: self.limit,
+        }
+    }
+}
+
+impl TokenInput {
+    /// Reads and checks a bearer token body: a create's with `create`, else an update's.
+    pub fn parse(body: &serde_json::Value, create: bool) -> Result<TokenInput> {
+        if create {
+            TokenInput::try_from(&super::from_body::<BearerTokenInput>(body)?)
+        } else {
+            TokenInput::try_from(&super::from_body::<BearerTokenUpdate>(body)?)
+        }
+    }
+}

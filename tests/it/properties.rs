@@ -15,11 +15,12 @@ use baack::Error;
 use baack::clock::{Millis, SystemClock, format_baack, format_rfc3339, parse_timestamp};
 use baack::model::{
     ApiClient, BearerToken, ClientInput, GRANT_TYPES, MAX_VALIDITY, OAUTH_PATCHABLE, OAuthClient,
-    OAuthFields, Permission, Role, RoleInput, Scope, TokenInput, client_json, new_urn, oauth_json,
-    oauth_rule_breaks, parse_oauth, paths, role_json, skeleton, token_json,
+    OAuthFields, OAuthPatch, Permission, Role, RoleInput, Scope, TokenInput, new_urn,
+    oauth_rule_breaks, paths, skeleton,
 };
 use baack::service::{Caller, Service};
 use baack::store::Store;
+use baack::wire::oauth::parse_oauth;
 use chrono::{DateTime, FixedOffset, Utc};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -27,6 +28,53 @@ use unicode_normalization::UnicodeNormalization;
 
 // ---------------------------------------------------------------------------------------
 // Shared pieces
+
+// The representations as JSON, through the wire types the server renders them with.
+fn client_json(c: &ApiClient) -> Value {
+    serde_json::to_value(baack::wire::client::ApiClient::from(c)).unwrap()
+}
+fn token_json(t: &BearerToken, secret: Option<&str>) -> Value {
+    match secret {
+        Some(s) => serde_json::to_value(baack::wire::token::BearerTokenCreated::new(t, s)),
+        None => serde_json::to_value(baack::wire::token::BearerToken::from(t)),
+    }
+    .unwrap()
+}
+fn role_json(r: &Role) -> Value {
+    serde_json::to_value(baack::wire::role::PermissionRole::from(r)).unwrap()
+}
+fn oauth_json(c: &OAuthClient, secret: Option<&str>) -> Value {
+    match secret {
+        Some(s) => serde_json::to_value(baack::wire::oauth::OAuthClientCreated::new(c, s)),
+        None => serde_json::to_value(baack::wire::oauth::OAuthClient::from(c)),
+    }
+    .unwrap()
+}
+
+/// The service's operations with JSON bodies, read as the server reads them (the path's
+/// id first, then the body), then run.
+trait JsonBodies {
+    fn create_client_json(&self, me: &Caller, body: &Value) -> baack::Result<ApiClient>;
+    fn create_token_json(&self, me: &Caller, body: &Value) -> baack::Result<(BearerToken, String)>;
+    fn create_oauth_json(&self, me: &Caller, body: &Value) -> baack::Result<(OAuthClient, String)>;
+    fn patch_oauth_json(&self, me: &Caller, id: &str, patch: &Value) -> baack::Result<OAuthClient>;
+}
+
+impl JsonBodies for Service {
+    fn create_client_json(&self, me: &Caller, body: &Value) -> baack::Result<ApiClient> {
+        self.create_client(me, &ClientInput::parse(body, true)?)
+    }
+    fn create_token_json(&self, me: &Caller, body: &Value) -> baack::Result<(BearerToken, String)> {
+        self.create_token(me, &TokenInput::parse(body, true)?)
+    }
+    fn create_oauth_json(&self, me: &Caller, body: &Value) -> baack::Result<(OAuthClient, String)> {
+        self.create_oauth(me, parse_oauth(body)?)
+    }
+    fn patch_oauth_json(&self, me: &Caller, id: &str, patch: &Value) -> baack::Result<OAuthClient> {
+        let id = Service::oauth_id(id)?;
+        self.patch_oauth(me, &id, &OAuthPatch::try_from(patch)?)
+    }
+}
 
 /// A store and its root caller, shared by the cases of a property that needs the service.
 struct Fixture {
@@ -490,7 +538,7 @@ proptest! {
         if store.client_by_id(&case.client_id).unwrap().is_none() {
             create_unless_look_alike(&f, &body, &case.client_id)?;
         }
-        let again = f.svc.create_client(&f.me, &body).unwrap_err();
+        let again = f.svc.create_client_json(&f.me, &body).unwrap_err();
         check_refusal(&again, Want::Invalid("clientID"))?;
         // The same letters in another case are another clientID, unless they look alike
         // (`I` and `l`): then the refusal names the one already there.
@@ -513,7 +561,7 @@ fn create_unless_look_alike(f: &Fixture, body: &Value, id: &str) -> Result<(), T
     let store = f.svc.store();
     match store.client_by_skeleton(&skeleton(id)).unwrap() {
         Some(existing) => {
-            let e = f.svc.create_client(&f.me, body).unwrap_err();
+            let e = f.svc.create_client_json(&f.me, body).unwrap_err();
             check_refusal(&e, Want::Invalid("clientID"))?;
             prop_assert!(
                 e.to_string().contains(&format!("`{}`", existing.client_id)),
@@ -522,7 +570,7 @@ fn create_unless_look_alike(f: &Fixture, body: &Value, id: &str) -> Result<(), T
             );
         }
         None => {
-            let made = f.svc.create_client(&f.me, body).unwrap();
+            let made = f.svc.create_client_json(&f.me, body).unwrap();
             prop_assert_eq!(&made.client_id, id);
             prop_assert_eq!(store.client_by_id(id).unwrap(), Some(made));
         }
@@ -698,7 +746,7 @@ proptest! {
         let f = fixture();
         let mut body = case.body.clone();
         body.insert("apiClient".into(), json!({ "urn": f.client }));
-        let (made, secret) = f.svc.create_token(&f.me, &Value::Object(body)).unwrap();
+        let (made, secret) = f.svc.create_token_json(&f.me, &Value::Object(body)).unwrap();
         prop_assert_eq!(made.expires, case.expires);
         prop_assert!(baack::secret::check_bearer_token(&secret).is_ok());
         // Leave the shared store as it was.
@@ -766,7 +814,7 @@ proptest! {
         // Truncation never moves a past instant into the future.
         let (s, _) = spell(Utc::now().timestamp_millis() - ago, ns, style, digits, off);
         let body = json!({ "apiClient": { "urn": f.client }, "expirationTimestamp": s });
-        let e = f.svc.create_token(&f.me, &body).unwrap_err();
+        let e = f.svc.create_token_json(&f.me, &body).unwrap_err();
         check_refusal(&e, Want::Invalid("expirationTimestamp"))?;
     }
 }
@@ -1463,7 +1511,7 @@ proptest! {
         other in prop::sample::select(vec!["/type", "/internal", "/scope", "/id", "/secret", "/created", "/lastUsed", ""]),
     ) {
         let f = fixture();
-        let (made, _) = f.svc.create_oauth(&f.me, &Value::Object(a.body.clone())).unwrap();
+        let (made, _) = f.svc.create_oauth_json(&f.me, &Value::Object(a.body.clone())).unwrap();
         let theirs = serde_json::to_value(&b.fields).unwrap();
         let mut expected = serde_json::to_value(&a.fields).unwrap();
         let mut ops = Vec::new();
@@ -1475,7 +1523,7 @@ proptest! {
         }
         let expected: OAuthFields = serde_json::from_value(expected).unwrap();
         let breaks = oauth_rule_breaks(&expected);
-        match f.svc.patch_oauth(&f.me, &made.id, &json!(ops)) {
+        match f.svc.patch_oauth_json(&f.me, &made.id, &json!(ops)) {
             Ok(rec) => {
                 prop_assert!(breaks.is_empty(), "accepted though {breaks:?}");
                 prop_assert_eq!(&rec.fields, &expected);
@@ -1489,7 +1537,7 @@ proptest! {
         }
         let mut illegal = ops.clone();
         illegal.push(json!({"op": "replace", "path": other, "value": "x"}));
-        let e = f.svc.patch_oauth(&f.me, &made.id, &json!(illegal)).unwrap_err();
+        let e = f.svc.patch_oauth_json(&f.me, &made.id, &json!(illegal)).unwrap_err();
         prop_assert!(matches!(e, Error::IllegalUpdate(_)), "{e:?}");
         f.svc.delete_oauth(&f.me, &made.id).unwrap();
     }
@@ -1576,13 +1624,13 @@ proptest! {
         let body = json!({"name": "p", "description": "d", "accessTokenValiditySeconds": 60,
             "grantTypes": ["AUTHORIZATION_CODE", "CLIENT_CREDENTIALS"],
             "redirectUris": ["https://a.example/cb"], "accessType": "ONLINE", "enabled": true});
-        let (made, _) = f.svc.create_oauth(&f.me, &body).unwrap();
+        let (made, _) = f.svc.create_oauth_json(&f.me, &body).unwrap();
         // Some cases start by doubling redirectUris, toward the size limit.
         let mut all: Vec<Value> = (0..doublings)
             .map(|_| json!({"op": "copy", "from": "/redirectUris", "path": "/redirectUris/-"}))
             .collect();
         all.extend(ops);
-        match f.svc.patch_oauth(&f.me, &made.id, &Value::Array(all.clone())) {
+        match f.svc.patch_oauth_json(&f.me, &made.id, &Value::Array(all.clone())) {
             Ok(rec) => {
                 prop_assert!(all.len() <= 100, "{} operations accepted", all.len());
                 let doc = serde_json::to_value(&rec.fields).unwrap();
