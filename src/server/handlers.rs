@@ -199,6 +199,7 @@ impl AppState {
         };
         match caller {
             Ok(caller) => {
+                super::note_caller(&caller.client.urn);
                 self.limit(api, Key::Client(&caller.client.urn))?;
                 Ok(Admitted { token, caller })
             }
