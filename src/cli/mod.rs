@@ -6,6 +6,7 @@ mod clients;
 mod complete;
 mod config;
 mod docs;
+mod logging;
 mod oauth;
 mod output;
 mod roles;
@@ -15,7 +16,6 @@ mod tokens;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use baack::Error;
@@ -38,6 +38,7 @@ Environment:
   BAACK_CREDENTIAL_STORE  where `auth login` keeps tokens: keyring or file
   BAACK_KEYRING=off       never try the OS keyring
   BAACK_LOCK_TIMEOUT      how long a write waits for the store's lock (default 10s)
+  BAACK_LOG               which events `baack serve` logs, EnvFilter syntax (default info)
   NO_COLOR                no colour in tables
 
 Exit status:
@@ -307,13 +308,9 @@ impl Ctx {
             )?,
             Target::Embedded(path) => Client::embedded(open_store(&path, &out)?.0)?,
         };
-        let client = if g.verbose {
-            client.with_log(Arc::new(|line: &str| {
-                let _ = writeln!(std::io::stderr().lock(), "{line}");
-            }))
-        } else {
-            client
-        };
+        if g.verbose {
+            logging::init_verbose();
+        }
         Ok(Ctx {
             client,
             out,

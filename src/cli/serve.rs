@@ -1,6 +1,5 @@
-//! `baack serve`: the store over HTTP, with a log line per request and a graceful stop.
+//! `baack serve`: the store over HTTP, with a log event per request and a graceful stop.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +11,7 @@ use baack::service::Service;
 use clap::Args;
 
 use super::config::Config;
+use super::logging::{self, LogFormat};
 use super::output::{Failure, NewSecret, Printer, deliver_or_undo};
 use super::{Global, named_profile_store, open_store};
 
@@ -40,6 +40,13 @@ pub struct ServeArgs {
     /// descriptor limit, see README]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: Option<u32>,
+
+    /// How the log on stderr is written: one event per request (method, route, path,
+    /// status, ms, the caller's URN; never a token or a query), warnings, and each 5xx's
+    /// cause under its trackingId. BAACK_LOG chooses the events, in EnvFilter syntax
+    /// [default: info]: e.g. BAACK_LOG=warn (no request lines), BAACK_LOG=baack=debug
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
 }
 
 fn parse_body_timeout(s: &str) -> Result<Duration, String> {
@@ -88,6 +95,7 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
 /// Runs the server until a signal stops it.
 pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
     let rate_limit = parse_rate_limit(&a.rate_limit)?;
+    logging::init_serve(a.log_format)?;
     let path = named_profile_store(g, &Config::load()?)?;
     let (store, boot) = open_store(&path, out)?;
     // Many connections write at once here: group-commit them. Most requests read the
@@ -105,23 +113,18 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
         )
     });
     let login_svc = svc.clone();
-    // A closed stderr must not stop the server answering (eprintln! would panic).
-    let log: server::LogFn = Arc::new(|line: &str| {
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
-    });
     // Always called: it also raises the soft descriptor limit, which a given cap needs too.
     let default_cap = server::default_max_connections();
     let listen = server::Listen {
         header_timeout: a.header_timeout,
         body_timeout: a.body_timeout,
         max_connections: a.max_connections.map_or(default_cap, |n| n as usize),
-        log: Some(log.clone()),
     };
     let app = server::router(
         svc,
         Options {
             rate_limit,
-            log: Some(log),
+            request_log: true,
             embedded_root: false,
         },
     );

@@ -1,7 +1,9 @@
 //! The API client: one `send` over two transports. `Remote` speaks HTTPS to a
 //! Baack-compatible API with reqwest (timeouts, retries with backoff and jitter, honouring
 //! `Retry-After`); `Embedded` hands the very same request to the server's router
-//! in-process, so both modes share routing, status codes, errors and JSON.
+//! in-process, so both modes share routing, status codes, errors and JSON. Each request
+//! and answer is a `tracing` DEBUG event of target `baack::client` (the CLI's `-v` lines),
+//! which never holds a secret.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,15 +14,13 @@ use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
+use tracing::debug;
 
 use crate::clock::SystemClock;
 use crate::error::{Error, Result};
 use crate::server::{self, ErrorDetail};
 use crate::service::Service;
 use crate::store::Store;
-
-/// Receives the `--verbose` lines: one per request and per response, never a secret.
-pub type LogFn = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Where requests go.
 #[derive(Clone)]
@@ -114,7 +114,6 @@ impl Call {
 pub struct Client {
     transport: Transport,
     policy: Policy,
-    log: Option<LogFn>,
     rt: Arc<tokio::runtime::Runtime>,
 }
 
@@ -220,7 +219,6 @@ impl Client {
         Ok(Client {
             transport: Transport::Remote { base, token, http },
             policy,
-            log: None,
             rt: Arc::new(runtime()?),
         })
     }
@@ -232,28 +230,17 @@ impl Client {
             svc,
             server::Options {
                 rate_limit: None,
-                log: None,
+                // The CLI's `-v` shows the requests it sends; the in-process server's
+                // own events would repeat them.
+                request_log: false,
                 embedded_root: true,
             },
         );
         Ok(Client {
             transport: Transport::Embedded(router),
             policy: Policy::default(),
-            log: None,
             rt: Arc::new(runtime()?),
         })
-    }
-
-    /// Sends `--verbose` lines to `log`.
-    pub fn with_log(mut self, log: LogFn) -> Self {
-        self.log = Some(log);
-        self
-    }
-
-    fn log(&self, line: &str) {
-        if let Some(l) = &self.log {
-            l(line);
-        }
     }
 
     /// Sends `call`, retrying what is safe to retry; a non-2xx answer is an error.
@@ -279,7 +266,7 @@ impl Client {
                     let wait = wait
                         .unwrap_or_else(|| backoff(attempt))
                         .min(Duration::from_secs(60));
-                    self.log(&format!("* retrying in {:.1}s ({err})", wait.as_secs_f64()));
+                    debug!("* retrying in {:.1}s ({err})", wait.as_secs_f64());
                     std::thread::sleep(wait);
                     attempt += 1;
                 }
@@ -314,7 +301,7 @@ impl Client {
         let req = req
             .body(axum::body::Body::from(body))
             .map_err(|e| Error::Internal(format!("cannot build the request: {e}")))?;
-        self.log(&format!("> {} {} (embedded store)", call.method, call.path));
+        debug!("> {} {} (embedded store)", call.method, call.path);
         let start = Instant::now();
         let resp = router
             .clone()
@@ -322,11 +309,11 @@ impl Client {
             .await
             .map_err(|e| Error::Internal(format!("the embedded server failed: {e}")))?;
         let (parts, body) = resp.into_parts();
-        self.log(&format!(
+        debug!(
             "< {} ({:.1} ms)",
             parts.status,
             start.elapsed().as_secs_f64() * 1000.0
-        ));
+        );
         // A store failure reaches the CLI as itself (naming its file, exit 7), not as a
         // bare 500: the embedded mode has no server log to look in.
         if let Some(d) = parts.extensions.get::<ErrorDetail>()
@@ -374,7 +361,7 @@ impl Client {
                 req = req.json(b);
             }
         }
-        self.log(&format!(
+        debug!(
             "> {} {url}{}",
             call.method,
             if token.is_some() {
@@ -382,13 +369,13 @@ impl Client {
             } else {
                 ""
             }
-        ));
+        );
         let start = Instant::now();
         let post = call.method == Method::POST;
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
-                self.log(&format!("< failed: {}", describe(&e)));
+                debug!("< failed: {}", describe(&e));
                 let err = Error::Unreachable {
                     url: base.to_string(),
                     reason: describe(&e),
@@ -410,10 +397,10 @@ impl Client {
             url: base.to_string(),
             reason: describe(&e),
         })?;
-        self.log(&format!(
+        debug!(
             "< {status} ({:.1} ms)",
             start.elapsed().as_secs_f64() * 1000.0
-        ));
+        );
         let mut body = parse_body(&bytes);
         normalise_urn(&mut body);
         let reply = Reply {

@@ -47,16 +47,39 @@ pub struct ErrorDetail {
 /// Seconds a client is asked to wait after a write found the store locked.
 const LOCKED_RETRY_AFTER: u64 = 5;
 
-/// The server-log line for an answer that carries a server fault (a 5xx): its trackingId
-/// (the one in its body) and its cause, which may name files but never a secret.
-pub fn fault_log_line(resp: &Response) -> Option<String> {
+/// What the server log says of an answer that carries a server fault (a 5xx): its
+/// trackingId (the one in its body), its status and its cause, which may name files but
+/// never a secret.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Fault<'a> {
+    pub(crate) tracking_id: &'a str,
+    pub(crate) status: u16,
+    pub(crate) cause: &'a str,
+}
+
+/// The fault `resp` carries, if it is a 5xx made from an [`Error`].
+pub(crate) fn fault_of(resp: &Response) -> Option<Fault<'_>> {
     let d = resp.extensions().get::<ErrorDetail>()?;
-    let id = d.tracking_id.as_deref()?;
-    Some(format!(
-        "error trackingId={id} status={}: {}",
-        resp.status().as_u16(),
-        d.message
-    ))
+    Some(Fault {
+        tracking_id: d.tracking_id.as_deref()?,
+        status: resp.status().as_u16(),
+        cause: &d.message,
+    })
+}
+
+/// Emits an error event for the fault `resp` carries, if any: the server log's record of
+/// what a 5xx body only points at with its trackingId.
+pub(crate) fn log_fault(resp: &Response) {
+    if let Some(f) = fault_of(resp) {
+        // The cause as a plain string field: quoted (newlines escaped) in the text format,
+        // a JSON string in the JSON one, so it can never break a line in two.
+        tracing::error!(
+            trackingId = %f.tracking_id,
+            status = f.status,
+            cause = f.cause,
+            "server fault"
+        );
+    }
 }
 
 /// An error on its way to becoming a response.
@@ -376,19 +399,18 @@ mod tests {
         for api in [Api::Baack, Api::OAuth] {
             let resp = ApiError::new(api, err()).into_response();
             assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
-            let line = fault_log_line(&resp).unwrap();
+            let fault = fault_of(&resp).unwrap();
             let id = resp
                 .extensions()
                 .get::<ErrorDetail>()
                 .and_then(|d| d.tracking_id.clone())
                 .unwrap();
-            assert!(
-                line.contains(&id) && line.contains("/srv/store/tokens"),
-                "{line}"
-            );
+            assert_eq!(fault.tracking_id, id);
+            assert_eq!(fault.status, 500);
+            assert!(fault.cause.contains("/srv/store/tokens"), "{fault:?}");
         }
         // A 4xx is no fault of the server's: nothing to log.
         let resp = ApiError::new(Api::Baack, Error::NotFound("x".into())).into_response();
-        assert_eq!(fault_log_line(&resp), None);
+        assert_eq!(fault_of(&resp), None);
     }
 }

@@ -211,6 +211,7 @@ impl AppState {
         };
         match caller {
             Ok(caller) => {
+                super::note_caller(&caller.client.urn);
                 self.limit(api, Key::Client(&caller.client.urn))?;
                 caller.authorize(op).map_err(|e| ApiError::new(api, e))?;
                 Ok(Admitted { token, caller })

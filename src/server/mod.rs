@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -39,18 +39,16 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a graceful stop waits for requests in flight before it gives up on them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// Where the server writes its one line per request.
-pub type LogFn = Arc<dyn Fn(&str) + Send + Sync>;
-
 /// How a router behaves beyond the service it serves.
 #[derive(Clone, Default)]
 pub struct Options {
     /// The request limit per client (per address without a valid token); `None`
     /// disables it.
     pub rate_limit: Option<RateLimit>,
-    /// Receives one line per request (method, path, status, milliseconds), and after a
-    /// 5xx one with its trackingId and cause. Never a secret.
-    pub log: Option<LogFn>,
+    /// Emit one `tracing` event per request (see [`log_requests`]), and after a 5xx one
+    /// with its trackingId and cause, to whatever subscriber the program installed.
+    /// Never a secret.
+    pub request_log: bool,
     /// Treat a request without `Authorization` as the root client. Only for the CLI's
     /// in-process transport, which never listens on a socket: the store keeps no root
     /// token to present, only its digest.
@@ -78,8 +76,10 @@ pub fn router(svc: Arc<Service>, opts: Options) -> Router {
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::no_method)
         .with_state(state);
-    if let Some(log) = opts.log {
-        r = r.layer(middleware::from_fn_with_state(log, log_requests));
+    if opts.request_log {
+        // `Router::layer` wraps each route after routing, so the layer sees the
+        // `MatchedPath` of the route that answers.
+        r = r.layer(middleware::from_fn(log_requests));
     }
     r
 }
@@ -97,10 +97,9 @@ pub struct Listen {
     /// How long a request's whole body may take to arrive, from the end of its headers;
     /// past it the connection is closed without an answer.
     pub body_timeout: Duration,
-    /// Connections served at once; at the cap, no more are accepted until one ends.
+    /// Connections served at once; at the cap, no more are accepted until one ends (and
+    /// a `tracing` warning says so, at most every 10 s).
     pub max_connections: usize,
-    /// Where to say that the cap was reached.
-    pub log: Option<LogFn>,
 }
 
 /// The body timeout by default.
@@ -182,13 +181,11 @@ pub async fn serve(
             Err(_) => {
                 if last_cap_log.is_none_or(|t| t.elapsed() >= CAP_LOG_EVERY) {
                     last_cap_log = Some(Instant::now());
-                    if let Some(log) = &cfg.log {
-                        log(&format!(
-                            "connection limit reached: {} connections open (--max-connections); \
-                             new connections wait until one closes",
-                            cfg.max_connections
-                        ));
-                    }
+                    tracing::warn!(
+                        "connection limit reached: {} connections open (--max-connections); \
+                         new connections wait until one closes",
+                        cfg.max_connections
+                    );
                 }
                 tokio::select! {
                     p = slots.clone().acquire_owned() => match p {
@@ -311,21 +308,50 @@ pub fn route_list() -> Vec<(Method, &'static str)> {
     routes().seen
 }
 
-async fn log_requests(State(log): State<LogFn>, req: Request, next: Next) -> Response {
+tokio::task_local! {
+    /// The URN of the client a request was admitted as, set by [`note_caller`] while
+    /// [`log_requests`] runs the request. A task-local rather than a span field: the
+    /// request's one event is emitted flat, with no span to create, format and drop.
+    static CALLER: std::cell::RefCell<Option<String>>;
+}
+
+/// Records that the request being served authenticated as the client `urn`, for its log
+/// event. Without the request log (the CLI's in-process router) it does nothing.
+pub(crate) fn note_caller(urn: &str) {
+    let _ = CALLER.try_with(|c| *c.borrow_mut() = Some(urn.to_string()));
+}
+
+/// Emits one event per request: method, matched route, path, status, milliseconds and,
+/// when it was authenticated, the calling client's URN; after a 5xx, an error with its
+/// trackingId and cause. Never a header, a query string or a body: tokens travel in
+/// headers, and a query is not worth the risk.
+async fn log_requests(req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    // The path only: tokens travel in headers, and queries are not worth the risk.
-    let path = req.uri().path().to_string();
+    let uri = req.uri().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let start = Instant::now();
-    let resp = next.run(req).await;
+    let (resp, caller) = CALLER
+        .scope(std::cell::RefCell::new(None), async {
+            let resp = next.run(req).await;
+            (
+                resp,
+                CALLER.try_with(|c| c.borrow_mut().take()).ok().flatten(),
+            )
+        })
+        .await;
     let ms = start.elapsed().as_secs_f64() * 1000.0;
-    log(&format!(
-        "{method} {path} {} {ms:.1}ms",
-        resp.status().as_u16()
-    ));
+    tracing::info!(
+        method = %method,
+        route = route.as_ref().map(|r| tracing::field::display(r.as_str())),
+        path = %uri.path(),
+        status = resp.status().as_u16(),
+        // Microseconds are enough, and a short number reads better.
+        ms = (ms * 1000.0).round() / 1000.0,
+        client = caller.as_deref().map(tracing::field::display),
+        "request"
+    );
     // A 5xx's cause, under the trackingId its body shows.
-    if let Some(line) = errors::fault_log_line(&resp) {
-        log(&line);
-    }
+    errors::log_fault(&resp);
     resp
 }
 

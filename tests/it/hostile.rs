@@ -174,7 +174,9 @@ fn at_the_connection_cap_new_connections_wait_and_the_log_says_so_once() {
         Err(Vec::new())
     );
     assert!(
-        srv.wait_log(|l| l.starts_with("connection limit reached: 2 connections open")),
+        srv.wait_log(
+            |l| l.contains(" WARN baack::server: connection limit reached: 2 connections open")
+        ),
         "{:?}",
         srv.log()
     );
@@ -182,7 +184,7 @@ fn at_the_connection_cap_new_connections_wait_and_the_log_says_so_once() {
     let lines = srv
         .log()
         .iter()
-        .filter(|l| l.starts_with("connection limit reached"))
+        .filter(|l| l.contains("connection limit reached"))
         .count();
     assert_eq!(lines, 1, "{:?}", srv.log());
 

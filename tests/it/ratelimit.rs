@@ -70,7 +70,9 @@ fn the_101st_request_in_10_seconds_is_429_in_each_api_shape() {
 
     // The log says 429 for the refused ones.
     assert!(
-        srv.wait_log(|l| l.starts_with("GET /n/v1/clientcontext 429 ")),
+        srv.wait_log(|l| request_event(l).is_some_and(|e| e.method == "GET"
+            && e.path == "/n/v1/clientcontext"
+            && e.status == 429)),
         "{:?}",
         srv.log()
     );

@@ -8,7 +8,7 @@ use std::process::{Output, Stdio};
 
 use serde_json::json;
 
-use crate::support::{Server, baack};
+use crate::support::{Server, baack, request_event};
 
 struct Seen {
     /// Everything printed by every command, with a label.
@@ -71,10 +71,23 @@ fn assert_private(dir: &Path) {
 
 #[test]
 fn secrets_appear_only_where_they_are_meant_to() {
+    secrets_stay_put("text");
+}
+
+/// The same with the server's log in JSON, whose lines a secret must not reach either.
+#[test]
+fn secrets_appear_only_where_they_are_meant_to_with_a_json_log() {
+    secrets_stay_put("json");
+}
+
+fn secrets_stay_put(log_format: &str) {
     let dir = tempfile::tempdir().unwrap();
     let remote_store = dir.path().join("remote");
     let local_store = dir.path().join("local");
-    let mut srv = Server::start_on(&remote_store, &["--rate-limit", "off"]);
+    let mut srv = Server::start_on(
+        &remote_store,
+        &["--rate-limit", "off", "--log-format", log_format],
+    );
     let root = srv.root().to_string();
     let mut seen = Seen {
         outputs: Vec::new(),
@@ -209,6 +222,19 @@ fn secrets_appear_only_where_they_are_meant_to() {
 
     srv.stop();
     let log = srv.log().join("\n");
+    // The log is the one asked for, and holds every request (and so their details).
+    let events: Vec<_> = srv.log().iter().filter_map(|l| request_event(l)).collect();
+    assert!(events.len() >= 10, "{log}");
+    assert!(events.iter().any(|e| e.status == 401), "{log}");
+    if log_format == "json" {
+        assert!(
+            srv.log()
+                .iter()
+                .filter(|l| l.starts_with('{'))
+                .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+            "{log}"
+        );
+    }
 
     for (secret, intended_place) in &intended {
         let hits = seen.hits(secret);

@@ -8,20 +8,15 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-/// A request log line: `METHOD /path STATUS 1.2ms`.
+/// A request log line's method, path and status.
 fn parse_log_line(line: &str) -> Option<(String, String, u16)> {
-    let parts: Vec<&str> = line.split(' ').collect();
-    let [m, p, s, ms] = parts.as_slice() else {
-        return None;
-    };
-    let ok_method = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"].contains(m);
-    let ok_ms = ms
-        .strip_suffix("ms")
-        .is_some_and(|n| n.parse::<f64>().is_ok());
-    if !ok_method || !p.starts_with('/') || !ok_ms {
+    let e = request_event(line)?;
+    let ok_method =
+        ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"].contains(&e.method.as_str());
+    if !ok_method || !e.path.starts_with('/') || !e.ms.is_finite() {
         return None;
     }
-    Some((m.to_string(), p.to_string(), s.parse().ok()?))
+    Some((e.method, e.path, e.status))
 }
 
 #[test]
@@ -136,6 +131,152 @@ fn the_request_log_has_one_line_per_request_and_no_secret() {
             .any(|l| l.contains(&root[6..]) && !l.starts_with("root bearer")),
         "{log:?}"
     );
+}
+
+#[test]
+fn each_request_event_names_its_route_and_caller_and_a_fault_its_cause_in_either_format() {
+    for format in ["text", "json"] {
+        let mut srv = Server::start_args(&["--rate-limit", "off", "--log-format", format]);
+        let root = srv.root().to_string();
+        let client = srv.create_client("Traced");
+        let (turn, token) = srv.create_token(&client);
+        // Reading a token takes READ (without it the answer is 404).
+        srv.create_role("Readers", &["READ"], &[&client]);
+        let path = format!("/n/v1/apiclientbearertoken/{turn}");
+        let (s, _, _) = srv.call(
+            Method::GET,
+            &format!("{path}?cursor=querysecret"),
+            Some(&token),
+            None,
+        );
+        assert_eq!(s, StatusCode::OK);
+        let (s, _, _) = srv.call(Method::GET, "/n/v1/clientcontext", Some("bk_wrong"), None);
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (s, _, _) = srv.call(Method::GET, "/no/such/thing", Some(&token), None);
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        // A store folder made a file: the write fails with an I/O error naming it.
+        let roles = srv.store.join("roles");
+        std::fs::remove_dir_all(&roles).unwrap();
+        std::fs::write(&roles, b"not a folder").unwrap();
+        let a = srv.post(
+            "/n/v1/permissionrole/",
+            json!({"name": "Doomed", "owner": {"urn": srv.owner()}, "permissions": ["READ"]}),
+        );
+        assert_eq!(a.0.as_u16(), 500, "{}", a.2);
+        let id = a.2["trackingId"].as_str().unwrap().to_string();
+        assert_eq!(srv.stop().code(), Some(0));
+        let log = srv.log();
+        let all = log.join("\n");
+        let events: Vec<RequestEvent> = log.iter().filter_map(|l| request_event(l)).collect();
+
+        let got = events.iter().find(|e| e.path == path).expect(&all);
+        assert_eq!(got.method, "GET");
+        assert_eq!(
+            got.route.as_deref(),
+            Some("/n/v1/apiclientbearertoken/{urn}")
+        );
+        assert_eq!(got.status, 200);
+        assert_eq!(got.client.as_deref(), Some(client.as_str()), "{all}");
+        assert!(got.ms >= 0.0);
+        let refused = events.iter().find(|e| e.status == 401).expect(&all);
+        assert_eq!(refused.route.as_deref(), Some("/n/v1/clientcontext"));
+        assert_eq!(refused.client, None, "a refused token names no client");
+        let lost = events.iter().find(|e| e.status == 404).expect(&all);
+        assert_eq!(lost.route, None, "{all}");
+        assert_eq!(lost.path, "/no/such/thing");
+        // The creates were the root client's.
+        assert!(
+            events
+                .iter()
+                .filter(|e| e.method == "POST")
+                .all(|e| e.client.is_some() && e.client != Some(client.clone())),
+            "{all}"
+        );
+
+        // The fault: its trackingId, status and cause (which names the file), once.
+        let faults: Vec<&String> = log.iter().filter(|l| l.contains(&id)).collect();
+        assert_eq!(faults.len(), 1, "{all}");
+        let fault = faults[0];
+        if format == "json" {
+            let v: Value = serde_json::from_str(fault).unwrap();
+            assert_eq!(v["level"], "ERROR", "{fault}");
+            assert_eq!(v["trackingId"], id.as_str(), "{fault}");
+            assert_eq!(v["status"], 500, "{fault}");
+            let cause = v["cause"].as_str().unwrap();
+            assert!(cause.contains(&roles.display().to_string()), "{fault}");
+        } else {
+            assert!(
+                fault.contains(" ERROR baack::server::errors: server fault "),
+                "{fault}"
+            );
+            assert!(
+                fault.contains(&format!(" trackingId={id} status=500 cause=\"")),
+                "{fault}"
+            );
+            assert!(fault.contains(&roles.display().to_string()), "{fault}");
+        }
+
+        // Never a token, never a query string.
+        for secret in [
+            root.as_str(),
+            &root[6..],
+            token.as_str(),
+            "bk_wrong",
+            "querysecret",
+        ] {
+            let hits: Vec<&String> = log
+                .iter()
+                .filter(|l| l.contains(secret) && !l.starts_with("root bearer token"))
+                .collect();
+            assert!(hits.is_empty(), "{secret}: {hits:?}");
+        }
+        // Every line is a note of `serve` (program output, kept as it was) or an event in
+        // the format asked for.
+        for l in &log {
+            let note = l.starts_with("created a new store at ")
+                || l.starts_with("root bearer token (shown once")
+                || l.starts_with("listening on http://")
+                || l == "stopped";
+            let event = if format == "json" {
+                serde_json::from_str::<Value>(l).is_ok_and(|v| v["timestamp"].is_string())
+            } else {
+                l.split(' ')
+                    .next()
+                    .is_some_and(|t| t.len() > 20 && t.ends_with('Z'))
+            };
+            assert!(note || event, "{format}: unexpected line {l}");
+        }
+    }
+}
+
+#[test]
+fn baack_log_filters_the_events_and_a_bad_filter_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = |filter: &str| {
+        let mut cmd = baack();
+        cmd.env("BAACK_LOG", filter)
+            .arg("serve")
+            .arg("--store")
+            .arg(dir.path().join("store"))
+            .args(["--listen", "127.0.0.1:0", "--rate-limit", "off"]);
+        cmd
+    };
+    let mut srv = Server::spawn(serve("baack=warn"));
+    let (s, _, _) = srv.call(Method::GET, "/n/v1/clientcontext", None, None);
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    srv.stop();
+    let log = srv.log();
+    assert!(log.iter().all(|l| request_event(l).is_none()), "{log:?}");
+    assert!(
+        log.iter().any(|l| l.starts_with("listening on ")),
+        "{log:?}"
+    );
+
+    let out = serve("baack=loud").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("BAACK_LOG"), "{err}");
+    assert!(!err.contains("listening on"), "{err}");
 }
 
 /// Replaces `{urn}` and `{id}` in a documented path with ids that name nothing.

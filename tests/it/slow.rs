@@ -146,7 +146,9 @@ fn sigterm_lets_a_request_still_arriving_finish() {
     assert!(
         srv.log()
             .iter()
-            .any(|l| l.starts_with("POST /n/v1/apiclient/ 201 ")),
+            .any(|l| request_event(l).is_some_and(|e| e.method == "POST"
+                && e.path == "/n/v1/apiclient/"
+                && e.status == 201)),
         "{:?}",
         srv.log()
     );

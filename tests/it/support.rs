@@ -73,6 +73,7 @@ pub fn baack() -> Command {
         "BAACK_API_URL",
         "BAACK_TOKEN",
         "BAACK_PROFILE",
+        "BAACK_LOG",
         "COMPLETE",
     ] {
         c.env_remove(var);
@@ -93,6 +94,58 @@ pub fn baack() -> Command {
 }
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One request event of `baack serve`'s log, read from either format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestEvent {
+    pub method: String,
+    /// The matched route (`/n/v1/apiclient/{urn}`), absent when none matched.
+    pub route: Option<String>,
+    pub path: String,
+    pub status: u16,
+    pub ms: f64,
+    /// The URN of the client the request authenticated as.
+    pub client: Option<String>,
+}
+
+/// The request event on `line`, a line of the log in the text format
+/// (`TIME  INFO baack::server: request method=GET route=… path=… status=200 ms=0.1
+/// client=…`) or the JSON one (`{"timestamp":…,"level":"INFO","message":"request",…}`).
+pub fn request_event(line: &str) -> Option<RequestEvent> {
+    let fields: std::collections::HashMap<String, String> = if line.starts_with('{') {
+        let v: Value = serde_json::from_str(line).ok()?;
+        if v["target"] != "baack::server" || v["message"] != "request" || v["level"] != "INFO" {
+            return None;
+        }
+        v.as_object()?
+            .iter()
+            .map(|(k, v)| {
+                let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                (k.clone(), text)
+            })
+            .collect()
+    } else {
+        let mut words = line.split_whitespace();
+        let _time = words.next()?;
+        if (words.next()?, words.next()?, words.next()?) != ("INFO", "baack::server:", "request") {
+            return None;
+        }
+        words
+            .map(|w| {
+                let (k, v) = w.split_once('=')?;
+                Some((k.to_string(), v.to_string()))
+            })
+            .collect::<Option<_>>()?
+    };
+    Some(RequestEvent {
+        method: fields.get("method")?.clone(),
+        route: fields.get("route").cloned(),
+        path: fields.get("path")?.clone(),
+        status: fields.get("status")?.parse().ok()?,
+        ms: fields.get("ms")?.parse().ok()?,
+        client: fields.get("client").cloned(),
+    })
+}
 
 /// A running `baack serve` child process. Stopped (SIGTERM, then SIGKILL) on drop.
 pub struct Server {
