@@ -1,7 +1,7 @@
-//! The regular expressions of the OpenAPI document's schemas and parameters. Each states exactly what a validator of the
-//! server accepts (a test compares them), in the subset of syntax that ECMA 262, Python
-//! and Rust's `regex` read alike: `[0-9]` rather than `\d`, explicit classes rather than
-//! `\s` or `.`, `\xHH` and `\uHHHH` escapes.
+//! The regular expressions of the OpenAPI document's schemas and parameters. Each states
+//! exactly what a validator of the server accepts (a test compares them), in the subset
+//! of syntax that ECMA 262, Python and Rust's `regex` read alike: `[0-9]` rather than
+//! `\d`, explicit classes rather than `\s` or `.`, `\xHH` and `\uHHHH` escapes.
 
 /// Unicode White_Space, what Rust's `char::is_whitespace` and `str::trim` mean.
 const WS: &str = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
