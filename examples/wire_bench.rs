@@ -22,7 +22,10 @@ fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
     Value::Object(map)
 }
 fn reference_json(prefix: &str, urn: &str) -> Value {
-    object([("urn", urn.into()), ("url", format!("{prefix}{urn}").into())])
+    object([
+        ("urn", urn.into()),
+        ("url", format!("{prefix}{urn}").into()),
+    ])
 }
 fn client_json(c: &ApiClient) -> Value {
     object([
@@ -55,7 +58,10 @@ fn old_client_page(items: &[ApiClient], next: Option<String>) -> Vec<u8> {
         Some(a) => format!("{}?limit=1000&cursor={a}", paths::CLIENT).into(),
     };
     let v = object([
-        ("apiClients", Value::Array(items.iter().map(client_json).collect())),
+        (
+            "apiClients",
+            Value::Array(items.iter().map(client_json).collect()),
+        ),
         ("nextPage", next),
     ]);
     serde_json::to_vec(&v).unwrap()
@@ -124,12 +130,17 @@ fn main() {
         })
         .collect();
     assert_eq!(
-        serde_json::to_vec(&Value::Array(oauth.iter().map(|o| oauth_json(o, None)).collect())).unwrap(),
+        serde_json::to_vec(&Value::Array(
+            oauth.iter().map(|o| oauth_json(o, None)).collect()
+        ))
+        .unwrap(),
         serde_json::to_vec(&OAuthClientList::new(&oauth)).unwrap()
     );
     let old = time("render 250 OAuth clients: json! (old)", 300, || {
-        serde_json::to_vec(&Value::Array(oauth.iter().map(|o| oauth_json(o, None)).collect()))
-            .unwrap()
+        serde_json::to_vec(&Value::Array(
+            oauth.iter().map(|o| oauth_json(o, None)).collect(),
+        ))
+        .unwrap()
     });
     let new = time("render 250 OAuth clients: serde derive (new)", 300, || {
         serde_json::to_vec(&OAuthClientList::new(&oauth)).unwrap()

@@ -71,8 +71,8 @@ pub fn router(svc: Arc<Service>, opts: Options) -> Router {
             .map(|r| Arc::new(ratelimit::Limiter::new(r))),
         embedded_root: opts.embedded_root,
     };
-    let mut r = routes()
-        .into_router()
+    let mut r = served()
+        .0
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::no_method)
         .with_state(state);
@@ -305,7 +305,7 @@ mod deadline {
 
 /// Every (method, path) the router serves, as registered.
 pub fn route_list() -> Vec<(Method, &'static str)> {
-    routes().seen
+    served().1
 }
 
 tokio::task_local! {
@@ -355,18 +355,16 @@ async fn log_requests(req: Request, next: Next) -> Response {
     resp
 }
 
-/// Registers handlers with utoipa-axum's [`OpenApiRouter`], which takes each one's path,
-/// methods and documentation from its `#[utoipa::path]` attribute, so that a route cannot
-/// be served without being documented; and remembers each (method, path), so tests can
-/// compare the document with what is really routed.
+/// The documentation of the routes: utoipa-axum's [`OpenApiRouter`] takes each handler's
+/// path, methods and operation from its `#[utoipa::path]` attribute, and [`Routes::add`]
+/// copies them to every further spelling of the path.
 struct Routes {
     router: OpenApiRouter<AppState>,
-    seen: Vec<(Method, &'static str)>,
 }
 
 impl Routes {
-    /// Serves and documents the operations of `ops` (one path, from their attributes) at
-    /// every spelling of `spellings`, the first being the attributes' own. The Nth further
+    /// Documents the operations of `ops` (one path, from their attributes) at every
+    /// spelling of `spellings`, the first being the attributes' own. The Nth further
     /// spelling's operations are `<operationId>AliasN`.
     fn add(
         mut self,
@@ -384,18 +382,11 @@ impl Routes {
                         op.operation_id = op.operation_id.take().map(|id| format!("{id}Alias{n}"));
                     }
                 }
-                for m in openapi::methods(&item) {
-                    self.seen.push((m, spelling));
-                }
                 aliased.paths.insert(spelling.to_string(), item);
             }
         }
         self.router = self.router.routes((schemas, aliased, method_router));
         self
-    }
-
-    fn into_router(self) -> Router<AppState> {
-        self.router.split_for_parts().0
     }
 
     fn into_openapi(self) -> utoipa::openapi::OpenApi {
@@ -427,33 +418,84 @@ const OAUTH: &[&str] = &[
     "/beta/oauth-clients/{id}",
 ];
 
-fn routes() -> Routes {
-    use {baack as b, handlers as h, oauth as o};
-    Routes {
-        router: OpenApiRouter::default(),
-        seen: Vec::new(),
+/// Every operation at every spelling of its path: the one list that both the router
+/// ([`served`]) and the document ([`documented`]) are made from, so that no route is
+/// served undocumented. `$add!(SPELLINGS: module::handler, …)` takes the handlers of one
+/// path.
+macro_rules! operations {
+    ($add:ident) => {
+        $add!(OPENAPI: handlers::openapi);
+        $add!(CONTEXT: baack::client_context);
+        $add!(COMPANIES: baack::companies);
+        $add!(COMPANY: baack::company);
+        $add!(CLIENTS: baack::client_create, baack::client_list);
+        $add!(CLIENT: baack::client_get, baack::client_update, baack::client_delete);
+        $add!(TOKENS: baack::token_create, baack::token_list);
+        $add!(TOKEN: baack::token_get, baack::token_update, baack::token_delete);
+        $add!(ROLES: baack::role_create, baack::role_list);
+        $add!(ROLE: baack::role_get, baack::role_update, baack::role_delete);
+        $add!(OAUTHS: oauth::oauth_create, oauth::oauth_list);
+        $add!(OAUTH: oauth::oauth_get, oauth::oauth_patch, oauth::oauth_delete);
+    };
+}
+
+/// The routes and every (method, path) they answer, each handler at the methods its
+/// `#[utoipa::path]` attribute names. Only the attributes' paths and methods are read,
+/// not their operations: building those (every schema, pattern and alias) cost the CLI,
+/// which builds a router for each command, about 2 million instructions (more than the
+/// rest of a `client get`).
+fn served() -> (Router<AppState>, Vec<(Method, &'static str)>) {
+    use utoipa_axum::PathItemExt;
+    let mut router = Router::new();
+    let mut seen = Vec::new();
+    macro_rules! serve {
+        ($spellings:ident: $($module:ident :: $handler:ident),+) => {{
+            let mut methods = axum::routing::MethodRouter::new();
+            $(utoipa_axum::paste! {
+                let attribute = <$module::[<__path_ $handler>] as utoipa::Path>::path;
+                debug_assert_eq!(attribute(), $spellings[0]);
+                for m in <$module::[<__path_ $handler>] as utoipa::Path>::methods() {
+                    methods = methods.on(m.to_method_filter(), $module::$handler);
+                    for spelling in $spellings {
+                        seen.push((http_method(&m), *spelling));
+                    }
+                }
+            })+
+            for spelling in $spellings {
+                router = router.route(spelling, methods.clone());
+            }
+        }};
     }
-    .add(OPENAPI, routes!(h::openapi))
-    .add(CONTEXT, routes!(b::client_context))
-    .add(COMPANIES, routes!(b::companies))
-    .add(COMPANY, routes!(b::company))
-    .add(CLIENTS, routes!(b::client_create, b::client_list))
-    .add(
-        CLIENT,
-        routes!(b::client_get, b::client_update, b::client_delete),
-    )
-    .add(TOKENS, routes!(b::token_create, b::token_list))
-    .add(
-        TOKEN,
-        routes!(b::token_get, b::token_update, b::token_delete),
-    )
-    .add(ROLES, routes!(b::role_create, b::role_list))
-    .add(ROLE, routes!(b::role_get, b::role_update, b::role_delete))
-    .add(OAUTHS, routes!(o::oauth_create, o::oauth_list))
-    .add(
-        OAUTH,
-        routes!(o::oauth_get, o::oauth_patch, o::oauth_delete),
-    )
+    operations!(serve);
+    (router, seen)
+}
+
+/// The document of the routes [`served`] serves.
+fn documented() -> Routes {
+    let mut routes = Routes {
+        router: OpenApiRouter::default(),
+    };
+    macro_rules! document {
+        ($spellings:ident: $($module:ident :: $handler:ident),+) => {
+            routes = routes.add($spellings, routes!($($module::$handler),+));
+        };
+    }
+    operations!(document);
+    routes
+}
+
+fn http_method(m: &utoipa::openapi::HttpMethod) -> Method {
+    use utoipa::openapi::HttpMethod as H;
+    match m {
+        H::Get => Method::GET,
+        H::Put => Method::PUT,
+        H::Post => Method::POST,
+        H::Delete => Method::DELETE,
+        H::Options => Method::OPTIONS,
+        H::Head => Method::HEAD,
+        H::Patch => Method::PATCH,
+        H::Trace => Method::TRACE,
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document served at `/openapi.json`, derived by utoipa: its root (info,
 //! servers, security, the schemas of every wire type) is the [`Root`] below, its paths are
-//! the `#[utoipa::path]` attributes of the handlers, collected by the router as it
-//! registers them (so no route is served undocumented), and [`Conventions`] adds what every
+//! the `#[utoipa::path]` attributes of the handlers, collected from the one list of
+//! operations the router is made from too (so no route is served undocumented; the
+//! router reads only the attributes' paths and methods), and [`Conventions`] adds what every
 //! operation shares: the error answers its API and its traits imply, and so on. Tests
 //! check it against the router's own list of routes and against the hand-written document
 //! it replaced (`tests/fixtures/openapi-old.json`).
@@ -238,25 +239,6 @@ pub(crate) fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut O
     .flatten()
 }
 
-/// The methods a path item documents, with its operations in the order of [`operations`].
-pub(crate) fn methods(item: &PathItem) -> Vec<http::Method> {
-    use http::Method;
-    [
-        (&item.get, Method::GET),
-        (&item.put, Method::PUT),
-        (&item.post, Method::POST),
-        (&item.delete, Method::DELETE),
-        (&item.options, Method::OPTIONS),
-        (&item.head, Method::HEAD),
-        (&item.patch, Method::PATCH),
-        (&item.trace, Method::TRACE),
-    ]
-    .into_iter()
-    .filter(|(op, _)| op.is_some())
-    .map(|(_, m)| m)
-    .collect()
-}
-
 /// An operation's id without its `AliasN` suffix.
 fn base_id(id: &str) -> &str {
     match id.rfind("Alias") {
@@ -403,7 +385,7 @@ fn mark_required_headers(op: &mut Operation) {
 /// The document: the root, the router's paths, the conventions.
 pub fn document() -> Document {
     let mut doc = Root::openapi();
-    doc.merge(super::routes().into_openapi());
+    doc.merge(super::documented().into_openapi());
     Conventions.modify(&mut doc);
     doc
 }
