@@ -44,17 +44,30 @@ pub fn printable() -> String {
     format!("^(?:[^{WS}{NOT_NAME}](?:[^{NOT_NAME}]*[^{WS}{NOT_NAME}])?)?$")
 }
 
-/// A timestamp of the contract, unanchored: a real date, a time, 0 to 9 fractional
-/// digits and an optional `Z`.
+/// A timestamp of the contract, unanchored: a real date in the years the server takes
+/// (1970 to 9999: `clock::in_range`), a time, 0 to 9 fractional digits and an optional
+/// `Z`. Second 60 is a leap second, which ISO 8601 (and the server) allow; it counts as
+/// the next second, so 1969-12-31T23:59:60 is in range and 9999-12-31T23:59:60 is not.
 fn timestamp_body() -> String {
     let day_any = "(?:0[1-9]|1[0-9]|2[0-8])";
-    let common = format!(
-        "[0-9]{{4}}-(?:(?:0[1-9]|1[0-2])-{day_any}|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+    let month_day = |last31: &str| {
+        format!("(?:(?:0[1-9]|1[0-2])-{day_any}|(?:0[13-9]|1[0-2])-(?:29|30)|{last31}-31)")
+    };
+    // 1970 to 9998; 9999 (not a leap year) has its own alternatives.
+    let year = "(?:19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])";
+    let leap = "(?:19(?:7[26]|8[048]|9[26])|[2-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[3579][26])00)-02-29";
+    let fraction = r"(?:\.[0-9]{1,9})?";
+    let hm = "(?:[01][0-9]|2[0-3]):[0-5][0-9]";
+    let time = format!("{hm}:(?:[0-5][0-9]|60){fraction}");
+    let last_day = format!(
+        "{hm}:[0-5][0-9]{fraction}|(?:(?:[01][0-9]|2[0-2]):[0-5][0-9]|23:(?:[0-4][0-9]|5[0-8])):60{fraction}"
     );
-    let leap = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29";
-    // Second 60 is a leap second, which ISO 8601 (and the server) allow.
-    let time = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]{1,9})?";
-    format!("(?:{common}|{leap})T{time}Z?")
+    let dates = format!(
+        "{year}-{}|9999-{}|{leap}",
+        month_day("(?:0[13578]|1[02])"),
+        month_day("(?:0[13578]|10)")
+    );
+    format!("(?:(?:{dates})T{time}|9999-12-31T(?:{last_day})|1969-12-31T23:59:60{fraction})Z?")
 }
 
 /// A timestamp: `2026-07-04T14:34:19.610`, with 0 to 9 fractional digits and an
@@ -392,9 +405,22 @@ mod tests {
             "2026-04-31T00:00:00",
             "2026-12-31T24:00:00",
             "0000-01-01T00:00:00",
+            "1056-02-29T00:32:07.45106",
+            "1969-12-31T23:59:59.999",
+            "1969-12-31T23:59:60.5",
+            "1970-01-01T00:00:00",
+            "1972-02-29T00:00:00",
+            "1600-02-29T00:00:00",
+            "2400-02-29T00:00:00",
+            "9996-02-29T00:00:00",
+            "9999-12-31T23:59:59.999999999",
+            "9999-12-31T23:59:60",
+            "9999-12-30T23:59:60",
+            "9999-12-31T23:58:60",
+            "10000-01-01T00:00:00",
         ];
         for s in corpus(&seeds, "0123456789-T:.Z+ ", 20_000) {
-            let server = parse_timestamp(&s).is_some();
+            let server = parse_timestamp(&s).is_some_and(crate::clock::in_range);
             let doc = ts.is_match(&s);
             if doc {
                 assert!(server, "the document allows {s:?}, the server refuses it");
