@@ -13,7 +13,7 @@ use clap::Args;
 use super::config::Config;
 use super::logging::{self, LogFormat};
 use super::output::{Failure, NewSecret, Printer, deliver_or_undo};
-use super::{Global, named_profile_store, open_store};
+use super::{Global, local_store, open_or_init_store};
 
 /// `baack serve`.
 #[derive(Debug, Args)]
@@ -96,8 +96,17 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
 pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
     let rate_limit = parse_rate_limit(&a.rate_limit)?;
     logging::init_serve(a.log_format)?;
-    let path = named_profile_store(g, &Config::load()?)?;
-    let (store, boot) = open_store(&path, out)?;
+    let config = Config::load()?;
+    // Listen before anything is created: a port that is taken must leave no new store
+    // behind, and print no root token that nothing will ever serve.
+    let listener = std::net::TcpListener::bind(a.listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| Error::Listen {
+            addr: a.listen.to_string(),
+            reason: e.to_string(),
+        })?;
+    let (path, _) = local_store(g, &config)?;
+    let (store, boot) = open_or_init_store(&path, out)?;
     // Many connections write at once here: group-commit them. Most requests read the
     // same few files: cache them, for as long as no writer anywhere has written.
     let store = store.with_group_commit()?.with_read_cache()?;
@@ -134,13 +143,10 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
         .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async move {
         let stop = shutdown_signal()?;
-        let listener =
-            tokio::net::TcpListener::bind(a.listen)
-                .await
-                .map_err(|e| Error::Unreachable {
-                    url: format!("http://{}", a.listen),
-                    reason: format!("cannot listen: {e}"),
-                })?;
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| Error::Listen {
+            addr: a.listen.to_string(),
+            reason: e.to_string(),
+        })?;
         let addr = listener
             .local_addr()
             .map_err(|e| Error::Internal(e.to_string()))?;
@@ -178,7 +184,7 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
                 }
             };
             out.note(&format!(
-                "profile `{name}` now points here (token kept in {source}): try `baack --profile {name} client list`"
+                "profile `{name}` now points here (token kept in {source}); the default profile is unchanged: use this one with `baack --profile {name} client list`, or make it the default with `baack auth switch {name}`"
             ));
         }
         out.note(&format!("listening on http://{addr}"));
