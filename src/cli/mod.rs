@@ -356,6 +356,10 @@ impl Settings {
         if !matches!(e.kind(), K::Unauthorized | K::Forbidden | K::Unavailable) {
             return e;
         }
+        // A store chosen with no profile involved: its own error says all there is.
+        if self.profile.is_none() && matches!(self.target, Target::Embedded(_)) {
+            return e;
+        }
         let more = self.explain();
         match e {
             Error::Unauthorized(m) => Error::Unauthorized(m + &more),
@@ -378,6 +382,10 @@ impl Settings {
             Error::Embedded { kind, message } => Error::Embedded {
                 kind,
                 message: message + &more,
+            },
+            Error::StoreIo { path, source } => Error::StoreIo {
+                path,
+                source: std::io::Error::new(source.kind(), format!("{source}{more}")),
             },
             other => other,
         }

@@ -86,6 +86,34 @@ fn a_chosen_store_that_does_not_exist_is_exit_7_naming_init_and_is_not_created()
     }
     assert!(!typo.exists());
     assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+    // A path a shell would split is quoted in the fix, so that it can be pasted.
+    let spaced = dir.path().join("my store");
+    let out = run(baack().arg("--store").arg(&spaced).args(["client", "list"]));
+    assert_eq!(out.status.code(), Some(7));
+    assert!(
+        text(&out.stderr).contains(&format!("baack init --store '{}'", spaced.display())),
+        "{out:?}"
+    );
+    // So is a profile's store that is gone; the error names the profile.
+    let cfg = dir.path().join("cfg");
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+        .create(&cfg)
+        .unwrap();
+    let gone = dir.path().join("gone");
+    std::fs::write(
+        cfg.join("config.toml"),
+        format!("[profiles.mine]\nstore = \"{}\"\n", gone.display()),
+    )
+    .unwrap();
+    let out = run(with_config(&cfg).args(["--profile", "mine", "client", "list"]));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(
+        err.contains(&format!("baack init --store {}", gone.display()))
+            && err.contains("profile `mine` (from --profile)"),
+        "{err}"
+    );
+    assert!(!gone.exists());
 
     // `init --store` is the way: it prints the root token once, saying what it is for.
     let out = run(baack().arg("init").arg("--store").arg(&typo));
