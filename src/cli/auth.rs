@@ -322,6 +322,9 @@ fn list(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
         })
         .collect();
     out.table(&["CURRENT", "NAME", "POINTS TO", "TOKEN KEPT IN"], rows)?;
+    if config.profiles.is_empty() {
+        out.note("no profiles yet: make one with `baack auth login --profile NAME --api-url URL`");
+    }
     match (&current, settings.profile_origin) {
         (Some(n), Some(o)) => out.note(&format!("in use: `{n}` (from {o})")),
         _ => out.note(&format!(
@@ -374,7 +377,7 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
             None,
             Some(Error::NotLoggedIn(format!(
                 "not logged in{}",
-                settings.explain()
+                settings.explain(false)
             ))),
         ),
         Some(Ok(ctx)) => ("ok".to_string(), Some(ctx), None),

@@ -314,9 +314,10 @@ impl Settings {
         })
     }
 
-    /// Which profile this is and where it came from, and where commands go: the words
-    /// every auth or reachability error adds, with how to change them.
-    fn explain(&self) -> String {
+    /// Which profile this is and where it came from, where commands go, and how to
+    /// change that: the words every auth or reachability error adds. `unreachable` puts
+    /// checking the server first, in place of logging in.
+    fn explain(&self, unreachable: bool) -> String {
         let what = match (&self.profile, self.profile_origin) {
             (Some(n), Some(o)) => format!("profile `{n}` (from {o})"),
             _ => "no profile".to_string(),
@@ -331,22 +332,39 @@ impl Settings {
                 )),
             ),
         };
-        let place = match self.target_origin {
-            Origin::Profile | Origin::Default => place,
-            o => format!("{place} (from {o}, over any profile)"),
+        let place = match (self.target_origin, &self.profile) {
+            (Origin::Profile | Origin::Default, _) => place,
+            (o, Some(_)) => format!("{place} (from {o}, which wins over the profile)"),
+            (o, None) => format!("{place} (from {o})"),
         };
         let token = token.map_or_else(String::new, |t| format!("; {t}"));
-        let login = match (&self.profile, &self.target) {
-            (Some(n), Target::Remote { url, .. }) => {
-                format!("`baack auth login --profile {n} --api-url {url}`")
+        let mut fixes = Vec::new();
+        match (&self.target, unreachable) {
+            (Target::Remote { url, .. }, true) => {
+                fixes.push(format!("check that a server answers at {url}"));
             }
-            (None, Target::Remote { url, .. }) => {
-                format!("`baack auth login --profile NAME --api-url {url}` (or set BAACK_TOKEN)")
-            }
-            _ => "`baack auth login --profile NAME --api-url URL`".to_string(),
-        };
+            (Target::Remote { url, .. }, false) => fixes.push(match &self.profile {
+                Some(n) => format!("log in with `baack auth login --profile {n} --api-url {url}`"),
+                None => format!(
+                    "log in with `baack auth login --profile NAME --api-url {url}` (or set BAACK_TOKEN)"
+                ),
+            }),
+            (Target::Embedded(_), _) => {}
+        }
+        if let Origin::Flag(f) | Origin::Env(f) = self.target_origin {
+            fixes.push(format!("drop {f} to go where the profile points"));
+        }
+        if let Some(Origin::Env(var)) = self.profile_origin {
+            fixes.push(format!("unset {var} to use the default profile"));
+        }
+        fixes.push(
+            "pick another profile with `--profile NAME` or `baack auth switch NAME` (see `baack auth list`)"
+                .into(),
+        );
+        fixes.push("go back to the embedded store with `baack auth switch --local`".into());
         format!(
-            "\n  using {what}: {place}{token}\n  to change: log in with {login}; pick another profile with `--profile NAME` or `baack auth switch NAME` (see `baack auth list`); go back to the embedded store with `baack auth switch --local`"
+            "\n  using {what}: {place}{token}\n  to change: {}",
+            fixes.join("; ")
         )
     }
 
@@ -360,7 +378,7 @@ impl Settings {
         if self.profile.is_none() && matches!(self.target, Target::Embedded(_)) {
             return e;
         }
-        let more = self.explain();
+        let more = self.explain(e.kind() == K::Unavailable);
         match e {
             Error::Unauthorized(m) => Error::Unauthorized(m + &more),
             Error::Forbidden(m) => Error::Forbidden(m + &more),

@@ -200,6 +200,10 @@ fn serve_on_a_taken_port_creates_nothing_and_prints_no_token() {
 fn only_auth_switch_changes_the_default_profile() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("cfg");
+    let out = run(with_config(&cfg).args(["auth", "list"]));
+    assert!(out.status.success());
+    assert!(text(&out.stderr).contains("no profiles yet"), "{out:?}");
+    assert_eq!(auth_list(&cfg)["profiles"], serde_json::json!([]));
     let srv = serve_profile(&cfg, "local", &dir.path().join("served"));
     // serve --profile wrote the profile and left the default alone.
     let list = auth_list(&cfg);
@@ -388,16 +392,21 @@ fn auth_and_reachability_errors_name_the_profile_its_origin_and_the_way_out() {
     assert!(
         err.contains("cannot reach")
             && err.contains("profile `p` (from default_profile in config.toml)")
+            && err.contains(&format!("check that a server answers at {}", srv.base))
             && err.contains("baack auth switch --local"),
         "{err}"
     );
     let err = unreachable(with_config(&cfg).args(["--profile", "p"]));
     assert!(err.contains("profile `p` (from --profile)"), "{err}");
     let err = unreachable(with_config(&cfg).env("BAACK_PROFILE", "p"));
-    assert!(err.contains("profile `p` (from BAACK_PROFILE)"), "{err}");
+    assert!(
+        err.contains("profile `p` (from BAACK_PROFILE)") && err.contains("unset BAACK_PROFILE"),
+        "{err}"
+    );
     let err = unreachable(with_config(&cfg).env("BAACK_API_URL", &srv.base));
     assert!(
-        err.contains("(from BAACK_API_URL, over any profile)"),
+        err.contains("(from BAACK_API_URL, which wins over the profile)")
+            && err.contains("drop BAACK_API_URL"),
         "{err}"
     );
 }
