@@ -111,6 +111,13 @@ pub enum Error {
     /// The remote server cannot be reached.
     #[error("cannot reach {url}: {reason}")]
     Unreachable { url: String, reason: String },
+    /// `serve` cannot listen on its address (taken, not ours, not permitted).
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: String, reason: String },
+    /// A check found no credentials (`auth status`): exit 1, as `gh auth status` does,
+    /// apart from a token that was tried and rejected (exit 4).
+    #[error("{0}")]
+    NotLoggedIn(String),
     /// An error answered by a remote API, carried with its status and API code.
     #[error("{message}")]
     Remote {
@@ -171,7 +178,8 @@ impl Error {
             | Error::StoreIo { .. }
             | Error::NotPrivate { .. }
             | Error::LockTimeout { .. }
-            | Error::Unreachable { .. } => ErrorKind::Unavailable,
+            | Error::Unreachable { .. }
+            | Error::Listen { .. } => ErrorKind::Unavailable,
             Error::Remote { status, .. } => match status {
                 400 | 413 | 422 => ErrorKind::Invalid,
                 401 | 403 => ErrorKind::Unauthorized,
@@ -185,7 +193,9 @@ impl Error {
             },
             Error::Usage(_) => ErrorKind::Usage,
             Error::Embedded { kind, .. } => *kind,
-            Error::Undelivered(_) | Error::Internal(_) => ErrorKind::Internal,
+            Error::Undelivered(_) | Error::NotLoggedIn(_) | Error::Internal(_) => {
+                ErrorKind::Internal
+            }
         }
     }
 }

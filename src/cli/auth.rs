@@ -1,7 +1,9 @@
 //! `baack auth …`: log a profile in (token from stdin or a hidden prompt, never a flag),
-//! out, show where credentials come from, and print the token for scripts.
+//! out, switch the default profile (the only thing that changes it, as `kubectl config
+//! use-context` is), list profiles, show where credentials come from, and print the
+//! token for scripts.
 
-use std::io::{IsTerminal, Read};
+use std::io::{BufRead, IsTerminal, Read, Write};
 
 use baack::Error;
 use baack::client::{Call, Client, Policy};
@@ -20,7 +22,9 @@ pub enum AuthCmd {
     /// Store a token for a profile, after checking it against the API
     ///
     /// The token is read from stdin, or from a hidden prompt on a terminal: never from a
-    /// flag, so it stays out of shell history and process lists.
+    /// flag, so it stays out of shell history and process lists. Logging in never
+    /// changes the default profile; on a terminal it offers to, and `baack auth switch`
+    /// does.
     Login {
         /// The API URL of the profile
         #[arg(long, value_name = "URL")]
@@ -31,10 +35,29 @@ pub enum AuthCmd {
     },
     /// Forget the profile's stored token (keyring and file)
     Logout,
-    /// Show the profile, URL, client, permissions and where the token comes from
+    /// Show the profile, where it points, its client, permissions and where the token
+    /// comes from
+    ///
+    /// Exits 0 when the credentials work, 1 when there are none (not logged in), 4 when
+    /// the server rejects them and 7 when it cannot be reached. With -q it prints
+    /// nothing: the exit status alone answers.
     Status,
     /// Print the profile's token, for scripts
     Token,
+    /// Make a profile the default, where commands without --profile go
+    ///
+    /// This is the only command that changes the default profile.
+    #[command(group = clap::ArgGroup::new("to").required(true).args(["name", "local"]))]
+    Switch {
+        /// The profile (see `baack auth list`)
+        #[arg(value_name = "NAME", add = super::complete::profiles())]
+        name: Option<String>,
+        /// No default profile: commands go to the embedded store
+        #[arg(long)]
+        local: bool,
+    },
+    /// List the profiles, where each points and which one is in use
+    List,
 }
 
 fn profile_name(g: &Global, config: &Config) -> String {
@@ -63,6 +86,39 @@ fn read_token() -> Result<String, Error> {
         ));
     }
     Ok(token)
+}
+
+/// Asks a yes/no question on the terminal; false (the default) without one, so a script
+/// is never asked and never switched.
+fn ask(question: &str) -> bool {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() || !std::io::stderr().is_terminal() {
+        return false;
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    if stdin.lock().read_line(&mut line).is_err() {
+        return false;
+    }
+    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+/// Where a profile points, in words.
+fn points_to(p: &Profile) -> String {
+    match (&p.api_url, &p.store) {
+        (Some(url), _) => url.clone(),
+        (None, Some(store)) => format!("store {}", store.display()),
+        (None, None) => "the default embedded store".into(),
+    }
+}
+
+/// Where commands go with no profile.
+fn local_target() -> String {
+    baack::store::default_path().map_or_else(
+        || "the embedded store".to_string(),
+        |p| format!("the embedded store {}", p.display()),
+    )
 }
 
 /// Runs an auth command.
@@ -102,9 +158,6 @@ pub fn run(g: &Global, out: &Printer, cmd: AuthCmd) -> Result<(), Failure> {
             if let Some(owner) = ctx.pointer("/owner/urn").and_then(Value::as_str) {
                 entry.default_owner = Some(owner.to_string());
             }
-            if config.default_profile.is_none() {
-                config.default_profile = Some(name.clone());
-            }
             config.save()?;
             let who = ctx
                 .pointer("/client/clientID")
@@ -113,11 +166,30 @@ pub fn run(g: &Global, out: &Printer, cmd: AuthCmd) -> Result<(), Failure> {
             out.note(&format!(
                 "logged in to {api_url} as `{who}` (profile `{name}`; token kept in {source})"
             ));
+            if config.default_profile.as_deref() == Some(name.as_str()) {
+                return Ok(());
+            }
+            let now = config
+                .default_profile
+                .as_ref()
+                .map_or_else(local_target, |d| format!("profile `{d}`"));
+            if ask(&format!(
+                "make `{name}` the default profile (now {now}), so that commands without --profile go to {api_url}?"
+            )) {
+                config.default_profile = Some(name.clone());
+                config.save()?;
+                out.note(&format!("the default profile is now `{name}`"));
+            } else {
+                out.note(&format!(
+                    "commands without --profile still go to {now}: use this profile with `--profile {name}`, or make it the default with `baack auth switch {name}`"
+                ));
+            }
             Ok(())
         }
         AuthCmd::Logout => {
             let from_keyring = match config::keyring_delete(&name) {
                 Ok(b) => b,
+                Err(_) if config::keyring_off() => false,
                 Err(e) => {
                     out.warn(&format!("{e}; the keyring was not checked"));
                     false
@@ -131,7 +203,7 @@ pub fn run(g: &Global, out: &Printer, cmd: AuthCmd) -> Result<(), Failure> {
             }
             Ok(())
         }
-        AuthCmd::Status => status(g, out, &config, &name),
+        AuthCmd::Status => status(g, out, &config),
         AuthCmd::Token => {
             let profile = config.profiles.get(&name);
             match config::find_token(Some(&name), profile)? {
@@ -142,84 +214,254 @@ pub fn run(g: &Global, out: &Printer, cmd: AuthCmd) -> Result<(), Failure> {
                 .into()),
             }
         }
+        AuthCmd::Switch { name, local } => switch(out, &mut config, name, local),
+        AuthCmd::List => list(g, out, &config),
     }
 }
 
-fn status(g: &Global, out: &Printer, config: &Config, name: &str) -> Result<(), Failure> {
-    let settings = Settings::resolve(g, config)?;
-    let (url, source, ctx) = match &settings.target {
-        Target::Embedded(path) => (
-            format!("embedded store {}", path.display()),
-            "none needed: the embedded store acts as its root client".to_string(),
-            None,
-        ),
-        Target::Remote { url, token } => {
-            let source = token
-                .as_ref()
-                .map_or("none (not logged in)".to_string(), |(_, s)| s.to_string());
-            let ctx = match token {
-                Some((t, _)) => {
-                    let client = Client::remote(
-                        url,
-                        Some(t.clone()),
-                        Policy {
-                            timeout: g.timeout,
-                            retries: g.retries,
-                        },
-                    )?;
-                    Some(
-                        client
-                            .send(&Call::new(Method::GET, "/n/v1/clientcontext"))?
-                            .body,
-                    )
-                }
-                None => None,
+/// `auth switch NAME` and `auth switch --local`.
+fn switch(
+    out: &Printer,
+    config: &mut Config,
+    name: Option<String>,
+    local: bool,
+) -> Result<(), Failure> {
+    let goes_to = match (name, local) {
+        (Some(n), false) => {
+            let Some(p) = config.profiles.get(&n) else {
+                let known = config.profiles.keys().cloned().collect::<Vec<_>>();
+                let known = if known.is_empty() {
+                    "there are none yet".to_string()
+                } else {
+                    format!("the profiles are: {}", known.join(", "))
+                };
+                return Err(Error::Usage(format!(
+                    "no profile `{n}` ({known}); create it with `baack auth login --profile {n} --api-url URL`"
+                ))
+                .into());
             };
-            (url.clone(), source, ctx)
+            let to = format!("profile `{n}` ({})", points_to(p));
+            config.default_profile = Some(n);
+            to
+        }
+        (None, true) => {
+            config.default_profile = None;
+            local_target()
+        }
+        // clap's group takes exactly one of the two.
+        _ => return Err(Error::Usage("give a profile NAME or --local".into()).into()),
+    };
+    config.save()?;
+    out.note(&format!("commands without --profile now go to {goes_to}"));
+    // What still wins over the default in this shell, so that the switch is not a lie.
+    for var in ["BAACK_PROFILE", "BAACK_API_URL", "BAACK_STORE"] {
+        if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
+            out.warn(&format!(
+                "{var} is set in this environment and wins over the default profile"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `auth list`: every profile, where it points, and which one is in use.
+fn list(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
+    let settings = Settings::resolve(g, config)?;
+    let current = settings
+        .profile
+        .clone()
+        .filter(|n| config.profiles.contains_key(n));
+    if g.quiet {
+        let names: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
+        return out.value(&names.join("\n"));
+    }
+    if g.output == OutputFormat::Json {
+        let profiles: Vec<Value> = config
+            .profiles
+            .iter()
+            .map(|(n, p)| {
+                json!({
+                    "name": n,
+                    "current": current.as_deref() == Some(n.as_str()),
+                    "default": config.default_profile.as_deref() == Some(n.as_str()),
+                    "apiUrl": p.api_url,
+                    "store": p.store.as_ref().map(|s| s.display().to_string()),
+                    "credentialStore": p.credential_store.map(|c| match c {
+                        CredentialStore::Keyring => "keyring",
+                        CredentialStore::File => "file",
+                    }),
+                })
+            })
+            .collect();
+        return out.json(&json!({
+            "current": current,
+            "currentFrom": current.as_ref().and(settings.profile_origin).map(|o| o.to_string()),
+            "profiles": profiles,
+        }));
+    }
+    let rows = config
+        .profiles
+        .iter()
+        .map(|(n, p)| {
+            vec![
+                if current.as_deref() == Some(n.as_str()) {
+                    "*"
+                } else {
+                    ""
+                }
+                .to_string(),
+                n.clone(),
+                points_to(p),
+                p.credential_store
+                    .map_or("-", |c| match c {
+                        CredentialStore::Keyring => "keyring",
+                        CredentialStore::File => "file",
+                    })
+                    .to_string(),
+            ]
+        })
+        .collect();
+    out.table(&["CURRENT", "NAME", "POINTS TO", "TOKEN KEPT IN"], rows)?;
+    if config.profiles.is_empty() {
+        out.note("no profiles yet: make one with `baack auth login --profile NAME --api-url URL`");
+    }
+    match (&current, settings.profile_origin) {
+        (Some(n), Some(o)) => out.note(&format!("in use: `{n}` (from {o})")),
+        _ => out.note(&format!(
+            "in use: no profile; commands go to {}",
+            local_target()
+        )),
+    }
+    Ok(())
+}
+
+/// `auth status`: what the credentials in use are, and whether they work.
+fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
+    let settings = Settings::resolve(g, config)?;
+    let (api, store, source, tried) = match &settings.target {
+        Target::Embedded(path) => {
+            let tried = super::open_store(path, settings.target_origin, out)
+                .and_then(Client::embedded)
+                .and_then(|c| Ok(c.send(&Call::new(Method::GET, "/n/v1/clientcontext"))?.body));
+            (
+                format!("embedded store {}", path.display()),
+                Some(path.display().to_string()),
+                None,
+                Some(tried),
+            )
+        }
+        Target::Remote { url, token } => {
+            let tried = token.as_ref().map(|(t, _)| {
+                Client::remote(
+                    url,
+                    Some(t.clone()),
+                    Policy {
+                        timeout: g.timeout,
+                        retries: g.retries,
+                    },
+                )
+                .and_then(|c| Ok(c.send(&Call::new(Method::GET, "/n/v1/clientcontext"))?.body))
+            });
+            (
+                url.clone(),
+                None,
+                token.as_ref().map(|(_, s)| s.to_string()),
+                Some(tried).flatten(),
+            )
         }
     };
-    let ctx = match (ctx, &settings.target) {
-        (Some(c), _) => Some(c),
-        (None, Target::Embedded(_)) => {
-            let c = super::Ctx::connect(g, Printer::new(g))?;
-            Some(c.get("/n/v1/clientcontext")?)
+    let embedded = store.is_some();
+    let (state, ctx, failure) = match tried {
+        None => (
+            "not logged in".to_string(),
+            None,
+            Some(Error::NotLoggedIn(format!(
+                "not logged in{}",
+                settings.explain(false)
+            ))),
+        ),
+        Some(Ok(ctx)) => ("ok".to_string(), Some(ctx), None),
+        Some(Err(e)) => {
+            use baack::ErrorKind as K;
+            let state = match e.kind() {
+                K::Unauthorized | K::Forbidden => "rejected",
+                K::Unavailable => "unreachable",
+                _ => "failed",
+            };
+            (state.to_string(), None, Some(settings.annotate(e)))
         }
-        _ => None,
     };
-    let profile = settings.profile.clone().unwrap_or_else(|| name.to_string());
     let client = ctx
         .as_ref()
         .and_then(|c| c.pointer("/client/clientID"))
         .and_then(Value::as_str)
-        .unwrap_or("-")
-        .to_string();
-    let perms = ctx
+        .map(str::to_string);
+    let perms: Vec<String> = ctx
         .as_ref()
         .and_then(|c| c.get("permissions"))
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
                 .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
+                .map(str::to_string)
+                .collect()
         })
-        .unwrap_or_else(|| "-".into());
-    if g.output == OutputFormat::Json {
-        return out.json(&json!({
-            "profile": profile, "api": url, "client": client,
-            "permissions": perms, "tokenSource": source,
-        }));
+        .unwrap_or_default();
+    let source_text = source.clone().unwrap_or_else(|| {
+        if embedded {
+            "none needed: the embedded store acts as its root client".into()
+        } else {
+            "none (not logged in)".into()
+        }
+    });
+    let profile_from = settings.profile_origin.map(|o| o.to_string());
+    if g.quiet {
+        // The exit status alone answers.
+    } else if g.output == OutputFormat::Json {
+        out.json(&json!({
+            "profile": settings.profile,
+            "profileFrom": profile_from,
+            "api": api,
+            "apiFrom": settings.target_origin.to_string(),
+            "store": store,
+            "client": client,
+            "permissions": perms,
+            "tokenSource": source,
+            "status": state,
+            "error": failure.as_ref().map(ToString::to_string),
+        }))?;
+    } else {
+        let profile = match (&settings.profile, &profile_from) {
+            (Some(p), Some(o)) => format!("{p} (from {o})"),
+            _ => "-".into(),
+        };
+        let api = match settings.target_origin {
+            super::Origin::Profile | super::Origin::Default => api,
+            o => format!("{api} (from {o})"),
+        };
+        out.table(
+            &["FIELD", "VALUE"],
+            vec![
+                vec!["profile".into(), profile],
+                vec!["api".into(), api],
+                vec!["client".into(), client.unwrap_or_else(|| "-".into())],
+                vec![
+                    "permissions".into(),
+                    if perms.is_empty() {
+                        "-".into()
+                    } else {
+                        perms.join(", ")
+                    },
+                ],
+                vec!["token from".into(), source_text],
+                vec!["status".into(), state],
+            ],
+        )?;
     }
-    out.table(
-        &["FIELD", "VALUE"],
-        vec![
-            vec!["profile".into(), profile],
-            vec!["api".into(), url],
-            vec!["client".into(), client],
-            vec!["permissions".into(), perms],
-            vec!["token from".into(), source],
-        ],
-    )
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 /// Points `name` at a running server with `token`, as `baack serve --profile` does.
@@ -242,9 +484,7 @@ pub fn write_profile(
         TokenSource::Keyring => CredentialStore::Keyring,
         _ => CredentialStore::File,
     });
-    if config.default_profile.is_none() {
-        config.default_profile = Some(name.to_string());
-    }
+    // Never the default: only `baack auth switch` changes where plain commands go.
     config.save()?;
     Ok(source)
 }

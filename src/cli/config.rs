@@ -181,12 +181,17 @@ impl std::fmt::Display for KeyringError {
     }
 }
 
+/// Whether `BAACK_KEYRING=off`: the keyring is never tried, and nothing warns about it.
+pub fn keyring_off() -> bool {
+    std::env::var("BAACK_KEYRING").is_ok_and(|v| v.eq_ignore_ascii_case("off"))
+}
+
 /// Runs one keyring call on a thread, giving up after [`KEYRING_TIMEOUT`].
 fn keyring_call<T: Send + 'static>(
     profile: &str,
     f: impl FnOnce(keyring::Entry) -> keyring::Result<T> + Send + 'static,
 ) -> Result<T, KeyringError> {
-    if std::env::var("BAACK_KEYRING").is_ok_and(|v| v.eq_ignore_ascii_case("off")) {
+    if keyring_off() {
         return Err(KeyringError::Unavailable("BAACK_KEYRING=off".into()));
     }
     let user = profile.to_string();
@@ -310,7 +315,8 @@ pub fn find_token(
 
 /// Stores `token` for `profile` where `choice` says: the keyring, or the file. With no
 /// explicit choice the keyring is tried first and, if none is reachable, the file is used
-/// after `warn` names it: never silently. Returns where it went.
+/// after `warn` names it: never silently, unless `BAACK_KEYRING=off` asked for exactly
+/// that. Returns where it went.
 pub fn store_token(
     profile: &str,
     token: &str,
@@ -329,6 +335,8 @@ pub fn store_token(
                 ),
             }),
         },
+        // The keyring turned off on purpose: the file, without a word.
+        None if keyring_off() => Ok(TokenSource::File(file_set(profile, token)?)),
         None => match keyring_set(profile, token) {
             Ok(()) => Ok(TokenSource::Keyring),
             Err(e) => {

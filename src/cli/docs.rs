@@ -104,6 +104,11 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
     ),
     ("baack-auth-status", &["baack auth status"]),
     (
+        "baack-auth-switch",
+        &["baack auth switch prod", "baack auth switch --local"],
+    ),
+    ("baack-auth-list", &["baack auth list"]),
+    (
         "baack-auth-token",
         &["BAACK_TOKEN=$(baack auth token --profile prod)"],
     ),
@@ -142,7 +147,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "The bearer token for the remote API; it wins over the keyring and the credentials file.",
     ),
     ("BAACK_PROFILE", "The profile of config.toml to use."),
-    ("BAACK_STORE", "The embedded store directory."),
+    (
+        "BAACK_STORE",
+        "The embedded store directory; it must hold a store (`baack init --store PATH` makes one), as only the default one is created on first use.",
+    ),
     (
         "BAACK_CONFIG_DIR",
         "Where config.toml and credentials.toml live.",

@@ -177,21 +177,78 @@ pub enum Target {
     },
 }
 
+/// Where a setting came from, for messages that say how to change it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Its flag on the command line.
+    Flag(&'static str),
+    /// Its environment variable.
+    Env(&'static str),
+    /// `default_profile` in config.toml.
+    ConfigDefault,
+    /// The profile's entry in config.toml.
+    Profile,
+    /// The built-in default.
+    Default,
+}
+
+impl Origin {
+    /// `--flag` when the command line has it, else `VAR`: called only for a value clap
+    /// found in one of the two (its flag wins over its variable, as here).
+    fn of(flag: &'static str, var: &'static str) -> Origin {
+        let eq = format!("{flag}=");
+        let on_line = std::env::args_os()
+            .skip(1)
+            .take_while(|a| a != "--")
+            .any(|a| a == flag || a.to_str().is_some_and(|a| a.starts_with(&eq)));
+        if on_line {
+            Origin::Flag(flag)
+        } else {
+            Origin::Env(var)
+        }
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Flag(flag) => write!(f, "{flag}"),
+            Origin::Env(var) => write!(f, "{var}"),
+            Origin::ConfigDefault => f.write_str("default_profile in config.toml"),
+            Origin::Profile => f.write_str("the profile"),
+            Origin::Default => f.write_str("the default"),
+        }
+    }
+}
+
 /// Settings resolved once: flags over environment over profile over defaults.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The profile in use, if any.
     pub profile: Option<String>,
+    /// Where that profile's name came from (`--profile`, `BAACK_PROFILE`, the config).
+    pub profile_origin: Option<Origin>,
     /// Where commands go.
     pub target: Target,
+    /// Where the target's URL or store path came from.
+    pub target_origin: Origin,
     /// The profile's owner company, which saves a lookup on create.
     pub default_owner: Option<String>,
 }
 
 impl Settings {
-    /// Resolves the settings of `g` against `config`.
+    /// Resolves the settings of `g` against `config`. An explicit `--store` or
+    /// `--api-url` (or its variable) always wins over the profile's; given both, the
+    /// flag wins over the variable, and two flags (or two variables) are a usage error.
     pub fn resolve(g: &Global, config: &config::Config) -> Result<Settings, Error> {
-        let name = g.profile.clone().or_else(|| config.default_profile.clone());
+        let (name, profile_origin) = match (&g.profile, &config.default_profile) {
+            (Some(n), _) => (
+                Some(n.clone()),
+                Some(Origin::of("--profile", "BAACK_PROFILE")),
+            ),
+            (None, Some(n)) => (Some(n.clone()), Some(Origin::ConfigDefault)),
+            (None, None) => (None, None),
+        };
         let profile = match &name {
             Some(n) => match config.profiles.get(n) {
                 Some(p) => Some(p),
@@ -199,58 +256,207 @@ impl Settings {
                 // is as good as none.
                 None if g.profile.is_some() => {
                     return Err(Error::Usage(format!(
-                        "no profile `{n}`; create it with `baack auth login --profile {n} --api-url URL`"
+                        "no profile `{n}`; create it with `baack auth login --profile {n} --api-url URL`, or see them with `baack auth list`"
                     )));
                 }
                 None => None,
             },
             None => None,
         };
-        let url = g
+        let explicit_url = g
             .api_url
-            .clone()
-            .or_else(|| profile.and_then(|p| p.api_url.clone()));
-        let target = match url {
-            Some(url) => Target::Remote {
-                token: config::find_token(name.as_deref(), profile)?,
-                url,
+            .as_ref()
+            .map(|u| (u.clone(), Origin::of("--api-url", "BAACK_API_URL")));
+        let explicit_store = g
+            .store
+            .as_ref()
+            .map(|p| (p.clone(), Origin::of("--store", "BAACK_STORE")));
+        let explicit = match (explicit_url, explicit_store) {
+            (Some((url, uo)), Some((path, so))) => match (uo, so) {
+                (Origin::Flag(_), Origin::Env(_)) => Some(Err((url, uo))),
+                (Origin::Env(_), Origin::Flag(_)) => Some(Ok((path, so))),
+                _ => {
+                    return Err(Error::Usage(format!(
+                        "both {uo} and {so} are given: a command goes either to a remote API or to an embedded store; drop one"
+                    )));
+                }
             },
-            None => Target::Embedded(store_path(g, profile.and_then(|p| p.store.clone()))?),
+            (Some(u), None) => Some(Err(u)),
+            (None, Some(p)) => Some(Ok(p)),
+            (None, None) => None,
+        };
+        let remote = |url: String, origin: Origin| -> Result<(Target, Origin), Error> {
+            Ok((
+                Target::Remote {
+                    token: config::find_token(name.as_deref(), profile)?,
+                    url,
+                },
+                origin,
+            ))
+        };
+        let (target, target_origin) = match explicit {
+            Some(Err((url, origin))) => remote(url, origin)?,
+            Some(Ok((path, origin))) => (Target::Embedded(path), origin),
+            None => match profile.and_then(|p| p.api_url.clone()) {
+                Some(url) => remote(url, Origin::Profile)?,
+                None => match profile.and_then(|p| p.store.clone()) {
+                    Some(path) => (Target::Embedded(path), Origin::Profile),
+                    None => (Target::Embedded(default_store()?), Origin::Default),
+                },
+            },
         };
         Ok(Settings {
             profile: name,
+            profile_origin,
             target,
+            target_origin,
             default_owner: profile.and_then(|p| p.default_owner.clone()),
         })
     }
-}
 
-/// The store directory of a command that always works locally (`init`, `serve`): the
-/// one `--profile` names, if it names one, else as [`store_path`] says.
-pub fn named_profile_store(g: &Global, config: &config::Config) -> Result<PathBuf, Error> {
-    let profile = g.profile.as_ref().and_then(|n| config.profiles.get(n));
-    store_path(g, profile.and_then(|p| p.store.clone()))
-}
-
-/// The store directory: `--store`/`BAACK_STORE`, the profile's, or the default.
-pub fn store_path(g: &Global, profile_store: Option<PathBuf>) -> Result<PathBuf, Error> {
-    g.store
-        .clone()
-        .or(profile_store)
-        .or_else(store::default_path)
-        .ok_or_else(|| Error::StoreIo {
-            path: PathBuf::from("<data dir>"),
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no data directory is known for this user; pass --store PATH or set BAACK_STORE",
+    /// Which profile this is and where it came from, where commands go, and how to
+    /// change that: the words every auth or reachability error adds. `unreachable` puts
+    /// checking the server first, in place of logging in.
+    fn explain(&self, unreachable: bool) -> String {
+        let what = match (&self.profile, self.profile_origin) {
+            (Some(n), Some(o)) => format!("profile `{n}` (from {o})"),
+            _ => "no profile".to_string(),
+        };
+        let (place, token) = match &self.target {
+            Target::Embedded(path) => (format!("the embedded store {}", path.display()), None),
+            Target::Remote { url, token } => (
+                url.clone(),
+                Some(token.as_ref().map_or_else(
+                    || "no token (not logged in)".to_string(),
+                    |(_, s)| format!("token from {s}"),
+                )),
             ),
-        })
+        };
+        let place = match (self.target_origin, &self.profile) {
+            (Origin::Profile | Origin::Default, _) => place,
+            (o, Some(_)) => format!("{place} (from {o}, which wins over the profile)"),
+            (o, None) => format!("{place} (from {o})"),
+        };
+        let token = token.map_or_else(String::new, |t| format!("; {t}"));
+        let mut fixes = Vec::new();
+        match (&self.target, unreachable) {
+            (Target::Remote { url, .. }, true) => {
+                fixes.push(format!("check that a server answers at {url}"));
+            }
+            (Target::Remote { url, .. }, false) => fixes.push(match &self.profile {
+                Some(n) => format!("log in with `baack auth login --profile {n} --api-url {url}`"),
+                None => format!(
+                    "log in with `baack auth login --profile NAME --api-url {url}` (or set BAACK_TOKEN)"
+                ),
+            }),
+            (Target::Embedded(_), _) => {}
+        }
+        if let Origin::Flag(f) | Origin::Env(f) = self.target_origin {
+            fixes.push(format!("drop {f} to go where the profile points"));
+        }
+        if let Some(Origin::Env(var)) = self.profile_origin {
+            fixes.push(format!("unset {var} to use the default profile"));
+        }
+        fixes.push(
+            "pick another profile with `--profile NAME` or `baack auth switch NAME` (see `baack auth list`)"
+                .into(),
+        );
+        fixes.push("go back to the embedded store with `baack auth switch --local`".into());
+        format!(
+            "\n  using {what}: {place}{token}\n  to change: {}",
+            fixes.join("; ")
+        )
+    }
+
+    /// `e` with [`Settings::explain`]'s words, when it is an auth or reachability error.
+    pub fn annotate(&self, e: Error) -> Error {
+        use baack::ErrorKind as K;
+        if !matches!(e.kind(), K::Unauthorized | K::Forbidden | K::Unavailable) {
+            return e;
+        }
+        // A store chosen with no profile involved: its own error says all there is.
+        if self.profile.is_none() && matches!(self.target, Target::Embedded(_)) {
+            return e;
+        }
+        let more = self.explain(e.kind() == K::Unavailable);
+        match e {
+            Error::Unauthorized(m) => Error::Unauthorized(m + &more),
+            Error::Forbidden(m) => Error::Forbidden(m + &more),
+            Error::Unreachable { url, reason } => Error::Unreachable {
+                url,
+                reason: reason + &more,
+            },
+            Error::Remote {
+                status,
+                code,
+                message,
+                retry_after,
+            } => Error::Remote {
+                status,
+                code,
+                message: message + &more,
+                retry_after,
+            },
+            Error::Embedded { kind, message } => Error::Embedded {
+                kind,
+                message: message + &more,
+            },
+            Error::StoreIo { path, source } => Error::StoreIo {
+                path,
+                source: std::io::Error::new(source.kind(), format!("{source}{more}")),
+            },
+            other => other,
+        }
+    }
 }
 
-/// Opens the store, creating it if absent; a new store's root token is announced once.
-/// When that announcement cannot be written, the root token is deleted (the store stays
+/// The store directory of a command that always works locally (`init`, `serve`):
+/// `--store`/`BAACK_STORE`, else the one `--profile` names, if it names one, else the
+/// default. The origin says whether it was chosen.
+pub fn local_store(g: &Global, config: &config::Config) -> Result<(PathBuf, Origin), Error> {
+    if let Some(p) = &g.store {
+        return Ok((p.clone(), Origin::of("--store", "BAACK_STORE")));
+    }
+    let profile = g.profile.as_ref().and_then(|n| config.profiles.get(n));
+    match profile.and_then(|p| p.store.clone()) {
+        Some(p) => Ok((p, Origin::Profile)),
+        None => Ok((default_store()?, Origin::Default)),
+    }
+}
+
+/// The default store directory.
+fn default_store() -> Result<PathBuf, Error> {
+    store::default_path().ok_or_else(|| Error::StoreIo {
+        path: PathBuf::from("<data dir>"),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no data directory is known for this user; pass --store PATH or set BAACK_STORE",
+        ),
+    })
+}
+
+/// Opens the store of a command that is not `init` or `serve`: only the default path is
+/// created on first use, and without a root token (the embedded mode acts as the root
+/// client; stderr says how to make one). A path that was chosen must hold a store.
+pub fn open_store(path: &std::path::Path, origin: Origin, out: &Printer) -> Result<Store, Error> {
+    if origin != Origin::Default {
+        return Store::open(path);
+    }
+    let (store, created) = Store::open_or_init_tokenless(path, "My Company")?;
+    if created {
+        out.note(&format!(
+            "created a new store at {} (no root bearer token was made: here baack acts as its root client; make one when a server needs it with `baack token create --client {}`)",
+            path.display(),
+            baack::model::ROOT_CLIENT_ID
+        ));
+    }
+    Ok(store)
+}
+
+/// Opens or creates the store of `serve`, announcing a new store's root token once. When
+/// that announcement cannot be written, the root token is deleted (the store stays
 /// usable here, as its root client) and the command fails saying so.
-pub fn open_store(
+pub fn open_or_init_store(
     path: &std::path::Path,
     out: &Printer,
 ) -> Result<(Store, Option<store::Bootstrap>), Failure> {
@@ -292,21 +498,29 @@ pub struct Ctx {
     pub out: Printer,
     /// The owner company, when the profile names it.
     default_owner: Option<String>,
+    /// What the client was made from, for error messages.
+    settings: Settings,
 }
 
 impl Ctx {
     fn connect(g: &Global, out: Printer) -> Result<Ctx, Failure> {
         let settings = Settings::resolve(g, &config::Config::load()?)?;
-        let client = match settings.target {
+        Self::with_settings(g, out, settings)
+    }
+
+    fn with_settings(g: &Global, out: Printer, settings: Settings) -> Result<Ctx, Failure> {
+        let client = match &settings.target {
             Target::Remote { url, token } => Client::remote(
-                &url,
-                token.map(|(t, _)| t),
+                url,
+                token.as_ref().map(|(t, _)| t.clone()),
                 Policy {
                     timeout: g.timeout,
                     retries: g.retries,
                 },
             )?,
-            Target::Embedded(path) => Client::embedded(open_store(&path, &out)?.0)?,
+            Target::Embedded(path) => Client::embedded(
+                open_store(path, settings.target_origin, &out).map_err(|e| settings.annotate(e))?,
+            )?,
         };
         if g.verbose {
             logging::init_verbose();
@@ -314,7 +528,22 @@ impl Ctx {
         Ok(Ctx {
             client,
             out,
-            default_owner: settings.default_owner,
+            default_owner: settings.default_owner.clone(),
+            settings,
+        })
+    }
+
+    /// Runs `f` on a connected Ctx; an auth or reachability error says which profile and
+    /// target were used, and how to change them.
+    fn run(
+        g: &Global,
+        out: Printer,
+        f: impl FnOnce(&Ctx) -> Result<(), Failure>,
+    ) -> Result<(), Failure> {
+        let ctx = Ctx::connect(g, out)?;
+        f(&ctx).map_err(|e| match e {
+            Failure::Error(e) => Failure::Error(ctx.settings.annotate(e)),
+            other => other,
         })
     }
 
@@ -456,16 +685,15 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     let out = Printer::new(&cli.global);
     match cli.command {
         Command::Init(a) => {
-            let path = named_profile_store(&cli.global, &config::Config::load()?)?;
+            let (path, _) = local_store(&cli.global, &config::Config::load()?)?;
             let b = Store::init(&path, &a.company_name)?;
             deliver_root_token(&Store::open(&path)?, &b, || out.init(&b))
         }
         Command::Serve(a) => serve::run(&cli.global, &out, a),
-        Command::Whoami => {
-            let ctx = Ctx::connect(&cli.global, out)?;
+        Command::Whoami => Ctx::run(&cli.global, out, |ctx| {
             let v = ctx.get("/n/v1/clientcontext")?;
             ctx.out.item(Kind::Context, &v)
-        }
+        }),
         Command::Auth(c) => auth::run(&cli.global, &out, c),
         Command::Completions { shell } => out.value(&complete::script(shell)?),
         Command::GenerateAssets { dir } => {
@@ -473,10 +701,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             out.note(&format!("wrote {written} files under {}", dir.display()));
             Ok(())
         }
-        Command::Client(c) => clients::run(&Ctx::connect(&cli.global, out)?, c),
-        Command::Token(c) => tokens::run(&Ctx::connect(&cli.global, out)?, c),
-        Command::Role(c) => roles::run(&Ctx::connect(&cli.global, out)?, c),
-        Command::Oauth(c) => oauth::run(&Ctx::connect(&cli.global, out)?, c),
+        Command::Client(c) => Ctx::run(&cli.global, out, |ctx| clients::run(ctx, c)),
+        Command::Token(c) => Ctx::run(&cli.global, out, |ctx| tokens::run(ctx, c)),
+        Command::Role(c) => Ctx::run(&cli.global, out, |ctx| roles::run(ctx, c)),
+        Command::Oauth(c) => Ctx::run(&cli.global, out, |ctx| oauth::run(ctx, c)),
     }
 }
 

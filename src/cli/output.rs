@@ -183,6 +183,9 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// What a new store's root bearer token is for, and where to keep it.
+const ROOT_TOKEN_USE: &str = "It is the root client's credential for this store served over HTTP (`baack serve`): it can do anything, so keep it in a password manager or a CI secret, never in a file or a log; log a CLI in with it through `baack auth login --api-url URL`. baack on this machine needs no token: with --store it acts as the root client.";
+
 /// Prints results in the chosen format.
 pub struct Printer {
     format: OutputFormat,
@@ -354,12 +357,13 @@ impl Printer {
         Ok(())
     }
 
-    /// Tells, on stderr, that a store was created and what its root token is: shown once.
+    /// Tells, on stderr, that a store was created and what its root token is: shown once,
+    /// with what it is for and where to keep it.
     pub fn announce_bootstrap(&self, b: &Bootstrap) -> Result<(), Failure> {
         let mut e = io::stderr().lock();
         writeln!(
             e,
-            "created a new store at {}\nroot bearer token (shown once, it cannot be shown again): {}",
+            "created a new store at {}\nroot bearer token (shown once, it cannot be shown again): {}\n{ROOT_TOKEN_USE}",
             b.path.display(),
             b.token
         )?;
@@ -387,7 +391,9 @@ impl Printer {
                         vec!["root bearer token".into(), b.token.clone()],
                     ],
                 )?;
-                self.note("the root bearer token is shown once and cannot be shown again");
+                self.note(&format!(
+                    "the root bearer token is shown once and cannot be shown again.\n{ROOT_TOKEN_USE}"
+                ));
                 Ok(())
             }
         }

@@ -13,7 +13,7 @@ use clap::Args;
 use super::config::Config;
 use super::logging::{self, LogFormat};
 use super::output::{Failure, NewSecret, Printer, deliver_or_undo};
-use super::{Global, named_profile_store, open_store};
+use super::{Global, local_store, open_or_init_store};
 
 /// `baack serve`.
 #[derive(Debug, Args)]
@@ -96,54 +96,57 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
 pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
     let rate_limit = parse_rate_limit(&a.rate_limit)?;
     logging::init_serve(a.log_format)?;
-    let path = named_profile_store(g, &Config::load()?)?;
-    let (store, boot) = open_store(&path, out)?;
-    // Many connections write at once here: group-commit them. Most requests read the
-    // same few files: cache them, for as long as no writer anywhere has written.
-    let store = store.with_group_commit()?.with_read_cache()?;
-    let svc = Arc::new(Service::new(store.clone(), Arc::new(SystemClock)));
-    // `--profile NAME` logs that profile in to this server, as `vault server -dev` does:
-    // with the new store's root token, or else a new token of the root client, made only
-    // once the server listens so that a failure to listen loses no secret.
-    let login = g.profile.as_ref().map(|name| {
-        (
-            name.clone(),
-            boot.map(|b| b.token),
-            svc.store().meta().company.clone(),
-        )
-    });
-    let login_svc = svc.clone();
-    // Always called: it also raises the soft descriptor limit, which a given cap needs too.
-    let default_cap = server::default_max_connections();
-    let listen = server::Listen {
-        header_timeout: a.header_timeout,
-        body_timeout: a.body_timeout,
-        max_connections: a.max_connections.map_or(default_cap, |n| n as usize),
-    };
-    let app = server::router(
-        svc,
-        Options {
-            rate_limit,
-            request_log: true,
-            embedded_root: false,
-        },
-    );
+    let config = Config::load()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async move {
         let stop = shutdown_signal()?;
+        // Listen before anything is created: a port that is taken must leave no new store
+        // behind, and print no root token that nothing will ever serve.
         let listener =
             tokio::net::TcpListener::bind(a.listen)
                 .await
-                .map_err(|e| Error::Unreachable {
-                    url: format!("http://{}", a.listen),
-                    reason: format!("cannot listen: {e}"),
+                .map_err(|e| Error::Listen {
+                    addr: a.listen.to_string(),
+                    reason: e.to_string(),
                 })?;
         let addr = listener
             .local_addr()
             .map_err(|e| Error::Internal(e.to_string()))?;
+        let (path, _) = local_store(g, &config)?;
+        let (store, boot) = open_or_init_store(&path, out)?;
+        // Many connections write at once here: group-commit them. Most requests read the
+        // same few files: cache them, for as long as no writer anywhere has written.
+        let store = store.with_group_commit()?.with_read_cache()?;
+        let svc = Arc::new(Service::new(store.clone(), Arc::new(SystemClock)));
+        // `--profile NAME` logs that profile in to this server, as `vault server -dev`
+        // does: with the new store's root token, or else a new token of the root client.
+        let login = g.profile.as_ref().map(|name| {
+            (
+                name.clone(),
+                boot.map(|b| b.token),
+                svc.store().meta().company.clone(),
+            )
+        });
+        let login_svc = svc.clone();
+        // Always called: it also raises the soft descriptor limit, which a given cap
+        // needs too.
+        let default_cap = server::default_max_connections();
+        let listen = server::Listen {
+            header_timeout: a.header_timeout,
+            body_timeout: a.body_timeout,
+            max_connections: a.max_connections.map_or(default_cap, |n| n as usize),
+        };
+        let app = server::router(
+            svc,
+            Options {
+                rate_limit,
+                request_log: true,
+                embedded_root: false,
+            },
+        );
         if let Some((name, shown, owner)) = login {
             let url = format!("http://{addr}");
             let write = |token: &str| {
@@ -178,7 +181,7 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
                 }
             };
             out.note(&format!(
-                "profile `{name}` now points here (token kept in {source}): try `baack --profile {name} client list`"
+                "profile `{name}` now points here (token kept in {source}); the default profile is unchanged: use this one with `baack --profile {name} client list`, or make it the default with `baack auth switch {name}`"
             ));
         }
         out.note(&format!("listening on http://{addr}"));

@@ -68,9 +68,25 @@ pub struct Bootstrap {
     pub token: String,
 }
 
+/// A root bearer token just made: its record and the token itself.
+type Minted = (BearerToken, String);
+
 /// The default store directory: `<data dir>/baack/store`.
 pub fn default_path() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("baack").join("store"))
+}
+
+/// `s` as one word for a POSIX shell: as it is when it holds nothing a shell would
+/// split or expand, else in single quotes.
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:,@%=".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 pub(super) fn sha(s: &str) -> String {
@@ -146,13 +162,31 @@ impl Store {
         }
     }
 
-    /// Opens an existing store.
+    /// Opens the store at `root`, creating it (company and root client, no root token:
+    /// the embedded mode acts as the root client without one) when the directory holds
+    /// none. The second value is true only when it was created.
+    pub fn open_or_init_tokenless(root: &Path, company_name: &str) -> Result<(Store, bool)> {
+        if let Some(store) = Self::try_open(root)? {
+            return Ok((store, false));
+        }
+        match Self::create(root, company_name, false) {
+            Ok(_) => Ok((Self::open(root)?, true)),
+            Err(Error::StoreExists { .. }) => Ok((Self::open(root)?, false)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens an existing store; none at `root` is an error naming the command that makes
+    /// one there.
     pub fn open(root: &Path) -> Result<Store> {
         Self::try_open(root)?.ok_or_else(|| Error::StoreIo {
-            path: root.join("meta.json"),
+            path: root.to_path_buf(),
             source: std::io::Error::new(
                 IoKind::NotFound,
-                "no store here; create one with `baack init`",
+                format!(
+                    "no store here; create one with `baack init --store {}`",
+                    shell_word(&root.display().to_string())
+                ),
             ),
         })
     }
@@ -205,8 +239,28 @@ impl Store {
         }))
     }
 
-    /// Creates a new store at `root`; refuses, changing nothing, when one exists.
+    /// Creates a new store at `root` with a root bearer token; refuses, changing nothing,
+    /// when one exists.
     pub fn init(root: &Path, company_name: &str) -> Result<Bootstrap> {
+        let (company, root_client, minted) = Self::create(root, company_name, true)?;
+        let (root_token, token) =
+            minted.ok_or_else(|| Error::Internal("no root token was made".into()))?;
+        Ok(Bootstrap {
+            path: root.to_path_buf(),
+            company,
+            root_client,
+            root_token,
+            token,
+        })
+    }
+
+    /// Creates a new store at `root`: its company, its root client and, when `mint`, a
+    /// root bearer token (its record and the token itself).
+    fn create(
+        root: &Path,
+        company_name: &str,
+        mint: bool,
+    ) -> Result<(Company, ApiClient, Option<Minted>)> {
         mkdir_private(root)?;
         // An existing directory keeps its mode: it must be private before anything is
         // written in it (the folders below are made anew, 0700).
@@ -276,27 +330,26 @@ impl Store {
             owner: company.urn.clone(),
         };
         txn.put_client(&root_client, None)?;
-        let token = secret::new_bearer_token()?;
-        let digest = secret::digest(&token);
-        let root_token = BearerToken {
-            urn: secret::token_urn(&digest),
-            client: root_client.urn.clone(),
-            digest,
-            shown: secret::obfuscate(&token),
-            expires: None,
-            created: chrono::Utc::now().timestamp_millis(),
+        let minted = if mint {
+            let token = secret::new_bearer_token()?;
+            let digest = secret::digest(&token);
+            let root_token = BearerToken {
+                urn: secret::token_urn(&digest),
+                client: root_client.urn.clone(),
+                digest,
+                shown: secret::obfuscate(&token),
+                expires: None,
+                created: chrono::Utc::now().timestamp_millis(),
+            };
+            txn.put_token(&root_token)?;
+            Some((root_token, token))
+        } else {
+            None
         };
-        txn.put_token(&root_token)?;
         // meta.json last: until it exists, the store does not.
         txn.put(&root.join("meta.json"), &meta)?;
         drop(lock);
-        Ok(Bootstrap {
-            path: root.to_path_buf(),
-            company,
-            root_client,
-            root_token,
-            token,
-        })
+        Ok((company, root_client, minted))
     }
 
     pub(super) fn obj(&self, dir: &str, key: &str) -> PathBuf {

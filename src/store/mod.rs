@@ -72,7 +72,7 @@ use cache::{ReadCache, SeqFile};
 pub use commit::Committer;
 pub use files::Staged;
 use layout::FORMAT;
-pub use layout::{Bootstrap, Meta, default_path};
+pub use layout::{Bootstrap, Meta, default_path, shell_word};
 use listings::ListingCache;
 pub use lock::set_lock_timeout;
 pub use private::check_private_dir;

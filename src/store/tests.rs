@@ -40,6 +40,29 @@ fn token(client: &ApiClient, value: &str) -> BearerToken {
 }
 
 #[test]
+fn a_store_made_on_first_use_has_its_root_client_and_no_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s");
+    let (s, created) = Store::open_or_init_tokenless(&root, "Acme").unwrap();
+    assert!(created);
+    assert!(s.client_by_id(ROOT_CLIENT_ID).unwrap().is_some());
+    assert!(s.tokens(None, None, 10).unwrap().0.is_empty());
+    let (_, again) = Store::open_or_init_tokenless(&root, "Acme").unwrap();
+    assert!(!again, "an existing store is opened, not made again");
+}
+
+#[test]
+fn opening_where_there_is_no_store_names_the_init_that_makes_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("no store");
+    let e = Store::open(&root).unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::Unavailable);
+    let want = format!("baack init --store '{}'", root.display());
+    assert!(e.to_string().contains(&want), "{e}");
+    assert!(!root.exists());
+}
+
+#[test]
 fn init_creates_a_private_store_with_root_client_and_token() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("s");

@@ -1,5 +1,5 @@
-//! A new secret is delivered or undone: when `token create`, `oauth create`, `init` or a
-//! store's first use cannot hand its secret over (a closed pipe, a full disk), what holds
+//! A new secret is delivered or undone: when `token create`, `oauth create` or `init`
+//! cannot hand its secret over (a closed pipe, a full disk), what holds
 //! the secret is deleted and the command exits 1 saying so; when that delete fails too,
 //! the message names the object and the command that deletes it.
 
@@ -278,22 +278,22 @@ fn init_and_first_use_delete_the_root_token_they_cannot_show() {
         );
     }
 
-    // The first use of a new store announces its root token on stderr; a closed stderr
-    // loses it, so it is deleted and the command fails.
-    let store = dir.path().join("first-use");
-    let out = baack()
-        .args(["client", "list", "-q", "--store"])
-        .arg(&store)
-        .stdin(Stdio::null())
-        .stderr(closed_pipe())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let list = baack()
-        .args(["token", "list", "-q", "--store"])
-        .arg(&store)
-        .output()
-        .unwrap();
+    // The first use of the default store makes no root token at all, so a closed stderr
+    // loses nothing: the command works and the store holds no token.
+    let data = dir.path().join("data");
+    let first_use = |args: &[&str]| {
+        baack()
+            .env("XDG_DATA_HOME", &data)
+            .args(args)
+            .stdin(Stdio::null())
+            .stderr(closed_pipe())
+            .output()
+            .unwrap()
+    };
+    let out = first_use(&["client", "list", "-q"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(data.join("baack/store/meta.json").exists());
+    let list = first_use(&["token", "list", "-q"]);
     assert!(list.status.success(), "{}", stderr(&list));
     assert!(
         list.stdout.is_empty(),

@@ -20,4 +20,5 @@ mod slow;
 mod status;
 mod store;
 mod support;
+mod targets;
 mod tokens;

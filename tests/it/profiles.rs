@@ -68,7 +68,19 @@ fn login_to_a_file_then_use_status_token_and_logout() {
         "the token never goes into config.toml"
     );
 
-    // The first profile becomes the default: no --profile needed.
+    // Logging in changes no default (this is no terminal, so nothing was asked): it
+    // says how to use the profile, and `auth switch` makes it the default.
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("--profile dev") && said.contains("baack auth switch dev"),
+        "{said}"
+    );
+    assert!(!config.contains("default_profile"), "{config}");
+    let out = with_config(cfg.path())
+        .args(["auth", "switch", "dev"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let out = with_config(cfg.path())
         .args(["client", "list", "-q"])
         .output()
@@ -131,6 +143,16 @@ fn login_to_a_file_then_use_status_token_and_logout() {
         "logged out: {}",
         text(&out.stderr)
     );
+    // The 401 names the profile, where it came from, and how to change it.
+    let err = text(&out.stderr);
+    for want in [
+        "profile `dev` (from default_profile in config.toml)",
+        "no token (not logged in)",
+        "baack auth login --profile dev",
+        "baack auth switch --local",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
     let out = with_config(cfg.path())
         .args(["auth", "token"])
         .output()
@@ -142,9 +164,18 @@ fn login_to_a_file_then_use_status_token_and_logout() {
 fn without_a_keyring_login_warns_and_names_the_file_or_refuses() {
     let srv = Server::start();
     let cfg = tempfile::tempdir().unwrap();
-    // Default choice: the keyring is unreachable here (tests never touch a real one), so
-    // the token goes to the file, after a warning naming it.
-    let out = login(cfg.path(), &["--api-url", &srv.base], srv.root());
+    // Default choice: the keyring is unreachable here (the session bus is a path that
+    // does not exist, so no real keyring is ever touched), so the token goes to the
+    // file, after a warning naming it.
+    let out = run_with_stdin(
+        with_config(cfg.path()).env_remove("BAACK_KEYRING").args([
+            "auth",
+            "login",
+            "--api-url",
+            &srv.base,
+        ]),
+        &format!("{}\n", srv.root()),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
@@ -152,6 +183,26 @@ fn without_a_keyring_login_warns_and_names_the_file_or_refuses() {
         "{err}"
     );
     assert!(err.contains("keyring"), "{err}");
+    // BAACK_KEYRING=off asks for exactly the file: no warning at all, at login or logout.
+    let cfg_off = tempfile::tempdir().unwrap();
+    let out = login(cfg_off.path(), &["--api-url", &srv.base], srv.root());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        !err.contains("warning") && !err.contains("keyring"),
+        "{err}"
+    );
+    assert!(err.contains("credentials.toml"), "where it went: {err}");
+    let out = with_config(cfg_off.path())
+        .args(["auth", "logout"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Keyring chosen explicitly: refused plainly, nothing stored.
     let cfg2 = tempfile::tempdir().unwrap();
@@ -297,6 +348,13 @@ fn complete_words(words: &str) -> String {
 fn bash_completes_subcommands_and_client_ids_from_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
+    let out = baack()
+        .arg("init")
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
     for id in ["Android", "ios-app"] {
         let out = baack()
             .env("BAACK_STORE", &store)

@@ -131,13 +131,13 @@ fn secrets_stay_put(log_format: &str) {
             .output()
             .unwrap()
     };
+    let init = local(&["-v", "init", "-q"]);
+    assert!(init.status.success(), "{init:?}");
+    seen.record("local store creation", &init);
+    let local_root = String::from_utf8_lossy(&init.stdout).trim().to_string();
     let first = local(&["-v", "client", "create", "--client-id", "cli"]);
-    seen.record("local store creation", &first);
-    let local_root = String::from_utf8_lossy(&first.stderr)
-        .lines()
-        .find_map(|l| l.strip_prefix("root bearer token (shown once, it cannot be shown again): "))
-        .unwrap()
-        .to_string();
+    assert!(first.status.success(), "{first:?}");
+    seen.record("local first client", &first);
     assert!(
         remote(&["client", "create", "--client-id", "cli", "-q"], &root)
             .status
@@ -146,7 +146,7 @@ fn secrets_stay_put(log_format: &str) {
 
     // The CLI in both modes, with -v and -o json: each secret printed once, on stdout.
     let mut intended: Vec<(String, String)> =
-        vec![(local_root.clone(), "local store creation stderr".into())];
+        vec![(local_root.clone(), "local store creation stdout".into())];
     const TOKEN: &[&str] = &["-v", "token", "create", "--client", "cli", "-o", "json"];
     let oauth = crate::support::oauth_create(&["-v", "-o", "json"]);
     let oauth: Vec<&str> = oauth.iter().map(String::as_str).collect();

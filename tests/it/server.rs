@@ -113,6 +113,7 @@ fn the_request_log_has_one_line_per_request_and_no_secret() {
             assert!(
                 l.starts_with("created a new store at ")
                     || l.starts_with("root bearer token (shown once")
+                    || l.starts_with("It is the root client's credential")
                     || l.starts_with("listening on http://")
                     || l == "stopped",
                 "unexpected log line: {l}"
@@ -235,6 +236,7 @@ fn each_request_event_names_its_route_and_caller_and_a_fault_its_cause_in_either
         for l in &log {
             let note = l.starts_with("created a new store at ")
                 || l.starts_with("root bearer token (shown once")
+                || l.starts_with("It is the root client's credential")
                 || l.starts_with("listening on http://")
                 || l == "stopped";
             let event = if format == "json" {
