@@ -78,11 +78,13 @@ pub fn baack() -> Command {
     ] {
         c.env_remove(var);
     }
-    // No test may read or write the real config, data, keyring or home.
-    c.env("HOME", "/nonexistent-baack-test-home")
-        .env("XDG_DATA_HOME", "/nonexistent-baack-test-home")
-        .env("XDG_CONFIG_HOME", "/nonexistent-baack-test-home")
-        .env("BAACK_CONFIG_DIR", "/nonexistent-baack-test-home/config")
+    // No test may read or write the real config, data, keyring or home. Under /proc no
+    // directory can be made, even by root, so a test that forgets its own store or config
+    // fails instead of writing outside its temp dir.
+    c.env("HOME", "/proc/baack-test-no-home")
+        .env("XDG_DATA_HOME", "/proc/baack-test-no-home")
+        .env("XDG_CONFIG_HOME", "/proc/baack-test-no-home")
+        .env("BAACK_CONFIG_DIR", "/proc/baack-test-no-home/config")
         .env("BAACK_KEYRING", "off")
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
