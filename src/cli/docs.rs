@@ -130,6 +130,10 @@ const EXIT_STATUS: &[(&str, &str)] = &[
         "7",
         "cannot reach the server (or it answered 502/503/504) or open the store (or its lock stayed held, or a store or config directory is writable by other users)",
     ),
+    (
+        "8",
+        "conflict: an object of that name exists already and differs from what was asked (create --if-not-exists accepts one that matches), or it changed since it was read (HTTP 409, 412)",
+    ),
 ];
 
 const ENVIRONMENT: &[(&str, &str)] = &[

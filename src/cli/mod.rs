@@ -50,7 +50,9 @@ Exit status:
   5  invalid input (HTTP 400)
   6  rate limited after retries
   7  cannot reach the server (or it answered 502/503/504) or open the store (or its lock
-     stayed held, or a store or config directory is writable by other users)";
+     stayed held, or a store or config directory is writable by other users)
+  8  conflict: it exists already and differs from what was asked, or it changed since it
+     was read (HTTP 409, 412); `create --if-not-exists` accepts an identical one";
 
 /// Administer API access: API clients, bearer tokens, permission roles and OAuth clients.
 ///
@@ -391,15 +393,79 @@ impl Ctx {
     }
 }
 
+/// A create that may find its name taken: what it asks for, and how to compare.
+pub struct CreateOnce<'a> {
+    /// Where such objects live and how they are named.
+    pub kind: &'a Named,
+    /// The name asked for.
+    pub name: &'a str,
+    /// `--if-not-exists`.
+    pub if_not_exists: bool,
+    /// How an existing object differs from what was asked (`None`: it does not).
+    pub differs: &'a dyn Fn(&serde_json::Value) -> Option<String>,
+    /// What to do about a difference, for the message.
+    pub fix: String,
+}
+
+impl Ctx {
+    /// The object named `name`, if one exists.
+    fn find_named(&self, kind: &Named, name: &str) -> Result<Option<serde_json::Value>, Error> {
+        match self.resolve(kind, name) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.kind() == baack::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs `create`, or with `--if-not-exists` takes the existing object when it is what
+    /// was asked. A create the API refuses as invalid is looked at again: when the name
+    /// is taken (by an earlier run, or a concurrent one), that is a conflict (exit 8), not
+    /// invalid input. Prints the object, and on stderr that nothing was changed.
+    pub fn create_once(
+        &self,
+        c: &CreateOnce,
+        print: Kind,
+        create: impl FnOnce() -> Result<serde_json::Value, Error>,
+    ) -> Result<(), Failure> {
+        let existing = |x: serde_json::Value| -> Result<(), Failure> {
+            let v =
+                existing_or_conflict(c.kind.what, c.name, x, c.if_not_exists, c.differs, &c.fix)?;
+            self.out.item(print, &v)?;
+            self.out.note(&format!(
+                "{} `{}` exists already; nothing changed",
+                c.kind.what, c.name
+            ));
+            Ok(())
+        };
+        if c.if_not_exists
+            && let Some(x) = self.find_named(c.kind, c.name)?
+        {
+            return existing(x);
+        }
+        match create() {
+            Ok(v) => self.out.item(print, &v),
+            Err(e) if e.kind() == baack::ErrorKind::Invalid => {
+                match self.find_named(c.kind, c.name)? {
+                    Some(x) => existing(x),
+                    None => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 /// Percent-encodes a query value.
 pub fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Asks before deleting: `--yes` skips the question; without a terminal it is required.
-pub fn confirm(what: &str, yes: bool) -> Result<(), Error> {
+/// `false` when the answer is no: that is not a failure (the person chose), so the caller
+/// exits 0, and "nothing deleted" is said here, on stderr, where the question was.
+pub fn confirm(what: &str, yes: bool) -> Result<bool, Error> {
     if yes {
-        return Ok(());
+        return Ok(true);
     }
     let stdin = std::io::stdin();
     if !stdin.is_terminal() || !std::io::stderr().is_terminal() {
@@ -415,9 +481,82 @@ pub fn confirm(what: &str, yes: bool) -> Result<(), Error> {
         .read_line(&mut line)
         .map_err(|e| Error::Internal(format!("cannot read the answer: {e}")))?;
     if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-        Ok(())
+        Ok(true)
     } else {
-        Err(Error::Usage(format!("{what} was not deleted")))
+        eprintln!("nothing deleted");
+        Ok(false)
+    }
+}
+
+/// `--ignore-not-found` of every delete: a missing object is what the caller wanted.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Exit 0 when it does not exist (it is gone either way), as kubectl's flag does
+    #[arg(long)]
+    pub ignore_not_found: bool,
+}
+
+impl DeleteArgs {
+    /// Runs a delete: `find` names what it deletes (the object, for the question),
+    /// `delete` deletes it. With `--ignore-not-found`, a not-found from either is a
+    /// note on stderr and success.
+    pub fn run<T>(
+        &self,
+        out: &Printer,
+        find: impl FnOnce() -> Result<T, Error>,
+        describe: impl FnOnce(&T) -> String,
+        delete: impl FnOnce(T) -> Result<(), Failure>,
+    ) -> Result<(), Failure> {
+        let gone = |e: Error| -> Result<(), Failure> {
+            if self.ignore_not_found && e.kind() == baack::ErrorKind::NotFound {
+                out.note(&format!("{e}; nothing deleted"));
+                Ok(())
+            } else {
+                Err(e.into())
+            }
+        };
+        let found = match find() {
+            Ok(f) => f,
+            Err(e) => return gone(e),
+        };
+        if !confirm(&describe(&found), self.yes)? {
+            return Ok(());
+        }
+        match delete(found) {
+            Err(Failure::Error(e)) => gone(e),
+            other => other,
+        }
+    }
+}
+
+/// What a create does when an object of its name exists: `Some(existing)` when that is
+/// what `--if-not-exists` accepts; otherwise a conflict (exit 8) naming the difference
+/// or the flag. `differs` says how the existing object differs from what was asked, if
+/// it does.
+fn existing_or_conflict(
+    what: &str,
+    name: &str,
+    existing: serde_json::Value,
+    if_not_exists: bool,
+    differs: &dyn Fn(&serde_json::Value) -> Option<String>,
+    fix: &str,
+) -> Result<serde_json::Value, Error> {
+    let differs = differs(&existing);
+    let urn = existing
+        .get("urn")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    match (if_not_exists, differs) {
+        (true, None) => Ok(existing),
+        (true, Some(d)) => Err(Error::Conflict(format!(
+            "{what} `{name}` ({urn}) exists already, but {d}; {fix}"
+        ))),
+        (false, _) => Err(Error::Conflict(format!(
+            "{what} `{name}` ({urn}) exists already; pass --if-not-exists to accept it as it is, or choose another name"
+        ))),
     }
 }
 

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::output::{Failure, Kind, NewSecret, deliver_or_undo};
 use super::secret_file::SecretFile;
-use super::{Ctx, complete, confirm, enc};
+use super::{Ctx, DeleteArgs, complete, enc};
 
 /// The OAuth client commands.
 #[derive(Debug, Subcommand)]
@@ -49,9 +49,8 @@ pub enum OauthCmd {
         /// Its id (32 hex characters)
         #[arg(add = complete::oauth_ids())]
         id: String,
-        /// Do not ask for confirmation
-        #[arg(long, short = 'y')]
-        yes: bool,
+        #[command(flatten)]
+        d: DeleteArgs,
     },
 }
 
@@ -304,13 +303,17 @@ pub fn run(ctx: &Ctx, cmd: OauthCmd) -> Result<(), Failure> {
             )?;
             ctx.out.item(Kind::OAuth, &r.body)
         }
-        OauthCmd::Delete { id, yes } => {
-            confirm(&format!("OAuth client {id}"), yes)?;
-            let r = ctx.client.send(&Call::new(
-                Method::DELETE,
-                format!("/v3/oauth-clients/{id}"),
-            ))?;
-            ctx.out.deleted("OAuth client", &id, &r.body)
-        }
+        OauthCmd::Delete { id, d } => d.run(
+            &ctx.out,
+            || Ok(id.clone()),
+            |id| format!("OAuth client {id}"),
+            |id| {
+                let r = ctx.client.send(&Call::new(
+                    Method::DELETE,
+                    format!("/v3/oauth-clients/{id}"),
+                ))?;
+                ctx.out.deleted("OAuth client", &id, &r.body)
+            },
+        ),
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::clients::{resolve as resolve_client, urn_of};
 use super::output::{Failure, Kind, NewSecret, deliver_or_undo};
 use super::secret_file::SecretFile;
-use super::{Ctx, complete, confirm, enc, parse_duration};
+use super::{Ctx, DeleteArgs, complete, enc, parse_duration};
 
 /// The bearer token commands.
 #[derive(Debug, Subcommand)]
@@ -57,9 +57,8 @@ pub enum TokenCmd {
     Delete {
         #[command(flatten)]
         u: UrnArg,
-        /// Do not ask for confirmation
-        #[arg(long, short = 'y')]
-        yes: bool,
+        #[command(flatten)]
+        d: DeleteArgs,
     },
 }
 
@@ -208,13 +207,17 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                 .note(&format!("the token stops working at {until} UTC"));
             Ok(())
         }
-        TokenCmd::Delete { u, yes } => {
-            confirm(&format!("bearer token {}", u.urn), yes)?;
-            let r = ctx.client.send(&Call::new(
-                Method::DELETE,
-                format!("/n/v1/apiclientbearertoken/{}", u.urn),
-            ))?;
-            ctx.out.deleted("bearer token", &u.urn, &r.body)
-        }
+        TokenCmd::Delete { u, d } => d.run(
+            &ctx.out,
+            || Ok(u.urn.clone()),
+            |urn| format!("bearer token {urn}"),
+            |urn| {
+                let r = ctx.client.send(&Call::new(
+                    Method::DELETE,
+                    format!("/n/v1/apiclientbearertoken/{urn}"),
+                ))?;
+                ctx.out.deleted("bearer token", &urn, &r.body)
+            },
+        ),
     }
 }

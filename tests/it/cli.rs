@@ -225,7 +225,7 @@ fn the_same_commands_give_the_same_output_and_exit_codes_in_both_modes() {
         assert_eq!(x, y, "step {i} differs between embedded and remote");
     }
     let codes: Vec<i32> = a.iter().map(|(c, _)| *c).collect();
-    assert_eq!(codes[1], 5, "duplicate clientID is invalid input");
+    assert_eq!(codes[1], 8, "a duplicate clientID is a conflict");
     assert_eq!(codes[3], 3, "unknown name is not found");
     assert_eq!(codes[21], 5, "illegal OAuth update is invalid input");
     assert_eq!(codes.iter().filter(|c| **c != 0).count(), 3, "{codes:?}");
@@ -307,7 +307,8 @@ fn every_exit_code() {
     let (code, err) = env.code(&["client", "get", "nobody"]);
     assert_eq!(code, 3);
     assert!(err.contains("baack client list"), "{err}");
-    assert_eq!(env.code(&["client", "create", "--client-id", "a"]).0, 5);
+    assert_eq!(env.code(&["client", "create", "--client-id", "a"]).0, 8);
+    assert_eq!(env.code(&["client", "create", "--client-id", ""]).0, 5);
     assert_eq!(
         env.code(&[
             "token",

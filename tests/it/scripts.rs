@@ -1,0 +1,267 @@
+//! What scripts rely on (issue 14, items 7 to 13): distinct exit codes for conflicts,
+//! idempotent creates and deletes, a total timeout, tokens named by their value, expiry
+//! defaults, completion candidates, percent-encoded paths and OAuth clients by name.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::support::{Server, baack, run_with_stdin};
+
+/// A temp embedded store made with `init`, and the config directory beside it.
+struct Local {
+    dir: tempfile::TempDir,
+}
+
+impl Local {
+    fn new() -> Local {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Local { dir };
+        let out = l.cmd(&["init", "-q"]).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        l
+    }
+
+    fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = baack();
+        c.env("BAACK_STORE", self.store())
+            .env("BAACK_CONFIG_DIR", self.config())
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs `args`, which must succeed, and returns its stdout trimmed.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_taken_name_is_a_conflict_and_if_not_exists_accepts_only_an_identical_one() {
+    let l = Local::new();
+    let urn = l.ok(&["client", "create", "--client-id", "ci-deploy", "-q"]);
+
+    let again = l.run(&["client", "create", "--client-id", "ci-deploy"]);
+    assert_eq!(code(&again), 8, "{again:?}");
+    assert!(stderr(&again).contains("--if-not-exists"), "{again:?}");
+
+    // The same client: printed, exit 0, nothing created.
+    let same = l.ok(&[
+        "client",
+        "create",
+        "--client-id",
+        "ci-deploy",
+        "--if-not-exists",
+        "-q",
+    ]);
+    assert_eq!(same, urn);
+    let json = l.ok(&[
+        "client",
+        "create",
+        "--client-id",
+        "ci-deploy",
+        "--if-not-exists",
+        "-o",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["urn"], urn.as_str());
+    let list = l.ok(&["client", "list", "--client-id", "ci-deploy", "-q"]);
+    assert_eq!(list.lines().count(), 1, "{list}");
+
+    // Another scope is not what was asked: a conflict naming the difference.
+    let other = l.run(&[
+        "client",
+        "create",
+        "--client-id",
+        "ci-deploy",
+        "--scope",
+        "webhook.baack.co",
+        "--if-not-exists",
+    ]);
+    assert_eq!(code(&other), 8, "{other:?}");
+    let e = stderr(&other);
+    assert!(
+        e.contains("api.baack.co") && e.contains("webhook.baack.co"),
+        "{e}"
+    );
+
+    // A new name with the flag is simply created.
+    let new = l.ok(&[
+        "client",
+        "create",
+        "--client-id",
+        "fresh",
+        "--if-not-exists",
+        "-q",
+    ]);
+    assert_ne!(new, urn);
+
+    // Roles: the same permissions in any order are the same role; others conflict.
+    let role = l.ok(&[
+        "role",
+        "create",
+        "--name",
+        "Deployers",
+        "--permission",
+        "READ",
+        "--permission",
+        "ADMINISTER",
+        "-q",
+    ]);
+    let same = l.ok(&[
+        "role",
+        "create",
+        "--name",
+        "Deployers",
+        "--permission",
+        "ADMINISTER",
+        "--permission",
+        "READ",
+        "--if-not-exists",
+        "-q",
+    ]);
+    assert_eq!(same, role);
+    let dup = l.run(&[
+        "role",
+        "create",
+        "--name",
+        "Deployers",
+        "--permission",
+        "READ",
+    ]);
+    assert_eq!(code(&dup), 8, "{dup:?}");
+    let other = l.run(&[
+        "role",
+        "create",
+        "--name",
+        "Deployers",
+        "--permission",
+        "READ",
+        "--if-not-exists",
+    ]);
+    assert_eq!(code(&other), 8, "{other:?}");
+    assert!(stderr(&other).contains("ADMINISTER, READ"), "{other:?}");
+
+    // Invalid input stays exit 5.
+    let bad = l.run(&["client", "create", "--client-id", ""]);
+    assert_eq!(code(&bad), 5, "{bad:?}");
+}
+
+#[test]
+fn a_conflict_over_the_remote_api_is_exit_8_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_on(&dir.path().join("store"), &["--rate-limit", "off"]);
+    let remote = |args: &[&str]| {
+        baack()
+            .env("BAACK_API_URL", &server.base)
+            .env("BAACK_TOKEN", server.root())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let first = remote(&["client", "create", "--client-id", "x", "-q"]);
+    assert!(first.status.success(), "{first:?}");
+    let again = remote(&["client", "create", "--client-id", "x"]);
+    assert_eq!(code(&again), 8, "{again:?}");
+    let same = remote(&[
+        "client",
+        "create",
+        "--client-id",
+        "x",
+        "--if-not-exists",
+        "-q",
+    ]);
+    assert_eq!(stdout(&same), stdout(&first), "{same:?}");
+}
+
+#[test]
+fn every_delete_takes_ignore_not_found() {
+    let l = Local::new();
+    let missing_urn = "4a2e4abe-fd83-4f29-9fd0-57009474a7c9";
+    let cases: [&[&str]; 4] = [
+        &["client", "delete", "nobody"],
+        &["role", "delete", "Nobody"],
+        &["token", "delete", missing_urn],
+        &["oauth", "delete", "00000000000000000000000000000000"],
+    ];
+    for args in cases {
+        let plain = l.run(&[args, &["--yes"]].concat());
+        assert_eq!(code(&plain), 3, "{args:?}: {plain:?}");
+        let ignored = l.run(&[args, &["--yes", "--ignore-not-found"]].concat());
+        assert_eq!(code(&ignored), 0, "{args:?}: {ignored:?}");
+        assert!(stdout(&ignored).is_empty(), "{args:?}: {ignored:?}");
+        assert!(
+            stderr(&ignored).contains("nothing deleted"),
+            "{args:?}: {ignored:?}"
+        );
+    }
+    // An object that exists is still deleted.
+    l.ok(&["client", "create", "--client-id", "there", "-q"]);
+    l.ok(&["client", "delete", "there", "--yes", "--ignore-not-found"]);
+    assert_eq!(code(&l.run(&["client", "get", "there"])), 3);
+}
+
+/// Runs `args` on a pseudo-terminal (util-linux `script`), typing `answer`.
+fn on_terminal(l: &Local, args: &[&str], answer: &str) -> Output {
+    let line = std::iter::once(crate::support::bin().display().to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .map(|w| format!("'{w}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut c = Command::new("script");
+    c.args(["-qec", &line, "/dev/null"])
+        .env("BAACK_STORE", l.store())
+        .env("BAACK_CONFIG_DIR", l.config())
+        .env("BAACK_KEYRING", "off")
+        .env_remove("BAACK_API_URL")
+        .env_remove("BAACK_TOKEN")
+        .env_remove("BAACK_PROFILE");
+    run_with_stdin(&mut c, answer)
+}
+
+#[test]
+fn answering_no_at_a_delete_prompt_exits_0_with_nothing_deleted() {
+    let l = Local::new();
+    let urn = l.ok(&["client", "create", "--client-id", "keep", "-q"]);
+    let out = on_terminal(&l, &["client", "delete", "keep"], "n\n");
+    assert_eq!(code(&out), 0, "{out:?}");
+    // `script` puts the program's stderr on its stdout (both are the terminal).
+    let screen = stdout(&out);
+    assert!(screen.contains("delete API client `keep`"), "{screen}");
+    assert!(screen.contains("nothing deleted"), "{screen}");
+    assert_eq!(l.ok(&["client", "get", "keep", "-q"]), urn);
+
+    let out = on_terminal(&l, &["client", "delete", "keep"], "y\n");
+    assert_eq!(code(&out), 0, "{out:?}");
+    assert_eq!(code(&l.run(&["client", "get", "keep"])), 3);
+}
