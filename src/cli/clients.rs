@@ -8,7 +8,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::output::{Failure, Kind};
-use super::{CreateOnce, Ctx, DeleteArgs, Named, complete, enc};
+use super::{CreateOnce, Ctx, DeleteArgs, Named, complete, enc, item_path};
 
 /// The API client commands.
 #[derive(Debug, Subcommand)]
@@ -144,7 +144,7 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
                 body["scope"] = s.into();
             }
             let r = ctx.client.send(
-                &Call::new(Method::PUT, format!("/n/v1/apiclient/{}", urn_of(&cur))).body(body),
+                &Call::new(Method::PUT, item_path(CLIENTS.prefix, &urn_of(&cur))).body(body),
             )?;
             ctx.out.item(Kind::Client, &r.body)
         }
@@ -159,7 +159,7 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
                 let urn = urn_of(&cur);
                 let r = ctx
                     .client
-                    .send(&Call::new(Method::DELETE, format!("/n/v1/apiclient/{urn}")))?;
+                    .send(&Call::new(Method::DELETE, item_path(CLIENTS.prefix, &urn)))?;
                 ctx.out.deleted("API client", &urn, &r.body)
             },
         ),

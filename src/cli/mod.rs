@@ -362,7 +362,7 @@ impl Ctx {
         // read as URNs are refused by the server, so `client delete <URN>` can only ever
         // mean the object with that URN.
         if let Some(urn) = baack::model::parse_urn(reference) {
-            return self.get(&format!("{}{urn}", kind.prefix));
+            return self.get(&item_path(kind.prefix, &urn));
         }
         // Names are stored NFC: a decomposed spelling typed here names the same object.
         let reference: &str = &reference.nfc().collect::<String>();
@@ -453,6 +453,34 @@ impl Ctx {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// What a path segment must escape: RFC 3986's non-`pchar` bytes, plus `/` and `%`
+/// themselves, so an id such as `Demo API Client` or `a/b` stays one segment.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// The path of one object: `prefix` (ending in `/`) and `key`, percent-encoded.
+pub fn item_path(prefix: &str, key: &str) -> String {
+    format!(
+        "{prefix}{}",
+        percent_encoding::utf8_percent_encode(key, SEGMENT)
+    )
 }
 
 /// Percent-encodes a query value.

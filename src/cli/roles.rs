@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::clients::{resolve as resolve_client, urn_of};
 use super::output::{Failure, Kind};
-use super::{CreateOnce, Ctx, DeleteArgs, Named, complete};
+use super::{CreateOnce, Ctx, DeleteArgs, Named, complete, item_path};
 
 /// A permission label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,7 +115,7 @@ fn edit_clients(
     role_urn: &str,
     edit: impl Fn(&mut Vec<String>),
 ) -> Result<Value, Error> {
-    let path = format!("/n/v1/permissionrole/{role_urn}");
+    let path = item_path(ROLES.prefix, role_urn);
     let mut last = None;
     for _ in 0..GRANT_ATTEMPTS {
         let cur = ctx.client.send(&Call::new(Method::GET, &path))?;
@@ -227,10 +227,9 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
             |role| format!("permission role `{reference}` ({})", urn_of(role)),
             |role| {
                 let urn = urn_of(&role);
-                let r = ctx.client.send(&Call::new(
-                    Method::DELETE,
-                    format!("/n/v1/permissionrole/{urn}"),
-                ))?;
+                let r = ctx
+                    .client
+                    .send(&Call::new(Method::DELETE, item_path(ROLES.prefix, &urn)))?;
                 ctx.out.deleted("permission role", &urn, &r.body)
             },
         ),

@@ -14,7 +14,10 @@ use serde_json::{Value, json};
 use super::clients::{resolve as resolve_client, urn_of};
 use super::output::{Failure, Kind, NewSecret, deliver_or_undo};
 use super::secret_file::SecretFile;
-use super::{Ctx, DeleteArgs, complete, enc, parse_duration};
+use super::{Ctx, DeleteArgs, complete, enc, item_path, parse_duration};
+
+/// Where bearer tokens live.
+const TOKENS: &str = "/n/v1/apiclientbearertoken/";
 
 /// The bearer token commands.
 #[derive(Debug, Subcommand)]
@@ -140,10 +143,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             let new = NewSecret::new("token", &urn, format!("baack token delete {urn} --yes"));
             let undo = || {
                 ctx.client
-                    .send(&Call::new(
-                        Method::DELETE,
-                        format!("/n/v1/apiclientbearertoken/{urn}"),
-                    ))
+                    .send(&Call::new(Method::DELETE, item_path(TOKENS, &urn)))
                     .map(drop)
             };
             match file {
@@ -188,13 +188,13 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             ctx.out.list(Kind::Token, &items)
         }
         TokenCmd::Get(u) => {
-            let v = ctx.get(&format!("/n/v1/apiclientbearertoken/{}", u.urn))?;
+            let v = ctx.get(&item_path(TOKENS, &u.urn))?;
             ctx.out.item(Kind::Token, &v)
         }
         TokenCmd::Revoke { u, notice } => {
             let at = format_baack(expiry_after("--notice", notice)?);
             let r = ctx.client.send(
-                &Call::new(Method::PUT, format!("/n/v1/apiclientbearertoken/{}", u.urn))
+                &Call::new(Method::PUT, item_path(TOKENS, &u.urn))
                     .body(json!({ "expirationTimestamp": at })),
             )?;
             ctx.out.item(Kind::Token, &r.body)?;
@@ -212,10 +212,9 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             || Ok(u.urn.clone()),
             |urn| format!("bearer token {urn}"),
             |urn| {
-                let r = ctx.client.send(&Call::new(
-                    Method::DELETE,
-                    format!("/n/v1/apiclientbearertoken/{urn}"),
-                ))?;
+                let r = ctx
+                    .client
+                    .send(&Call::new(Method::DELETE, item_path(TOKENS, &urn)))?;
                 ctx.out.deleted("bearer token", &urn, &r.body)
             },
         ),

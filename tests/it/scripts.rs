@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use crate::support::{Server, baack, run_with_stdin};
+use crate::support::{Server, baack, oauth_create, run_with_stdin};
 
 /// A temp embedded store made with `init`, and the config directory beside it.
 struct Local {
@@ -264,4 +264,85 @@ fn answering_no_at_a_delete_prompt_exits_0_with_nothing_deleted() {
     let out = on_terminal(&l, &["client", "delete", "keep"], "y\n");
     assert_eq!(code(&out), 0, "{out:?}");
     assert_eq!(code(&l.run(&["client", "get", "keep"])), 3);
+}
+
+/// Runs one command line in some mode.
+type Runner<'a> = dyn Fn(&[&str]) -> Output + 'a;
+
+/// Runs `args` against a real `baack serve` with its root token.
+fn remote(server: &Server, args: &[&str]) -> Output {
+    baack()
+        .env("BAACK_API_URL", &server.base)
+        .env("BAACK_TOKEN", server.root())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn oauth_clients_are_found_by_id_or_exact_name_and_odd_ids_are_encoded() {
+    let l = Local::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_on(&dir.path().join("store"), &["--rate-limit", "off"]);
+    let local = |args: &[&str]| l.run(args);
+    let far = |args: &[&str]| remote(&server, args);
+    let modes: [(&str, &Runner); 2] = [("embedded", &local), ("remote", &far)];
+    for (mode, run) in modes {
+        // No such client, named with characters a path must escape: not found, exit 3.
+        for odd in ["Demo API Client", "a/b", "100%", "x?y#z", "../apiclient"] {
+            let out = run(&["oauth", "get", odd]);
+            assert_eq!(code(&out), 3, "{mode} {odd}: {out:?}");
+            assert!(
+                stderr(&out).contains("no OAuth client"),
+                "{mode} {odd}: {out:?}"
+            );
+        }
+        let create = |name: &str| {
+            let mut args = oauth_create(&["-q"]);
+            let at = args.iter().position(|a| a == "--name").unwrap();
+            args[at + 1] = name.to_string();
+            let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            assert!(out.status.success(), "{mode}: {out:?}");
+            stdout(&out).split_whitespace().next().unwrap().to_string()
+        };
+        let demo = create("Demo API Client");
+        let by_name = run(&["oauth", "get", "Demo API Client", "-o", "json"]);
+        assert!(by_name.status.success(), "{mode}: {by_name:?}");
+        let v: Value = serde_json::from_slice(&by_name.stdout).unwrap();
+        assert_eq!(v["id"], demo.as_str(), "{mode}");
+        let by_id = run(&["oauth", "get", &demo, "-q"]);
+        assert_eq!(stdout(&by_id).trim(), demo, "{mode}");
+
+        // The name is exact: another case is another name.
+        assert_eq!(
+            code(&run(&["oauth", "get", "demo api client"])),
+            3,
+            "{mode}"
+        );
+
+        // Two of one name: a usage error listing both ids and what to type instead.
+        let a = create("Twin");
+        let b = create("Twin");
+        let out = run(&["oauth", "get", "Twin"]);
+        assert_eq!(code(&out), 2, "{mode}: {out:?}");
+        let e = stderr(&out);
+        assert!(e.contains(&a) && e.contains(&b), "{mode}: {e}");
+        assert!(e.contains("baack oauth get "), "{mode}: {e}");
+
+        // Update and delete take the name too.
+        let out = run(&[
+            "oauth",
+            "update",
+            "Demo API Client",
+            "--set",
+            "description=renamed",
+            "-o",
+            "json",
+        ]);
+        assert!(out.status.success(), "{mode}: {out:?}");
+        let out = run(&["oauth", "delete", "Demo API Client", "--yes"]);
+        assert!(out.status.success(), "{mode}: {out:?}");
+        assert_eq!(code(&run(&["oauth", "get", &demo])), 3, "{mode}");
+    }
 }
