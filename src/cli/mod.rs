@@ -94,7 +94,7 @@ pub struct Global {
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
-    /// Give up on a request after this long
+    /// Give up after this long: the whole command's budget, retries and their waits included
     #[arg(long, global = true, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Duration,
 
@@ -300,14 +300,22 @@ impl Ctx {
     fn connect(g: &Global, out: Printer) -> Result<Ctx, Failure> {
         let settings = Settings::resolve(g, &config::Config::load()?)?;
         let client = match settings.target {
-            Target::Remote { url, token } => Client::remote(
-                &url,
-                token.map(|(t, _)| t),
-                Policy {
-                    timeout: g.timeout,
-                    retries: g.retries,
-                },
-            )?,
+            Target::Remote { url, token } => {
+                let client = Client::remote(
+                    &url,
+                    token.map(|(t, _)| t),
+                    Policy {
+                        timeout: g.timeout,
+                        retries: g.retries,
+                    },
+                )?;
+                // One line per retry on stderr, so a slow command says what it is doing.
+                if g.quiet {
+                    client
+                } else {
+                    client.on_retry(|r| eprintln!("{r}"))
+                }
+            }
             Target::Embedded(path) => Client::embedded(open_store(&path, &out)?.0)?,
         };
         if g.verbose {

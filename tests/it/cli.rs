@@ -809,9 +809,6 @@ fn a_server_that_never_answers_times_out_and_exits_7() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("timed out"));
-    // Two attempts of one second each, plus a backoff: nowhere near the 30 s default.
-    assert!(
-        took >= Duration::from_secs(2) && took < Duration::from_secs(10),
-        "{took:?}"
-    );
+    // The one-second budget is the whole command's: nowhere near the 30 s default.
+    assert!(took < Duration::from_secs(10), "{took:?}");
 }

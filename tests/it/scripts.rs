@@ -346,3 +346,97 @@ fn oauth_clients_are_found_by_id_or_exact_name_and_odd_ids_are_encoded() {
         assert_eq!(code(&run(&["oauth", "get", &demo])), 3, "{mode}");
     }
 }
+
+/// A server on 127.0.0.1:0 that reads each request's head and answers with `answer`
+/// (or, when it is `None`, holds the connection open and never answers).
+fn fake_server(answer: Option<&'static str>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            match answer {
+                Some(a) => {
+                    let _ = conn.write_all(a.as_bytes());
+                }
+                None => held.push(conn),
+            }
+        }
+    });
+    url
+}
+
+const UNAVAILABLE: &str =
+    "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+const UNAVAILABLE_FOR_A_MINUTE: &str = "HTTP/1.1 503 Service Unavailable\r\nretry-after: 60\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+
+fn against(url: &str, args: &[&str]) -> (Output, std::time::Duration) {
+    let start = std::time::Instant::now();
+    let out = baack()
+        .env("BAACK_API_URL", url)
+        .env("BAACK_TOKEN", "bk_unused")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (out, start.elapsed())
+}
+
+#[test]
+fn the_timeout_bounds_the_whole_command_and_each_retry_says_so() {
+    // A server that never answers: the 2s budget is the whole command's, not each of
+    // four attempts' (a generous bound: far under the 8s that four attempts would take).
+    let silent = fake_server(None);
+    let (out, took) = against(
+        &silent,
+        &["client", "list", "--timeout", "2s", "--retries", "3"],
+    );
+    assert_eq!(code(&out), 7, "{out:?}");
+    let e = stderr(&out);
+    assert!(e.contains("timed out") && e.contains("gave up"), "{e}");
+    assert!(took < std::time::Duration::from_secs(8), "{took:?}: {e}");
+
+    // 503 each time: one line per retry, then the last answer, saying how it was tried.
+    let busy = fake_server(Some(UNAVAILABLE));
+    let (out, _) = against(
+        &busy,
+        &["client", "list", "--timeout", "20s", "--retries", "2"],
+    );
+    assert_eq!(code(&out), 7, "{out:?}");
+    let e = stderr(&out);
+    let retries: Vec<&str> = e
+        .lines()
+        .filter(|l| l.starts_with("retrying in "))
+        .collect();
+    assert_eq!(retries.len(), 2, "{e}");
+    assert!(retries[0].ends_with(" after 503 (attempt 2/3)"), "{e}");
+    assert!(retries[1].ends_with(" after 503 (attempt 3/3)"), "{e}");
+    assert!(e.contains("gave up after 3 attempts"), "{e}");
+
+    // -q: no retry lines, only the error.
+    let (out, _) = against(&busy, &["client", "list", "--retries", "2", "-q"]);
+    assert_eq!(code(&out), 7, "{out:?}");
+    assert!(!stderr(&out).contains("retrying"), "{out:?}");
+
+    // A Retry-After past the budget: no wait that cannot end in time.
+    let later = fake_server(Some(UNAVAILABLE_FOR_A_MINUTE));
+    let (out, took) = against(&later, &["client", "list", "--timeout", "3s"]);
+    assert_eq!(code(&out), 7, "{out:?}");
+    let e = stderr(&out);
+    assert!(!e.contains("retrying"), "{e}");
+    assert!(
+        e.contains("asked for a wait of 60s") && e.contains("--timeout"),
+        "{e}"
+    );
+    assert!(took < std::time::Duration::from_secs(12), "{took:?}: {e}");
+}
