@@ -294,13 +294,19 @@ pub struct Ctx {
     pub out: Printer,
     /// The owner company, when the profile names it.
     default_owner: Option<String>,
+    /// The URN the bearer token's value gives (`None`: the embedded store, no token).
+    token_urn: Option<String>,
 }
 
 impl Ctx {
     fn connect(g: &Global, out: Printer) -> Result<Ctx, Failure> {
         let settings = Settings::resolve(g, &config::Config::load()?)?;
+        let mut token_urn = None;
         let client = match settings.target {
             Target::Remote { url, token } => {
+                token_urn = token
+                    .as_ref()
+                    .map(|(t, _)| baack::secret::token_urn(&baack::secret::digest(t)));
                 let client = Client::remote(
                     &url,
                     token.map(|(t, _)| t),
@@ -325,7 +331,32 @@ impl Ctx {
             client,
             out,
             default_owner: settings.default_owner,
+            token_urn,
         })
+    }
+
+    /// What `whoami` says of the token: its record (URN, expiry), or, when this token
+    /// may not read tokens, the URN its value gives; `null` in the embedded mode, which
+    /// acts as the store's root client with no token at all.
+    fn whoami_token(&self) -> serde_json::Value {
+        let Some(urn) = &self.token_urn else {
+            self.out.note(
+                "no token: the embedded store acts as its root client without one (make one with `baack token create --client root`)",
+            );
+            return serde_json::Value::Null;
+        };
+        match self.get(&item_path("/n/v1/apiclientbearertoken/", urn)) {
+            Ok(t) => serde_json::json!({
+                "urn": t.get("urn").cloned().unwrap_or_else(|| urn.as_str().into()),
+                "expirationTimestamp": t.get("expirationTimestamp").cloned().unwrap_or_default(),
+            }),
+            Err(_) => {
+                self.out.note(&format!(
+                    "this token's record cannot be read (it needs READ, or it was made before store format 3 or by a server other than baack): {urn} is the URN its value gives, its expiry unknown"
+                ));
+                serde_json::json!({ "urn": urn, "expirationTimestamp": null })
+            }
+        }
     }
 
     /// GET `path`, returning the body.
@@ -638,7 +669,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve(a) => serve::run(&cli.global, &out, a),
         Command::Whoami => {
             let ctx = Ctx::connect(&cli.global, out)?;
-            let v = ctx.get("/n/v1/clientcontext")?;
+            let mut v = ctx.get("/n/v1/clientcontext")?;
+            v["token"] = ctx.whoami_token();
             ctx.out.item(Kind::Context, &v)
         }
         Command::Auth(c) => auth::run(&cli.global, &out, c),

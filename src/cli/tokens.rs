@@ -6,7 +6,7 @@ use std::time::Duration;
 use baack::client::Call;
 use baack::clock::{RANGE, format_baack, in_range, later_in_range, parse_timestamp};
 use baack::model::parse_urn;
-use baack::secret::obfuscate;
+use baack::secret::{TOKEN_PREFIX, check_bearer_token, digest, obfuscate, token_urn};
 use clap::{Args, Subcommand};
 use http::Method;
 use serde_json::{Value, json};
@@ -65,17 +65,105 @@ pub enum TokenCmd {
     },
 }
 
-/// A token URN.
+/// A token: its URN, or `-` for the token itself on stdin.
 #[derive(Debug, Args)]
 pub struct UrnArg {
-    /// The token's URN
-    #[arg(value_name = "URN", value_parser = parse_token_urn, add = complete::tokens())]
+    /// The token's URN, or - to read the token itself from stdin (never an argument): its
+    /// URN is derived from it, so a leaked token is killed with `baack token delete - <file`
+    // Checked in `target`, not by clap: clap's error would repeat a token pasted here.
+    #[arg(value_name = "URN|-", add = complete::tokens())]
     pub urn: String,
 }
 
-fn parse_token_urn(s: &str) -> Result<String, String> {
-    parse_urn(s)
-        .ok_or_else(|| format!("`{s}` is not a token URN; list them with `baack token list`"))
+/// Which token a command names, and how.
+struct Named {
+    urn: String,
+    /// The token's value was given (on stdin): the first characters reads show of it.
+    shown: Option<String>,
+}
+
+impl UrnArg {
+    fn target(&self) -> Result<Named, baack::Error> {
+        if self.urn == "-" {
+            let token = read_token()?;
+            if let Err(why) = check_bearer_token(&token) {
+                return Err(baack::Error::Usage(format!(
+                    "what stdin holds is not a bearer token: {why}"
+                )));
+            }
+            return Ok(Named {
+                urn: token_urn(&digest(&token)),
+                shown: Some(obfuscate(&token)),
+            });
+        }
+        if self.urn.starts_with(TOKEN_PREFIX) {
+            // Never echoed: it may be a live secret, already in shell history.
+            return Err(baack::Error::Usage(
+                "that argument looks like a token itself: never pass a token as an argument (process lists and shell history show it); pipe it on stdin with `-`, e.g. `baack token delete - < token-file`".into(),
+            ));
+        }
+        match parse_urn(&self.urn) {
+            Some(urn) => Ok(Named { urn, shown: None }),
+            None => Err(baack::Error::Usage(format!(
+                "`{}` is not a token URN, nor - (the token on stdin); list them with `baack token list`",
+                self.urn
+            ))),
+        }
+    }
+}
+
+/// The token on stdin: a hidden prompt on a terminal, else all of stdin, trimmed.
+fn read_token() -> Result<String, baack::Error> {
+    use std::io::{IsTerminal, Read};
+    let token = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("bearer token (input hidden): ")
+            .map_err(|e| baack::Error::Usage(format!("cannot read the token: {e}")))?
+    } else {
+        let mut s = String::new();
+        std::io::stdin()
+            .take(4096)
+            .read_to_string(&mut s)
+            .map_err(|e| baack::Error::Usage(format!("cannot read the token from stdin: {e}")))?;
+        s
+    };
+    let token = token.trim().to_string();
+    if token.is_empty() {
+        return Err(baack::Error::Usage(
+            "no token on stdin: pipe it in, e.g. `baack token delete - < token-file`".into(),
+        ));
+    }
+    Ok(token)
+}
+
+impl Named {
+    /// A not-found for a token named by its value says why that can happen: its URN is
+    /// derived only for tokens a baack store of format 3 or later made, and lists the
+    /// tokens whose shown characters match (for the person to check, never acted on).
+    fn not_found(&self, ctx: &Ctx, e: baack::Error) -> baack::Error {
+        let Some(shown) = &self.shown else { return e };
+        if e.kind() != baack::ErrorKind::NotFound {
+            return e;
+        }
+        let alike: Vec<String> = ctx
+            .client
+            .list_all(&format!("{TOKENS}?limit=1000"), "bearerTokens")
+            .unwrap_or_default()
+            .iter()
+            .filter(|t| t.get("bearerToken").and_then(Value::as_str) == Some(shown.as_str()))
+            .map(urn_of)
+            .collect();
+        let hint = match alike.as_slice() {
+            [] => format!("no token here shows as `{shown}` either"),
+            some => format!(
+                "tokens shown as `{shown}`: {}; check one with `baack token get URN`",
+                some.join(", ")
+            ),
+        };
+        baack::Error::NotFound(format!(
+            "no bearer token with that value (its URN would be {}): it was deleted, or it was made before store format 3 or by a server other than baack, whose token URNs cannot be derived from the value; {hint}",
+            self.urn
+        ))
+    }
 }
 
 fn parse_ts(s: &str) -> Result<i64, String> {
@@ -188,15 +276,22 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             ctx.out.list(Kind::Token, &items)
         }
         TokenCmd::Get(u) => {
-            let v = ctx.get(&item_path(TOKENS, &u.urn))?;
+            let t = u.target()?;
+            let v = ctx
+                .get(&item_path(TOKENS, &t.urn))
+                .map_err(|e| t.not_found(ctx, e))?;
             ctx.out.item(Kind::Token, &v)
         }
         TokenCmd::Revoke { u, notice } => {
+            let t = u.target()?;
             let at = format_baack(expiry_after("--notice", notice)?);
-            let r = ctx.client.send(
-                &Call::new(Method::PUT, item_path(TOKENS, &u.urn))
-                    .body(json!({ "expirationTimestamp": at })),
-            )?;
+            let r = ctx
+                .client
+                .send(
+                    &Call::new(Method::PUT, item_path(TOKENS, &t.urn))
+                        .body(json!({ "expirationTimestamp": at })),
+                )
+                .map_err(|e| t.not_found(ctx, e))?;
             ctx.out.item(Kind::Token, &r.body)?;
             let until = r
                 .body
@@ -207,16 +302,24 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                 .note(&format!("the token stops working at {until} UTC"));
             Ok(())
         }
-        TokenCmd::Delete { u, d } => d.run(
-            &ctx.out,
-            || Ok(u.urn.clone()),
-            |urn| format!("bearer token {urn}"),
-            |urn| {
-                let r = ctx
-                    .client
-                    .send(&Call::new(Method::DELETE, item_path(TOKENS, &urn)))?;
-                ctx.out.deleted("bearer token", &urn, &r.body)
-            },
-        ),
+        TokenCmd::Delete { u, mut d } => {
+            let t = u.target()?;
+            // Who pipes a token's value in holds the secret: that is the confirmation,
+            // so `echo $LEAKED | baack token delete -` kills it in one step (stdin, which
+            // held the token, could not answer a question anyway).
+            d.yes |= t.shown.is_some();
+            d.run(
+                &ctx.out,
+                || Ok(t),
+                |t| format!("bearer token {}", t.urn),
+                |t| {
+                    let r = ctx
+                        .client
+                        .send(&Call::new(Method::DELETE, item_path(TOKENS, &t.urn)))
+                        .map_err(|e| t.not_found(ctx, e))?;
+                    ctx.out.deleted("bearer token", &t.urn, &r.body)
+                },
+            )
+        }
     }
 }

@@ -440,3 +440,149 @@ fn the_timeout_bounds_the_whole_command_and_each_retry_says_so() {
     );
     assert!(took < std::time::Duration::from_secs(12), "{took:?}: {e}");
 }
+
+#[test]
+fn a_token_is_named_by_its_value_on_stdin_and_never_as_an_argument() {
+    let l = Local::new();
+    l.ok(&["client", "create", "--client-id", "android", "-q"]);
+    let token = l.ok(&[
+        "token",
+        "create",
+        "--client",
+        "android",
+        "--expires-in",
+        "2h",
+        "-q",
+    ]);
+    let urn = {
+        let list = l.ok(&["token", "list", "--client", "android", "-q"]);
+        list.trim().to_string()
+    };
+    let by_value =
+        |args: &[&str]| run_with_stdin(l.cmd(args).stdin(Stdio::piped()), &format!("{token}\n"));
+
+    let got = by_value(&["token", "get", "-", "-q"]);
+    assert_eq!(stdout(&got).trim(), urn, "{got:?}");
+
+    let revoked = by_value(&["token", "revoke", "-", "--notice", "1h", "-o", "json"]);
+    assert!(revoked.status.success(), "{revoked:?}");
+    let v: Value = serde_json::from_slice(&revoked.stdout).unwrap();
+    assert_eq!(v["urn"], urn.as_str());
+
+    // The token on the command line is refused without being repeated.
+    let out = l.run(&["token", "get", &token]);
+    assert_eq!(code(&out), 2, "{out:?}");
+    assert!(
+        stderr(&out).contains("stdin") && !stderr(&out).contains(&token),
+        "{out:?}"
+    );
+    // What is not a token is refused before any lookup, and not echoed either.
+    let out = run_with_stdin(
+        l.cmd(&["token", "get", "-"]).stdin(Stdio::piped()),
+        "bk_nonsense\n",
+    );
+    assert_eq!(code(&out), 2, "{out:?}");
+    assert!(!stderr(&out).contains("nonsense"), "{out:?}");
+
+    // One step kills a leaked token: no --yes, the value is the confirmation.
+    let killed = by_value(&["token", "delete", "-"]);
+    assert!(killed.status.success(), "{killed:?}");
+    assert!(stdout(&killed).contains(&urn), "{killed:?}");
+    assert!(!stdout(&killed).contains(&token) && !stderr(&killed).contains(&token));
+    let again = by_value(&["token", "delete", "-"]);
+    assert_eq!(code(&again), 3, "{again:?}");
+    assert!(stderr(&again).contains("format 3"), "{again:?}");
+    let ignored = by_value(&["token", "delete", "-", "--ignore-not-found"]);
+    assert!(ignored.status.success(), "{ignored:?}");
+}
+
+#[test]
+fn a_token_made_before_format_3_is_not_found_by_value_and_the_error_says_why() {
+    let l = Local::new();
+    l.ok(&["client", "create", "--client-id", "old", "-q"]);
+    let token = l.ok(&["token", "create", "--client", "old", "-q"]);
+    let derived = l.ok(&["token", "list", "--client", "old", "-q"]);
+    // Lay the token out as stores before format 3 did: a random URN, found through a
+    // digest index entry.
+    let store = l.store();
+    let random = "0f0e0d0c-0b0a-4908-8706-050403020100";
+    let file = store.join("tokens").join(format!("{derived}.json"));
+    let body = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace(&derived, random);
+    std::fs::write(store.join("tokens").join(format!("{random}.json")), body).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let v: Value = serde_json::from_str(
+        &std::fs::read_to_string(store.join("tokens").join(format!("{random}.json"))).unwrap(),
+    )
+    .unwrap();
+    let digest = v["digest"].as_str().unwrap();
+    std::os::unix::fs::symlink(random, store.join("index/token-digest").join(digest)).unwrap();
+    let client = v["client"].as_str().unwrap();
+    let log = store
+        .join("index/client-tokens")
+        .join(format!("{client}.log"));
+    let mut lines = std::fs::read_to_string(&log).unwrap();
+    lines.push_str(&format!("-{derived}\n+{random}\n"));
+    std::fs::write(&log, lines).unwrap();
+    let _ = std::fs::remove_dir_all(store.join("cache"));
+    assert_eq!(l.ok(&["token", "list", "--client", "old", "-q"]), random);
+
+    let out = run_with_stdin(l.cmd(&["token", "get", "-"]).stdin(Stdio::piped()), &token);
+    assert_eq!(code(&out), 3, "{out:?}");
+    let e = stderr(&out);
+    assert!(e.contains("before store format 3"), "{e}");
+    // The tokens that show the same first characters are named, for a person to check.
+    assert!(e.contains(random), "{e}");
+    assert!(!e.contains(&token), "{e}");
+}
+
+#[test]
+fn whoami_shows_the_tokens_urn_and_expiry_or_that_there_is_none() {
+    let l = Local::new();
+    let out = l.run(&["whoami", "-o", "json"]);
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["token"], Value::Null);
+    assert!(stderr(&out).contains("without one"), "{out:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_on(&dir.path().join("store"), &["--rate-limit", "off"]);
+    let made = remote(
+        &server,
+        &[
+            "token",
+            "create",
+            "--client",
+            "root",
+            "--expires-in",
+            "2h",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(made.status.success(), "{made:?}");
+    let t: Value = serde_json::from_slice(&made.stdout).unwrap();
+    let who = baack()
+        .env("BAACK_API_URL", &server.base)
+        .env("BAACK_TOKEN", t["bearerToken"].as_str().unwrap())
+        .args(["whoami", "-o", "json"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(who.status.success(), "{who:?}");
+    let v: Value = serde_json::from_slice(&who.stdout).unwrap();
+    assert_eq!(v["token"]["urn"], t["urn"]);
+    assert_eq!(v["token"]["expirationTimestamp"], t["expirationTimestamp"]);
+    let table = baack()
+        .env("BAACK_API_URL", &server.base)
+        .env("BAACK_TOKEN", t["bearerToken"].as_str().unwrap())
+        .args(["whoami"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&table).contains(t["urn"].as_str().unwrap()),
+        "{table:?}"
+    );
+}
