@@ -165,6 +165,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("`{s}` is not a duration like 90s, 15m, 24h or 30d ({e})"))
 }
 
+/// How long a new token lasts when neither the command nor the profile says.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+
 /// Where commands go, once flags, environment and profile are weighed.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -188,6 +191,8 @@ pub struct Settings {
     pub target: Target,
     /// The profile's owner company, which saves a lookup on create.
     pub default_owner: Option<String>,
+    /// The profile's `default_token_ttl`, as written there.
+    pub default_token_ttl: Option<String>,
 }
 
 impl Settings {
@@ -223,6 +228,7 @@ impl Settings {
             profile: name,
             target,
             default_owner: profile.and_then(|p| p.default_owner.clone()),
+            default_token_ttl: profile.and_then(|p| p.default_token_ttl.clone()),
         })
     }
 }
@@ -296,6 +302,8 @@ pub struct Ctx {
     default_owner: Option<String>,
     /// The URN the bearer token's value gives (`None`: the embedded store, no token).
     token_urn: Option<String>,
+    /// The profile's `default_token_ttl`, as written there.
+    default_token_ttl: Option<String>,
 }
 
 impl Ctx {
@@ -332,6 +340,7 @@ impl Ctx {
             out,
             default_owner: settings.default_owner,
             token_urn,
+            default_token_ttl: settings.default_token_ttl,
         })
     }
 
@@ -356,6 +365,19 @@ impl Ctx {
                 ));
                 serde_json::json!({ "urn": urn, "expirationTimestamp": null })
             }
+        }
+    }
+
+    /// How long a new token lasts when `token create` is not told: the profile's
+    /// `default_token_ttl`, else 90 days: a forgotten token should not live for ever.
+    pub fn token_ttl(&self) -> Result<Duration, Error> {
+        match &self.default_token_ttl {
+            None => Ok(DEFAULT_TOKEN_TTL),
+            Some(s) => parse_duration(s).map_err(|why| {
+                Error::Usage(format!(
+                    "the profile's default_token_ttl in config.toml: {why}; fix it, or pass --expires-in"
+                ))
+            }),
         }
     }
 

@@ -27,12 +27,16 @@ pub enum TokenCmd {
         /// The client: URN or clientID
         #[arg(long, value_name = "REF", add = complete::clients())]
         client: String,
-        /// Expire after this long (90s, 15m, 24h, 30d)
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "expires_at")]
+        /// Expire after this long (90s, 15m, 24h, 30d) [default: the profile's
+        /// default_token_ttl, else 90d]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["expires_at", "no_expiry"])]
         expires_in: Option<Duration>,
         /// Expire at this time (RFC 3339, or Baack's zone-less UTC form)
-        #[arg(long, value_name = "TIMESTAMP", value_parser = parse_ts)]
+        #[arg(long, value_name = "TIMESTAMP", value_parser = parse_ts, conflicts_with = "no_expiry")]
         expires_at: Option<i64>,
+        /// Never expire: it works until revoked or deleted (warns)
+        #[arg(long)]
+        no_expiry: bool,
         /// Write the token to this new file (mode 0600) instead of printing it
         #[arg(long, value_name = "PATH")]
         secret_file: Option<PathBuf>,
@@ -189,6 +193,19 @@ fn expiry_after(flag: &str, d: Duration) -> Result<i64, baack::Error> {
     })
 }
 
+/// A duration as `--notice` takes it: `24h`, `90s`, `30d`.
+fn spelled(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => format!("{}ms", d.as_millis()),
+        // Whole days from two on: a day is spelled `24h`, as people give notice.
+        _ if s.is_multiple_of(86_400) && s >= 2 * 86_400 => format!("{}d", s / 86_400),
+        _ if s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
+        _ if s.is_multiple_of(60) => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -204,14 +221,18 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             client,
             expires_in,
             expires_at,
+            no_expiry,
             secret_file,
         } => {
-            let expires_in = expires_in
-                .map(|d| expiry_after("--expires-in", d))
-                .transpose()?;
+            let expires = match (expires_in, expires_at) {
+                _ if no_expiry => None,
+                (Some(d), _) => Some(expiry_after("--expires-in", d)?),
+                (None, Some(at)) => Some(at),
+                (None, None) => Some(expiry_after("default_token_ttl", ctx.token_ttl()?)?),
+            };
             let c = resolve_client(ctx, &client)?;
             let mut body = json!({ "apiClient": { "urn": urn_of(&c) } });
-            if let Some(at) = expires_in.or(expires_at) {
+            if let Some(at) = expires {
                 body["expirationTimestamp"] = format_baack(at).into();
             }
             let file = secret_file
@@ -221,6 +242,11 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             let r = ctx
                 .client
                 .send(&Call::new(Method::POST, "/n/v1/apiclientbearertoken/").body(body))?;
+            if no_expiry {
+                ctx.out.warn(
+                    "this token never expires: it works until deleted or revoked; give tokens an --expires-in unless they must outlive every rotation",
+                );
+            }
             let mut v = r.body;
             let token = v
                 .get("bearerToken")
@@ -284,7 +310,8 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
         }
         TokenCmd::Revoke { u, notice } => {
             let t = u.target()?;
-            let at = format_baack(expiry_after("--notice", notice)?);
+            let asked = expiry_after("--notice", notice)?;
+            let at = format_baack(asked);
             let r = ctx
                 .client
                 .send(
@@ -298,8 +325,23 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                 .get("expirationTimestamp")
                 .and_then(Value::as_str)
                 .unwrap_or("now");
-            ctx.out
-                .note(&format!("the token stops working at {until} UTC"));
+            // The API never lengthens a token's life: an expiry already sooner than the
+            // notice stays, and saying so spares the reader a surprise.
+            let sooner = r
+                .body
+                .get("expirationTimestamp")
+                .and_then(Value::as_str)
+                .and_then(parse_timestamp)
+                .is_some_and(|e| e < asked);
+            if sooner {
+                ctx.out.note(&format!(
+                    "the token already expires at {until} UTC, sooner than the {} notice: the earlier expiry stands",
+                    spelled(notice)
+                ));
+            } else {
+                ctx.out
+                    .note(&format!("the token stops working at {until} UTC"));
+            }
             Ok(())
         }
         TokenCmd::Delete { u, mut d } => {

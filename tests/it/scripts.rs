@@ -586,3 +586,115 @@ fn whoami_shows_the_tokens_urn_and_expiry_or_that_there_is_none() {
         "{table:?}"
     );
 }
+
+/// Milliseconds from now until a Baack timestamp.
+fn ms_until(ts: &str) -> i64 {
+    let t = chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%dT%H:%M:%S%.f")
+        .unwrap()
+        .and_utc();
+    (t - chrono::Utc::now()).num_milliseconds()
+}
+
+#[test]
+fn a_token_expires_by_default_and_never_only_when_asked() {
+    let l = Local::new();
+    let hour = 3_600_000;
+    let created = |args: &[&str]| -> (Value, Output) {
+        let out = l.run(&[&["token", "create", "--client", "root", "-o", "json"], args].concat());
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        (serde_json::from_slice(&out.stdout).unwrap(), out)
+    };
+    // Neither flag: 90 days.
+    let (v, out) = created(&[]);
+    let left = ms_until(v["expirationTimestamp"].as_str().unwrap());
+    assert!((89 * 24 * hour..=90 * 24 * hour).contains(&left), "{v}");
+    assert!(!stderr(&out).contains("never expires"), "{out:?}");
+
+    // --no-expiry: none, with a warning even under -q.
+    let (v, out) = created(&["--no-expiry"]);
+    assert!(
+        v.get("expirationTimestamp").is_none_or(Value::is_null),
+        "{v}"
+    );
+    assert!(
+        stderr(&out).contains("warning: this token never expires"),
+        "{out:?}"
+    );
+    let quiet = l.run(&["token", "create", "--client", "root", "--no-expiry", "-q"]);
+    assert!(stderr(&quiet).contains("never expires"), "{quiet:?}");
+    let both = l.run(&[
+        "token",
+        "create",
+        "--client",
+        "root",
+        "--no-expiry",
+        "--expires-in",
+        "1h",
+    ]);
+    assert_eq!(code(&both), 2, "{both:?}");
+
+    // The profile's default_token_ttl.
+    let cfg = l.config();
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::set_permissions(&cfg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let store = l.store().display().to_string();
+    std::fs::write(
+        cfg.join("config.toml"),
+        format!("[profiles.ci]\nstore = {store:?}\ndefault_token_ttl = \"2h\"\n"),
+    )
+    .unwrap();
+    let (v, _) = created(&["--profile", "ci"]);
+    let left = ms_until(v["expirationTimestamp"].as_str().unwrap());
+    assert!((hour..=2 * hour).contains(&left), "{v}");
+    // An explicit flag wins over it.
+    let (v, _) = created(&["--profile", "ci", "--expires-in", "30d"]);
+    assert!(
+        ms_until(v["expirationTimestamp"].as_str().unwrap()) > 29 * 24 * hour,
+        "{v}"
+    );
+    std::fs::write(
+        cfg.join("config.toml"),
+        format!("[profiles.ci]\nstore = {store:?}\ndefault_token_ttl = \"soon\"\n"),
+    )
+    .unwrap();
+    let bad = l.run(&["--profile", "ci", "token", "create", "--client", "root"]);
+    assert_eq!(code(&bad), 2, "{bad:?}");
+    assert!(stderr(&bad).contains("default_token_ttl"), "{bad:?}");
+}
+
+#[test]
+fn a_notice_longer_than_the_tokens_life_says_the_earlier_expiry_stands() {
+    let l = Local::new();
+    let urn = {
+        let out = l.run(&[
+            "token",
+            "create",
+            "--client",
+            "root",
+            "--expires-in",
+            "1h",
+            "-o",
+            "json",
+        ]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["urn"].as_str().unwrap().to_string()
+    };
+    let out = l.run(&["token", "revoke", &urn, "--notice", "24h", "-o", "json"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stderr(&out).contains("sooner than the 24h notice: the earlier expiry stands"),
+        "{out:?}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        ms_until(v["expirationTimestamp"].as_str().unwrap()) <= 3_600_000,
+        "{v}"
+    );
+    // A shorter notice takes effect, and says when.
+    let out = l.run(&["token", "revoke", &urn, "--notice", "10m"]);
+    let e = stderr(&out);
+    assert!(
+        e.contains("stops working at") && !e.contains("stands"),
+        "{e}"
+    );
+}
