@@ -51,6 +51,7 @@ fn main() -> ExitCode {
         use clap::CommandFactory;
         let done = clap_complete::CompleteEnv::with_factory(cli::Cli::command)
             .var(cli::COMPLETE_VAR)
+            .shells(cli::COMPLETE_SHELLS)
             .try_complete(std::env::args_os(), std::env::current_dir().ok().as_deref());
         // A completion error completes nothing rather than printing into the shell.
         if done.unwrap_or(true) {

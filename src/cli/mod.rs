@@ -24,7 +24,7 @@ use baack::store::{self, Store};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use http::Method;
 
-pub use complete::COMPLETE_VAR;
+pub use complete::{COMPLETE_VAR, SHELLS as COMPLETE_SHELLS};
 pub use output::Failure;
 use output::{Kind, Printer};
 

@@ -698,3 +698,184 @@ fn a_notice_longer_than_the_tokens_life_says_the_earlier_expiry_stands() {
         "{e}"
     );
 }
+
+/// What the bash completion function puts in COMPREPLY for `words` (the last one being
+/// completed), run by a real bash with `baack` first on PATH.
+fn bash_completions(env: &[(&str, String)], words: &[&str]) -> Vec<String> {
+    let bin_dir = crate::support::bin().parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| format!("'{}'", w.replace('\'', "'\\''")))
+        .collect();
+    let script = format!(
+        r#"source <(baack completions bash)
+COMP_WORDS=({words}); COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+COMP_LINE="${{COMP_WORDS[*]}}"; COMP_POINT=${{#COMP_LINE}}
+# As readline passes it: the word without a quote the person opened.
+cur="${{COMP_WORDS[COMP_CWORD]}}"; cur="${{cur#[\"\']}}"
+_clap_complete_baack baack "$cur" "${{COMP_WORDS[COMP_CWORD-1]}}" 2>/dev/null
+printf '%s\n' "${{COMPREPLY[@]}}""#,
+        words = quoted.join(" ")
+    );
+    // Only what completion reads: never the real home, config or keyring.
+    let out = Command::new("bash")
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", "/nonexistent-baack-test-home")
+        .env("XDG_CONFIG_HOME", "/nonexistent-baack-test-home")
+        .env("XDG_DATA_HOME", "/nonexistent-baack-test-home")
+        .env("BAACK_KEYRING", "off")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    stdout(&out).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn bash_completion_inserts_names_with_spaces_quoted() {
+    let l = Local::new();
+    l.ok(&["role", "create", "--name", "Content Viewer", "-q"]);
+    l.ok(&["role", "create", "--name", "Content \"Raw\" $Editor", "-q"]);
+    l.ok(&["role", "create", "--name", "Auditors", "-q"]);
+    let env = [
+        ("BAACK_STORE", l.store().display().to_string()),
+        ("BAACK_CONFIG_DIR", l.config().display().to_string()),
+    ];
+    let mut got = bash_completions(&env, &["baack", "role", "get", "Con"]);
+    got.sort();
+    assert_eq!(
+        got,
+        [r#""Content Viewer""#, r#""Content \"Raw\" \$Editor""#],
+        "{got:?}"
+    );
+    // A plain name is inserted as it is.
+    assert_eq!(
+        bash_completions(&env, &["baack", "role", "get", "Aud"]),
+        ["Auditors"]
+    );
+    // Inside a quote the person opened, readline closes it: the value goes in bare.
+    let got = bash_completions(&env, &["baack", "role", "get", "\"Content V"]);
+    assert_eq!(got, ["Content Viewer"], "{got:?}");
+}
+
+/// The candidates fish would show for the last of `words`: `value\tdescription` lines.
+fn fish_completions(c: &mut Command, words: &[&str]) -> Vec<String> {
+    let out = c
+        .env("COMPLETE", "fish")
+        .arg("--")
+        .args(words)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    stdout(&out)
+        .lines()
+        .filter(|l| !l.starts_with('-'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn token_completion_names_the_client_and_hides_expired_tokens() {
+    let l = Local::new();
+    l.ok(&["client", "create", "--client-id", "Android App", "-q"]);
+    let live = l.ok(&[
+        "token",
+        "create",
+        "--client",
+        "Android App",
+        "--expires-in",
+        "2h",
+        "-q",
+    ]);
+    let dead = l.ok(&[
+        "token",
+        "create",
+        "--client",
+        "Android App",
+        "--expires-in",
+        "2h",
+        "-q",
+    ]);
+    let dead_urn = run_with_stdin(
+        l.cmd(&["token", "revoke", "-", "-q"]).stdin(Stdio::piped()),
+        &dead,
+    );
+    let dead_urn = stdout(&dead_urn).trim().to_string();
+    let live_urn = run_with_stdin(
+        l.cmd(&["token", "get", "-", "-q"]).stdin(Stdio::piped()),
+        &live,
+    );
+    let live_urn = stdout(&live_urn).trim().to_string();
+
+    let check = |lines: Vec<String>, mode: &str| {
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&live_urn))
+            .unwrap_or_else(|| panic!("{mode}: {lines:?}"));
+        assert!(line.contains("\tAndroid App, expires "), "{mode}: {line}");
+        assert!(
+            !lines.iter().any(|l| l.starts_with(&dead_urn)),
+            "{mode}: {lines:?}"
+        );
+    };
+    check(
+        fish_completions(&mut l.cmd(&[]), &["baack", "token", "get", ""]),
+        "embedded",
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_on(&dir.path().join("store"), &["--rate-limit", "off"]);
+    let made = |args: &[&str]| stdout(&remote(&server, args)).trim().to_string();
+    made(&["client", "create", "--client-id", "Android App", "-q"]);
+    let live = made(&[
+        "token",
+        "create",
+        "--client",
+        "Android App",
+        "--expires-in",
+        "2h",
+        "-q",
+    ]);
+    let dead = made(&[
+        "token",
+        "create",
+        "--client",
+        "Android App",
+        "--expires-in",
+        "2h",
+        "-q",
+    ]);
+    let far = |args: &[&str], input: &str| {
+        let mut c = baack();
+        c.env("BAACK_API_URL", &server.base)
+            .env("BAACK_TOKEN", server.root())
+            .args(args);
+        stdout(&run_with_stdin(c.stdin(Stdio::piped()), input))
+            .trim()
+            .to_string()
+    };
+    let dead_urn = far(&["token", "revoke", "-", "-q"], &dead);
+    let live_urn = far(&["token", "get", "-", "-q"], &live);
+    let mut c = baack();
+    c.env("BAACK_API_URL", &server.base)
+        .env("BAACK_TOKEN", server.root());
+    let lines = fish_completions(&mut c, &["baack", "token", "get", ""]);
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with(&live_urn))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(line.contains("\tAndroid App, expires "), "remote: {line}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with(&dead_urn)),
+        "remote: {lines:?}"
+    );
+}
