@@ -137,15 +137,32 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
             }
             let cur = resolve(ctx, &r.reference)?;
             let mut body = cur.clone();
-            if let Some(id) = client_id {
-                body["clientID"] = id.into();
+            if let Some(id) = &client_id {
+                body["clientID"] = id.clone().into();
             }
             if let Some(s) = scope {
                 body["scope"] = s.into();
             }
-            let r = ctx.client.send(
-                &Call::new(Method::PUT, item_path(CLIENTS.prefix, &urn_of(&cur))).body(body),
-            )?;
+            let urn = urn_of(&cur);
+            let sent = ctx
+                .client
+                .send(&Call::new(Method::PUT, item_path(CLIENTS.prefix, &urn)).body(body));
+            let r = match (sent, &client_id) {
+                // A rename onto a taken clientID is a conflict (exit 8), as a create is.
+                (Err(e), Some(id)) if e.kind() == baack::ErrorKind::Invalid => {
+                    match ctx.find_named(&CLIENTS, id)? {
+                        Some(other) if urn_of(&other) != urn => {
+                            return Err(Error::Conflict(format!(
+                                "API client `{id}` ({}) exists already; choose another clientID",
+                                urn_of(&other)
+                            ))
+                            .into());
+                        }
+                        _ => return Err(e.into()),
+                    }
+                }
+                (sent, _) => sent?,
+            };
             ctx.out.item(Kind::Client, &r.body)
         }
         ClientCmd::Delete { r, d } => d.run(

@@ -114,6 +114,12 @@ fn a_taken_name_is_a_conflict_and_if_not_exists_accepts_only_an_identical_one() 
         "{e}"
     );
 
+    // Renaming another client onto a taken clientID is a conflict too.
+    l.ok(&["client", "create", "--client-id", "other", "-q"]);
+    let rename = l.run(&["client", "update", "other", "--client-id", "ci-deploy"]);
+    assert_eq!(code(&rename), 8, "{rename:?}");
+    assert!(stderr(&rename).contains(&urn), "{rename:?}");
+
     // A new name with the flag is simply created.
     let new = l.ok(&[
         "client",
