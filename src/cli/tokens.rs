@@ -80,14 +80,14 @@ pub struct UrnArg {
 }
 
 /// Which token a command names, and how.
-struct Named {
+struct TokenRef {
     urn: String,
     /// The token's value was given (on stdin): the first characters reads show of it.
     shown: Option<String>,
 }
 
 impl UrnArg {
-    fn target(&self) -> Result<Named, baack::Error> {
+    fn target(&self) -> Result<TokenRef, baack::Error> {
         if self.urn == "-" {
             let token = read_token()?;
             if let Err(why) = check_bearer_token(&token) {
@@ -95,7 +95,7 @@ impl UrnArg {
                     "what stdin holds is not a bearer token: {why}"
                 )));
             }
-            return Ok(Named {
+            return Ok(TokenRef {
                 urn: token_urn(&digest(&token)),
                 shown: Some(obfuscate(&token)),
             });
@@ -107,7 +107,7 @@ impl UrnArg {
             ));
         }
         match parse_urn(&self.urn) {
-            Some(urn) => Ok(Named { urn, shown: None }),
+            Some(urn) => Ok(TokenRef { urn, shown: None }),
             None => Err(baack::Error::Usage(format!(
                 "`{}` is not a token URN, nor - (the token on stdin); list them with `baack token list`",
                 self.urn
@@ -139,7 +139,7 @@ fn read_token() -> Result<String, baack::Error> {
     Ok(token)
 }
 
-impl Named {
+impl TokenRef {
     /// A not-found for a token named by its value says why that can happen: its URN is
     /// derived only for tokens a baack store of format 3 or later made, and lists the
     /// tokens whose shown characters match (for the person to check, never acted on).
