@@ -347,24 +347,25 @@ impl Ctx {
     /// What `whoami` says of the token: its record (URN, expiry), or, when this token
     /// may not read tokens, the URN its value gives; `null` in the embedded mode, which
     /// acts as the store's root client with no token at all.
-    fn whoami_token(&self) -> serde_json::Value {
+    fn whoami_token(&self) -> Result<serde_json::Value, Error> {
         let Some(urn) = &self.token_urn else {
             self.out.note(
                 "no token: the embedded store acts as its root client without one (make one with `baack token create --client root`)",
             );
-            return serde_json::Value::Null;
+            return Ok(serde_json::Value::Null);
         };
         match self.get(&item_path("/n/v1/apiclientbearertoken/", urn)) {
-            Ok(t) => serde_json::json!({
+            Ok(t) => Ok(serde_json::json!({
                 "urn": t.get("urn").cloned().unwrap_or_else(|| urn.as_str().into()),
                 "expirationTimestamp": t.get("expirationTimestamp").cloned().unwrap_or_default(),
-            }),
-            Err(_) => {
+            })),
+            Err(e) if e.kind() == baack::ErrorKind::NotFound => {
                 self.out.note(&format!(
                     "this token's record cannot be read (it needs READ, or it was made before store format 3 or by a server other than baack): {urn} is the URN its value gives, its expiry unknown"
                 ));
-                serde_json::json!({ "urn": urn, "expirationTimestamp": null })
+                Ok(serde_json::json!({ "urn": urn, "expirationTimestamp": null }))
             }
+            Err(e) => Err(e),
         }
     }
 
@@ -640,11 +641,11 @@ fn existing_or_conflict(
         .unwrap_or("");
     match (if_not_exists, differs) {
         (true, None) => Ok(existing),
-        (true, Some(d)) => Err(Error::Conflict(format!(
+        (_, Some(d)) => Err(Error::Conflict(format!(
             "{what} `{name}` ({urn}) exists already, but {d}; {fix}"
         ))),
-        (false, _) => Err(Error::Conflict(format!(
-            "{what} `{name}` ({urn}) exists already; pass --if-not-exists to accept it as it is, or choose another name"
+        (false, None) => Err(Error::Conflict(format!(
+            "{what} `{name}` ({urn}) exists already, as asked; pass --if-not-exists to accept it, or choose another name"
         ))),
     }
 }
@@ -692,7 +693,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Whoami => {
             let ctx = Ctx::connect(&cli.global, out)?;
             let mut v = ctx.get("/n/v1/clientcontext")?;
-            v["token"] = ctx.whoami_token();
+            v["token"] = ctx.whoami_token()?;
             ctx.out.item(Kind::Context, &v)
         }
         Command::Auth(c) => auth::run(&cli.global, &out, c),
