@@ -1,10 +1,10 @@
 //! The API client: one `send` over two transports. `Remote` speaks HTTPS to a
-//! Baack-compatible API with reqwest (timeouts, retries with backoff and jitter, honouring
-//! `Retry-After`, all within one time budget); `Embedded` hands the very same request to the server's router
-//! in-process, so both modes share routing, status codes, errors and JSON. Each request
-//! and answer is a `tracing` DEBUG event of target `baack::client` (the CLI's `-v` lines),
-//! which never holds a secret; a retry is told to the callback a caller installs with
-//! [`Client::on_retry`], as the library never prints.
+//! Baack-compatible API with reqwest (retries with backoff and jitter, honouring
+//! `Retry-After`, all within one time budget); `Embedded` hands the very same request to
+//! the server's router in-process, so both modes share routing, status codes, errors and
+//! JSON. Each request and answer is a `tracing` DEBUG event of target `baack::client` (the
+//! CLI's `-v` lines), which never holds a secret; a retry is told to the callback a caller
+//! installs with [`Client::on_retry`], as the library never prints.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -151,6 +151,9 @@ fn seconds(d: Duration) -> String {
     }
 }
 
+/// The longest budget a client counts: a year is as good as for ever to a command.
+const MAX_BUDGET: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// What a caller does on each retry.
 type OnRetry = Arc<dyn Fn(&Retrying) + Send + Sync>;
 
@@ -252,7 +255,8 @@ pub fn error_from_reply(r: &Reply) -> Error {
 impl Client {
     /// A client of the remote API at `base`.
     pub fn remote(base: &str, token: Option<String>, policy: Policy) -> Result<Client> {
-        let deadline = Instant::now() + policy.timeout;
+        // Capped, so that no `--timeout` can overflow the clock.
+        let deadline = Instant::now() + policy.timeout.min(MAX_BUDGET);
         // No client-wide timeout: each attempt gets what is left of the budget.
         let http = reqwest::Client::builder()
             .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
@@ -292,7 +296,7 @@ impl Client {
             transport: Transport::Embedded(router),
             policy,
             rt: Arc::new(runtime()?),
-            deadline: Instant::now() + policy.timeout,
+            deadline: Instant::now() + policy.timeout.min(MAX_BUDGET),
             on_retry: None,
         })
     }
