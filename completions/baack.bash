@@ -17,6 +17,7 @@ _clap_complete_baack() {
         _CLAP_COMPLETE_INDEX="$_CLAP_COMPLETE_INDEX" \
         _CLAP_COMPLETE_COMP_TYPE="$_CLAP_COMPLETE_COMP_TYPE" \
         _CLAP_COMPLETE_SPACE="$_CLAP_COMPLETE_SPACE" \
+        _BAACK_OPEN_QUOTE="${COMP_WORDS[COMP_CWORD]:0:1}" \
         COMPLETE="bash" \
         "baack" -- "${words[@]}" \
     ) )

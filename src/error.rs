@@ -14,7 +14,8 @@ pub enum ErrorKind {
     Unauthorized,
     /// Valid credentials without the permission (HTTP 403 on the OAuth API, exit 4).
     Forbidden,
-    /// The object changed since it was read (HTTP 412, exit 1).
+    /// The object exists already, unlike what was asked, or changed since it was read
+    /// (HTTP 409 and 412, exit 8).
     Conflict,
     /// Too many requests (HTTP 429, exit 6).
     RateLimited,
@@ -59,6 +60,10 @@ pub enum Error {
     /// An `If-Match` precondition failed: the object changed since it was read.
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    /// An object of that name exists already and differs from what was asked: the CLI's
+    /// conclusion from a create the API refused (the wire says 400 for a taken name).
+    #[error("{0}")]
+    Conflict(String),
     /// Rate limited; retry after this many seconds.
     #[error("rate limited; retry after {retry_after}s")]
     RateLimited { retry_after: u64 },
@@ -171,7 +176,7 @@ impl Error {
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Unauthorized(_) => ErrorKind::Unauthorized,
             Error::Forbidden(_) => ErrorKind::Forbidden,
-            Error::PreconditionFailed(_) => ErrorKind::Conflict,
+            Error::PreconditionFailed(_) | Error::Conflict(_) => ErrorKind::Conflict,
             Error::RateLimited { .. } => ErrorKind::RateLimited,
             Error::StoreCorrupt { .. }
             | Error::StoreTooNew { .. }

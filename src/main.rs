@@ -17,13 +17,14 @@ use clap::Parser;
 /// The exit code for an error kind (documented in README.md and `baack --help`).
 fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
-        ErrorKind::Internal | ErrorKind::Conflict => 1,
+        ErrorKind::Internal => 1,
         ErrorKind::Usage => 2,
         ErrorKind::NotFound => 3,
         ErrorKind::Unauthorized | ErrorKind::Forbidden => 4,
         ErrorKind::Invalid => 5,
         ErrorKind::RateLimited => 6,
         ErrorKind::Unavailable => 7,
+        ErrorKind::Conflict => 8,
     }
 }
 
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
         use clap::CommandFactory;
         let done = clap_complete::CompleteEnv::with_factory(cli::Cli::command)
             .var(cli::COMPLETE_VAR)
+            .shells(cli::COMPLETE_SHELLS)
             .try_complete(std::env::args_os(), std::env::current_dir().ok().as_deref());
         // A completion error completes nothing rather than printing into the shell.
         if done.unwrap_or(true) {

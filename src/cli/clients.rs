@@ -8,7 +8,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::output::{Failure, Kind};
-use super::{Ctx, Named, complete, confirm, enc};
+use super::{CreateOnce, Ctx, DeleteArgs, Named, complete, enc, item_path};
 
 /// The API client commands.
 #[derive(Debug, Subcommand)]
@@ -21,6 +21,10 @@ pub enum ClientCmd {
         /// What its tokens may do
         #[arg(long, default_value = "api.baack.co", value_parser = Scope::ALL)]
         scope: String,
+        /// If a client of this clientID exists with this scope, print it and exit 0 (a
+        /// different scope is a conflict, exit 8)
+        #[arg(long)]
+        if_not_exists: bool,
     },
     /// List API clients
     List {
@@ -45,9 +49,8 @@ pub enum ClientCmd {
     Delete {
         #[command(flatten)]
         r: RefArg,
-        /// Do not ask for confirmation
-        #[arg(long, short = 'y')]
-        yes: bool,
+        #[command(flatten)]
+        d: DeleteArgs,
     },
 }
 
@@ -84,13 +87,33 @@ pub fn urn_of(v: &Value) -> String {
 /// Runs a client command.
 pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
     match cmd {
-        ClientCmd::Create { client_id, scope } => {
-            let owner = ctx.owner()?;
-            let body = json!({ "owner": { "urn": owner }, "scope": scope, "clientID": client_id });
-            let r = ctx
-                .client
-                .send(&Call::new(Method::POST, "/n/v1/apiclient/").body(body))?;
-            ctx.out.item(Kind::Client, &r.body)
+        ClientCmd::Create {
+            client_id,
+            scope,
+            if_not_exists,
+        } => {
+            let differs = |x: &Value| {
+                let has = x.get("scope").and_then(Value::as_str).unwrap_or("");
+                (has != scope).then(|| format!("its scope is {has}, not {scope}"))
+            };
+            let once = CreateOnce {
+                kind: &CLIENTS,
+                name: &client_id,
+                if_not_exists,
+                differs: &differs,
+                fix: format!(
+                    "change it with `baack client update {client_id} --scope {scope}`, or choose another clientID"
+                ),
+            };
+            ctx.create_once(&once, Kind::Client, || {
+                let owner = ctx.owner()?;
+                let body =
+                    json!({ "owner": { "urn": owner }, "scope": scope, "clientID": client_id });
+                Ok(ctx
+                    .client
+                    .send(&Call::new(Method::POST, "/n/v1/apiclient/").body(body))?
+                    .body)
+            })
         }
         ClientCmd::List { client_id } => {
             let path = match &client_id {
@@ -114,26 +137,48 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
             }
             let cur = resolve(ctx, &r.reference)?;
             let mut body = cur.clone();
-            if let Some(id) = client_id {
-                body["clientID"] = id.into();
+            if let Some(id) = &client_id {
+                body["clientID"] = id.clone().into();
             }
             if let Some(s) = scope {
                 body["scope"] = s.into();
             }
-            let r = ctx.client.send(
-                &Call::new(Method::PUT, format!("/n/v1/apiclient/{}", urn_of(&cur))).body(body),
-            )?;
+            let urn = urn_of(&cur);
+            let sent = ctx
+                .client
+                .send(&Call::new(Method::PUT, item_path(CLIENTS.prefix, &urn)).body(body));
+            let r = match (sent, &client_id) {
+                // A rename onto a taken clientID is a conflict (exit 8), as a create is.
+                (Err(e), Some(id)) if e.kind() == baack::ErrorKind::Invalid => {
+                    match ctx.find_named(&CLIENTS, id)? {
+                        Some(other) if urn_of(&other) != urn => {
+                            return Err(Error::Conflict(format!(
+                                "API client `{id}` ({}) exists already; choose another clientID",
+                                urn_of(&other)
+                            ))
+                            .into());
+                        }
+                        _ => return Err(e.into()),
+                    }
+                }
+                (sent, _) => sent?,
+            };
             ctx.out.item(Kind::Client, &r.body)
         }
-        ClientCmd::Delete { r, yes } => {
-            let cur = resolve(ctx, &r.reference)?;
-            let urn = urn_of(&cur);
-            let name = cur.get("clientID").and_then(Value::as_str).unwrap_or("");
-            confirm(&format!("API client `{name}` ({urn}) and its tokens"), yes)?;
-            let r = ctx
-                .client
-                .send(&Call::new(Method::DELETE, format!("/n/v1/apiclient/{urn}")))?;
-            ctx.out.deleted("API client", &urn, &r.body)
-        }
+        ClientCmd::Delete { r, d } => d.run(
+            &ctx.out,
+            || resolve(ctx, &r.reference),
+            |cur| {
+                let name = cur.get("clientID").and_then(Value::as_str).unwrap_or("");
+                format!("API client `{name}` ({}) and its tokens", urn_of(cur))
+            },
+            |cur| {
+                let urn = urn_of(&cur);
+                let r = ctx
+                    .client
+                    .send(&Call::new(Method::DELETE, item_path(CLIENTS.prefix, &urn)))?;
+                ctx.out.deleted("API client", &urn, &r.body)
+            },
+        ),
     }
 }

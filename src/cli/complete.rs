@@ -1,5 +1,6 @@
-//! Shell completion: the registration scripts of clap_complete's dynamic mechanism, and
-//! the completers of values (client IDs, token URNs, role names, OAuth ids, profiles) read
+//! Shell completion: the registration scripts of clap_complete's dynamic mechanism (its
+//! bash adapter wrapped so that values with spaces are inserted quoted), and the
+//! completers of values (client IDs, token URNs, role names, OAuth ids, profiles) read
 //! from the current profile's store or server. A completer answers within about 200 ms and,
 //! on any error, completes nothing rather than printing into the shell.
 
@@ -9,7 +10,7 @@ use baack::client::{Client, Policy};
 use baack::store::Store;
 use clap::ValueEnum;
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
-use clap_complete::env::Shells;
+use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Shells, Zsh};
 use serde_json::Value;
 
 use super::config::Config;
@@ -54,9 +55,99 @@ impl Shell {
     }
 }
 
+/// The shells completion serves: clap_complete's, bash's wrapped in [`QuotingBash`].
+pub const SHELLS: Shells<'static> = Shells(&[&QuotingBash, &Elvish, &Fish, &Powershell, &Zsh]);
+
+/// The variable the bash script sets to the first character of the word being completed,
+/// so that a completion knows whether the word opened a quote.
+const OPEN_QUOTE_VAR: &str = "_BAACK_OPEN_QUOTE";
+
+/// clap_complete's bash adapter, but a value that the shell would split or expand
+/// (`Content Viewer`) is inserted double-quoted (`"Content Viewer"`); inside a quote the
+/// person opened, it is inserted as it is and readline closes the quote.
+struct QuotingBash;
+
+impl EnvCompleter for QuotingBash {
+    fn name(&self) -> &'static str {
+        Bash.name()
+    }
+
+    fn is(&self, name: &str) -> bool {
+        Bash.is(name)
+    }
+
+    fn write_registration(
+        &self,
+        var: &str,
+        name: &str,
+        bin: &str,
+        completer: &str,
+        buf: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let mut plain = Vec::new();
+        Bash.write_registration(var, name, bin, completer, &mut plain)?;
+        let plain = String::from_utf8_lossy(&plain);
+        let anchor = format!("{var}=\"bash\" \\");
+        if !plain.contains(&anchor) {
+            return Err(std::io::Error::other(
+                "clap_complete's bash script no longer sets the completion variable as QuotingBash expects",
+            ));
+        }
+        let with_quote =
+            format!("{OPEN_QUOTE_VAR}=\"${{COMP_WORDS[COMP_CWORD]:0:1}}\" \\\n        {anchor}");
+        buf.write_all(plain.replacen(&anchor, &with_quote, 1).as_bytes())
+    }
+
+    fn write_complete(
+        &self,
+        cmd: &mut clap::Command,
+        args: Vec<std::ffi::OsString>,
+        current_dir: Option<&std::path::Path>,
+        buf: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        // As clap_complete's bash adapter reads them.
+        let index: usize = std::env::var("_CLAP_COMPLETE_INDEX")
+            .ok()
+            .and_then(|i| i.parse().ok())
+            .unwrap_or_default();
+        let ifs = std::env::var("_CLAP_IFS").unwrap_or_else(|_| "\n".into());
+        let open = std::env::var(OPEN_QUOTE_VAR).ok();
+        let found = clap_complete::engine::complete(cmd, args, index, current_dir)?;
+        for (i, c) in found.iter().enumerate() {
+            if i != 0 {
+                buf.write_all(ifs.as_bytes())?;
+            }
+            let value = c.get_value().to_string_lossy();
+            buf.write_all(bash_word(&value, open.as_deref()).as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// `value` as bash should insert it: as it is when it is safe, double-quoted when the
+/// shell would split or expand it, and only escaped inside a quote already open.
+fn bash_word(value: &str, open: Option<&str>) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    let escaped = || {
+        value
+            .chars()
+            .flat_map(|c| {
+                let esc = matches!(c, '"' | '\\' | '$' | '`').then_some('\\');
+                esc.into_iter().chain(std::iter::once(c))
+            })
+            .collect::<String>()
+    };
+    match open {
+        Some("\"") => escaped(),
+        Some("'") => value.to_string(),
+        _ if value.chars().all(safe) => value.to_string(),
+        _ => format!("\"{}\"", escaped()),
+    }
+}
+
 /// The completion script for `shell`: it asks `baack` (on PATH) for candidates.
 pub fn script(shell: Shell) -> Result<String, baack::Error> {
-    let shells = Shells::builtins();
+    let shells = SHELLS;
     let completer = shells
         .completer(shell.name())
         .ok_or_else(|| baack::Error::Internal(format!("no completer for {}", shell.name())))?;
@@ -119,17 +210,20 @@ fn from_store(store: &Store, what: What) -> Option<Vec<CompletionCandidate>> {
             .collect(),
         What::Tokens => {
             let clients = store.clients(None, all).ok()?.0;
+            let now = chrono::Utc::now().timestamp_millis();
             store
                 .tokens(None, None, all)
                 .ok()?
                 .0
                 .into_iter()
+                .filter(|t| t.is_live(now))
                 .map(|t| {
                     let owner = clients
                         .iter()
                         .find(|c| c.urn == t.client)
-                        .map_or(t.client.clone(), |c| c.client_id.clone());
-                    CompletionCandidate::new(t.urn).help(Some(owner.into()))
+                        .map_or(t.client.as_str(), |c| c.client_id.as_str());
+                    let help = token_help(owner, t.expires);
+                    CompletionCandidate::new(t.urn).help(Some(help.into()))
                 })
                 .collect()
         }
@@ -149,6 +243,14 @@ fn from_store(store: &Store, what: What) -> Option<Vec<CompletionCandidate>> {
     })
 }
 
+/// What a token candidate says of itself: its client's name, and its expiry's date.
+fn token_help(client: &str, expires: Option<i64>) -> String {
+    match expires.and_then(chrono::DateTime::from_timestamp_millis) {
+        Some(at) => format!("{client}, expires {}", at.format("%Y-%m-%d %H:%M UTC")),
+        None => format!("{client}, never expires"),
+    }
+}
+
 fn from_api(client: &Client, what: What) -> Option<Vec<CompletionCandidate>> {
     let s = |v: &Value, k: &str| {
         v.get(k)
@@ -163,18 +265,34 @@ fn from_api(client: &Client, what: What) -> Option<Vec<CompletionCandidate>> {
             .iter()
             .map(|c| CompletionCandidate::new(s(c, "clientID")).help(Some(s(c, "scope").into())))
             .collect(),
-        What::Tokens => client
-            .list_all("/n/v1/apiclientbearertoken/?limit=1000", "bearerTokens")
-            .ok()?
-            .iter()
-            .map(|t| {
-                let owner = t
-                    .pointer("/apiClient/urn")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                CompletionCandidate::new(s(t, "urn")).help(Some(owner.to_string().into()))
-            })
-            .collect(),
+        What::Tokens => {
+            let now = chrono::Utc::now().timestamp_millis();
+            // The names of the tokens' clients; a URN stands in where it cannot be read.
+            let names: std::collections::HashMap<String, String> = client
+                .list_all("/n/v1/apiclient/?limit=1000", "apiClients")
+                .unwrap_or_default()
+                .iter()
+                .map(|c| (s(c, "urn"), s(c, "clientID")))
+                .collect();
+            client
+                .list_all("/n/v1/apiclientbearertoken/?limit=1000", "bearerTokens")
+                .ok()?
+                .iter()
+                .filter_map(|t| {
+                    let expires = t
+                        .get("expirationTimestamp")
+                        .and_then(Value::as_str)
+                        .and_then(baack::clock::parse_timestamp);
+                    if expires.is_some_and(|e| e <= now) {
+                        return None;
+                    }
+                    let owner = s(t.pointer("/apiClient").unwrap_or(&Value::Null), "urn");
+                    let owner = names.get(&owner).unwrap_or(&owner);
+                    let help = token_help(owner, expires);
+                    Some(CompletionCandidate::new(s(t, "urn")).help(Some(help.into())))
+                })
+                .collect()
+        }
         What::Roles => client
             .list_all("/n/v1/permissionrole/?limit=1000", "permissionRoles")
             .ok()?

@@ -42,6 +42,9 @@ pub struct Profile {
     /// Where its token is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_store: Option<CredentialStore>,
+    /// How long `token create` makes a token last when not told (a duration: `90d`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_token_ttl: Option<String>,
 }
 
 /// `config.toml`.

@@ -125,7 +125,10 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
 
 const EXIT_STATUS: &[(&str, &str)] = &[
     ("0", "ok"),
-    ("1", "server error or unexpected"),
+    (
+        "1",
+        "server error or unexpected; auth status when not logged in",
+    ),
     ("2", "usage error"),
     ("3", "not found"),
     ("4", "unauthorized or forbidden"),
@@ -133,7 +136,11 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("6", "rate limited after retries"),
     (
         "7",
-        "cannot reach the server (or it answered 502/503/504) or open the store (or its lock stayed held, or a store or config directory is writable by other users)",
+        "cannot reach the server (or it answered 502/503/504) or open the store (a --store path that holds no store, serve cannot listen, its lock stayed held, or a store or config directory is writable by other users)",
+    ),
+    (
+        "8",
+        "conflict: an object of that name exists already and differs from what was asked (create --if-not-exists accepts one that matches), or it changed since it was read (HTTP 409, 412)",
     ),
 ];
 

@@ -24,7 +24,7 @@ use baack::store::{self, Store};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use http::Method;
 
-pub use complete::COMPLETE_VAR;
+pub use complete::{COMPLETE_VAR, SHELLS as COMPLETE_SHELLS};
 pub use output::Failure;
 use output::{Kind, Printer};
 
@@ -43,14 +43,17 @@ Environment:
 
 Exit status:
   0  ok
-  1  server error or unexpected
+  1  server error or unexpected; `auth status` when not logged in
   2  usage error
   3  not found
   4  unauthorized or forbidden
   5  invalid input (HTTP 400)
   6  rate limited after retries
-  7  cannot reach the server (or it answered 502/503/504) or open the store (or its lock
-     stayed held, or a store or config directory is writable by other users)";
+  7  cannot reach the server (or it answered 502/503/504) or open the store (a --store
+     path that holds no store, serve cannot listen, its lock stayed held, or a store or
+     config directory is writable by other users)
+  8  conflict: it exists already and differs from what was asked, or it changed since it
+     was read (HTTP 409, 412); `create --if-not-exists` accepts an identical one";
 
 /// Administer API access: API clients, bearer tokens, permission roles and OAuth clients.
 ///
@@ -92,7 +95,7 @@ pub struct Global {
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
-    /// Give up on a request after this long
+    /// Give up after this long: the whole command's budget, retries and their waits included
     #[arg(long, global = true, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Duration,
 
@@ -162,6 +165,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("`{s}` is not a duration like 90s, 15m, 24h or 30d ({e})"))
 }
+
+/// How long a new token lasts when neither the command nor the profile says.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// Where commands go, once flags, environment and profile are weighed.
 #[derive(Debug, Clone)]
@@ -234,6 +240,8 @@ pub struct Settings {
     pub target_origin: Origin,
     /// The profile's owner company, which saves a lookup on create.
     pub default_owner: Option<String>,
+    /// The profile's `default_token_ttl`, as written there.
+    pub default_token_ttl: Option<String>,
 }
 
 impl Settings {
@@ -311,6 +319,7 @@ impl Settings {
             target,
             target_origin,
             default_owner: profile.and_then(|p| p.default_owner.clone()),
+            default_token_ttl: profile.and_then(|p| p.default_token_ttl.clone()),
         })
     }
 
@@ -500,6 +509,10 @@ pub struct Ctx {
     default_owner: Option<String>,
     /// What the client was made from, for error messages.
     settings: Settings,
+    /// The URN the bearer token's value gives (`None`: the embedded store, no token).
+    token_urn: Option<String>,
+    /// The profile's `default_token_ttl`, as written there.
+    default_token_ttl: Option<String>,
 }
 
 impl Ctx {
@@ -509,15 +522,27 @@ impl Ctx {
     }
 
     fn with_settings(g: &Global, out: Printer, settings: Settings) -> Result<Ctx, Failure> {
+        let mut token_urn = None;
         let client = match &settings.target {
-            Target::Remote { url, token } => Client::remote(
-                url,
-                token.as_ref().map(|(t, _)| t.clone()),
-                Policy {
-                    timeout: g.timeout,
-                    retries: g.retries,
-                },
-            )?,
+            Target::Remote { url, token } => {
+                token_urn = token
+                    .as_ref()
+                    .map(|(t, _)| baack::secret::token_urn(&baack::secret::digest(t)));
+                let client = Client::remote(
+                    url,
+                    token.as_ref().map(|(t, _)| t.clone()),
+                    Policy {
+                        timeout: g.timeout,
+                        retries: g.retries,
+                    },
+                )?;
+                // One line per retry on stderr, so a slow command says what it is doing.
+                if g.quiet {
+                    client
+                } else {
+                    client.on_retry(|r| eprintln!("{r}"))
+                }
+            }
             Target::Embedded(path) => Client::embedded(
                 open_store(path, settings.target_origin, &out).map_err(|e| settings.annotate(e))?,
             )?,
@@ -529,6 +554,8 @@ impl Ctx {
             client,
             out,
             default_owner: settings.default_owner.clone(),
+            token_urn,
+            default_token_ttl: settings.default_token_ttl.clone(),
             settings,
         })
     }
@@ -545,6 +572,44 @@ impl Ctx {
             Failure::Error(e) => Failure::Error(ctx.settings.annotate(e)),
             other => other,
         })
+    }
+
+    /// What `whoami` says of the token: its record (URN, expiry), or, when this token
+    /// may not read tokens, the URN its value gives; `null` in the embedded mode, which
+    /// acts as the store's root client with no token at all.
+    fn whoami_token(&self) -> Result<serde_json::Value, Error> {
+        let Some(urn) = &self.token_urn else {
+            self.out.note(
+                "no token: the embedded store acts as its root client without one (make one with `baack token create --client root`)",
+            );
+            return Ok(serde_json::Value::Null);
+        };
+        match self.get(&item_path("/n/v1/apiclientbearertoken/", urn)) {
+            Ok(t) => Ok(serde_json::json!({
+                "urn": t.get("urn").cloned().unwrap_or_else(|| urn.as_str().into()),
+                "expirationTimestamp": t.get("expirationTimestamp").cloned().unwrap_or_default(),
+            })),
+            Err(e) if e.kind() == baack::ErrorKind::NotFound => {
+                self.out.note(&format!(
+                    "this token's record cannot be read (it needs READ, or it was made before store format 3 or by a server other than baack): {urn} is the URN its value gives, its expiry unknown"
+                ));
+                Ok(serde_json::json!({ "urn": urn, "expirationTimestamp": null }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// How long a new token lasts when `token create` is not told: the profile's
+    /// `default_token_ttl`, else 90 days: a forgotten token should not live for ever.
+    pub fn token_ttl(&self) -> Result<Duration, Error> {
+        match &self.default_token_ttl {
+            None => Ok(DEFAULT_TOKEN_TTL),
+            Some(s) => parse_duration(s).map_err(|why| {
+                Error::Usage(format!(
+                    "the profile's default_token_ttl in config.toml: {why}; fix it, or pass --expires-in"
+                ))
+            }),
+        }
     }
 
     /// GET `path`, returning the body.
@@ -589,7 +654,7 @@ impl Ctx {
         // read as URNs are refused by the server, so `client delete <URN>` can only ever
         // mean the object with that URN.
         if let Some(urn) = baack::model::parse_urn(reference) {
-            return self.get(&format!("{}{urn}", kind.prefix));
+            return self.get(&item_path(kind.prefix, &urn));
         }
         // Names are stored NFC: a decomposed spelling typed here names the same object.
         let reference: &str = &reference.nfc().collect::<String>();
@@ -620,15 +685,107 @@ impl Ctx {
     }
 }
 
+/// A create that may find its name taken: what it asks for, and how to compare.
+pub struct CreateOnce<'a> {
+    /// Where such objects live and how they are named.
+    pub kind: &'a Named,
+    /// The name asked for.
+    pub name: &'a str,
+    /// `--if-not-exists`.
+    pub if_not_exists: bool,
+    /// How an existing object differs from what was asked (`None`: it does not).
+    pub differs: &'a dyn Fn(&serde_json::Value) -> Option<String>,
+    /// What to do about a difference, for the message.
+    pub fix: String,
+}
+
+impl Ctx {
+    /// The object named `name`, if one exists.
+    fn find_named(&self, kind: &Named, name: &str) -> Result<Option<serde_json::Value>, Error> {
+        match self.resolve(kind, name) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.kind() == baack::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs `create`, or with `--if-not-exists` takes the existing object when it is what
+    /// was asked. A create the API refuses as invalid is looked at again: when the name
+    /// is taken (by an earlier run, or a concurrent one), that is a conflict (exit 8), not
+    /// invalid input. Prints the object, and on stderr that nothing was changed.
+    pub fn create_once(
+        &self,
+        c: &CreateOnce,
+        print: Kind,
+        create: impl FnOnce() -> Result<serde_json::Value, Error>,
+    ) -> Result<(), Failure> {
+        let existing = |x: serde_json::Value| -> Result<(), Failure> {
+            let v =
+                existing_or_conflict(c.kind.what, c.name, x, c.if_not_exists, c.differs, &c.fix)?;
+            self.out.item(print, &v)?;
+            self.out.note(&format!(
+                "{} `{}` exists already; nothing changed",
+                c.kind.what, c.name
+            ));
+            Ok(())
+        };
+        if c.if_not_exists
+            && let Some(x) = self.find_named(c.kind, c.name)?
+        {
+            return existing(x);
+        }
+        match create() {
+            Ok(v) => self.out.item(print, &v),
+            Err(e) if e.kind() == baack::ErrorKind::Invalid => {
+                match self.find_named(c.kind, c.name)? {
+                    Some(x) => existing(x),
+                    None => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// What a path segment must escape: RFC 3986's non-`pchar` bytes, plus `/` and `%`
+/// themselves, so an id such as `Demo API Client` or `a/b` stays one segment.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// The path of one object: `prefix` (ending in `/`) and `key`, percent-encoded.
+pub fn item_path(prefix: &str, key: &str) -> String {
+    format!(
+        "{prefix}{}",
+        percent_encoding::utf8_percent_encode(key, SEGMENT)
+    )
+}
+
 /// Percent-encodes a query value.
 pub fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Asks before deleting: `--yes` skips the question; without a terminal it is required.
-pub fn confirm(what: &str, yes: bool) -> Result<(), Error> {
+/// `false` when the answer is no: that is not a failure (the person chose), so the caller
+/// exits 0, and "nothing deleted" is said here, on stderr, where the question was.
+pub fn confirm(what: &str, yes: bool) -> Result<bool, Error> {
     if yes {
-        return Ok(());
+        return Ok(true);
     }
     let stdin = std::io::stdin();
     if !stdin.is_terminal() || !std::io::stderr().is_terminal() {
@@ -644,9 +801,82 @@ pub fn confirm(what: &str, yes: bool) -> Result<(), Error> {
         .read_line(&mut line)
         .map_err(|e| Error::Internal(format!("cannot read the answer: {e}")))?;
     if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-        Ok(())
+        Ok(true)
     } else {
-        Err(Error::Usage(format!("{what} was not deleted")))
+        eprintln!("nothing deleted");
+        Ok(false)
+    }
+}
+
+/// `--ignore-not-found` of every delete: a missing object is what the caller wanted.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Exit 0 when it does not exist (it is gone either way), as kubectl's flag does
+    #[arg(long)]
+    pub ignore_not_found: bool,
+}
+
+impl DeleteArgs {
+    /// Runs a delete: `find` names what it deletes (the object, for the question),
+    /// `delete` deletes it. With `--ignore-not-found`, a not-found from either is a
+    /// note on stderr and success.
+    pub fn run<T>(
+        &self,
+        out: &Printer,
+        find: impl FnOnce() -> Result<T, Error>,
+        describe: impl FnOnce(&T) -> String,
+        delete: impl FnOnce(T) -> Result<(), Failure>,
+    ) -> Result<(), Failure> {
+        let gone = |e: Error| -> Result<(), Failure> {
+            if self.ignore_not_found && e.kind() == baack::ErrorKind::NotFound {
+                out.note(&format!("{e}; nothing deleted"));
+                Ok(())
+            } else {
+                Err(e.into())
+            }
+        };
+        let found = match find() {
+            Ok(f) => f,
+            Err(e) => return gone(e),
+        };
+        if !confirm(&describe(&found), self.yes)? {
+            return Ok(());
+        }
+        match delete(found) {
+            Err(Failure::Error(e)) => gone(e),
+            other => other,
+        }
+    }
+}
+
+/// What a create does when an object of its name exists: `Some(existing)` when that is
+/// what `--if-not-exists` accepts; otherwise a conflict (exit 8) naming the difference
+/// or the flag. `differs` says how the existing object differs from what was asked, if
+/// it does.
+fn existing_or_conflict(
+    what: &str,
+    name: &str,
+    existing: serde_json::Value,
+    if_not_exists: bool,
+    differs: &dyn Fn(&serde_json::Value) -> Option<String>,
+    fix: &str,
+) -> Result<serde_json::Value, Error> {
+    let differs = differs(&existing);
+    let urn = existing
+        .get("urn")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    match (if_not_exists, differs) {
+        (true, None) => Ok(existing),
+        (_, Some(d)) => Err(Error::Conflict(format!(
+            "{what} `{name}` ({urn}) exists already, but {d}; {fix}"
+        ))),
+        (false, None) => Err(Error::Conflict(format!(
+            "{what} `{name}` ({urn}) exists already, as asked; pass --if-not-exists to accept it, or choose another name"
+        ))),
     }
 }
 
@@ -691,7 +921,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Serve(a) => serve::run(&cli.global, &out, a),
         Command::Whoami => Ctx::run(&cli.global, out, |ctx| {
-            let v = ctx.get("/n/v1/clientcontext")?;
+            let mut v = ctx.get("/n/v1/clientcontext")?;
+            v["token"] = ctx.whoami_token()?;
             ctx.out.item(Kind::Context, &v)
         }),
         Command::Auth(c) => auth::run(&cli.global, &out, c),

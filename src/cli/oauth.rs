@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::output::{Failure, Kind, NewSecret, deliver_or_undo};
 use super::secret_file::SecretFile;
-use super::{Ctx, complete, confirm, enc};
+use super::{Ctx, DeleteArgs, complete, enc, item_path};
 
 /// The OAuth client commands.
 #[derive(Debug, Subcommand)]
@@ -27,14 +27,14 @@ pub enum OauthCmd {
     },
     /// Show one OAuth client
     Get {
-        /// Its id (32 hex characters)
+        /// Its id (32 hex characters) or its exact name
         #[arg(add = complete::oauth_ids())]
         id: String,
     },
     /// Change an OAuth client with --set FIELD=VALUE or a JSON Patch file
     #[command(group(ArgGroup::new("change").required(true).args(["set", "patch_file"])))]
     Update {
-        /// Its id (32 hex characters)
+        /// Its id (32 hex characters) or its exact name
         #[arg(add = complete::oauth_ids())]
         id: String,
         /// Replace a field: name=New, accessTokenValiditySeconds=900, redirectUris='["https://…"]'
@@ -46,12 +46,11 @@ pub enum OauthCmd {
     },
     /// Delete an OAuth client
     Delete {
-        /// Its id (32 hex characters)
+        /// Its id (32 hex characters) or its exact name
         #[arg(add = complete::oauth_ids())]
         id: String,
-        /// Do not ask for confirmation
-        #[arg(long, short = 'y')]
-        yes: bool,
+        #[command(flatten)]
+        d: DeleteArgs,
     },
 }
 
@@ -215,6 +214,78 @@ fn set_ops(sets: &[String]) -> Result<Value, Error> {
 
 const PAGE: usize = 250;
 
+/// Where OAuth clients live.
+const OAUTH: &str = "/v3/oauth-clients/";
+
+/// Every OAuth client (that `filter` keeps), page by page.
+fn list_all(ctx: &Ctx, filter: Option<&str>) -> Result<Vec<Value>, Error> {
+    let mut items = Vec::new();
+    loop {
+        let mut path = format!("/v3/oauth-clients?limit={PAGE}&offset={}", items.len());
+        if let Some(f) = filter {
+            path.push_str(&format!("&filters={}", enc(f)));
+        }
+        let page = ctx.get(&path)?;
+        let page = page.as_array().cloned().unwrap_or_default();
+        let n = page.len();
+        items.extend(page);
+        if n < PAGE {
+            break;
+        }
+    }
+    Ok(items)
+}
+
+/// Finds one OAuth client by id, else by exact name (as clients and roles are found):
+/// exit 3 when neither matches, a usage error listing the ids when several share the name.
+fn resolve(ctx: &Ctx, reference: &str) -> Result<Value, Error> {
+    use unicode_normalization::UnicodeNormalization;
+    match ctx.get(&item_path(OAUTH, reference)) {
+        Err(e) if e.kind() == baack::ErrorKind::NotFound => {}
+        found => return found,
+    }
+    let name: String = reference.nfc().collect();
+    let named = |o: &&Value| {
+        o.get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.nfc().eq(name.chars()))
+    };
+    let all = list_all(ctx, None)?;
+    let found: Vec<&Value> = all.iter().filter(named).collect();
+    let id = |o: &Value| {
+        o.get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    match found.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(Error::NotFound(format!(
+            "no OAuth client with the id or name `{reference}`; list them with `baack oauth list`"
+        ))),
+        many => Err(Error::Usage(format!(
+            "`{reference}` names {} OAuth clients: {}; name one by its id instead, e.g. `baack oauth get {}`",
+            many.len(),
+            many.iter()
+                .map(|o| {
+                    let created = o.get("created").and_then(Value::as_str).unwrap_or("?");
+                    format!("{} (created {created})", id(o))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            id(many[0])
+        ))),
+    }
+}
+
+/// The id of a resolved OAuth client.
+fn id_of(v: &Value) -> String {
+    v.get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Runs an OAuth command.
 pub fn run(ctx: &Ctx, cmd: OauthCmd) -> Result<(), Failure> {
     match cmd {
@@ -238,10 +309,7 @@ pub fn run(ctx: &Ctx, cmd: OauthCmd) -> Result<(), Failure> {
             );
             let undo = || {
                 ctx.client
-                    .send(&Call::new(
-                        Method::DELETE,
-                        format!("/v3/oauth-clients/{id}"),
-                    ))
+                    .send(&Call::new(Method::DELETE, item_path(OAUTH, &id)))
                     .map(drop)
             };
             match file {
@@ -268,26 +336,10 @@ pub fn run(ctx: &Ctx, cmd: OauthCmd) -> Result<(), Failure> {
             }
         }
         OauthCmd::List { filter } => {
-            let mut items = Vec::new();
-            loop {
-                let mut path = format!("/v3/oauth-clients?limit={PAGE}&offset={}", items.len());
-                if let Some(f) = &filter {
-                    path.push_str(&format!("&filters={}", enc(f)));
-                }
-                let page = ctx.get(&path)?;
-                let page = page.as_array().cloned().unwrap_or_default();
-                let n = page.len();
-                items.extend(page);
-                if n < PAGE {
-                    break;
-                }
-            }
+            let items = list_all(ctx, filter.as_deref())?;
             ctx.out.list(Kind::OAuth, &items)
         }
-        OauthCmd::Get { id } => {
-            let v = ctx.get(&format!("/v3/oauth-clients/{id}"))?;
-            ctx.out.item(Kind::OAuth, &v)
-        }
+        OauthCmd::Get { id } => ctx.out.item(Kind::OAuth, &resolve(ctx, &id)?),
         OauthCmd::Update {
             id,
             set,
@@ -297,20 +349,28 @@ pub fn run(ctx: &Ctx, cmd: OauthCmd) -> Result<(), Failure> {
                 Some(p) => read_json(&p)?,
                 None => set_ops(&set)?,
             };
+            let id = id_of(&resolve(ctx, &id)?);
             let r = ctx.client.send(
-                &Call::new(Method::PATCH, format!("/v3/oauth-clients/{id}"))
+                &Call::new(Method::PATCH, item_path(OAUTH, &id))
                     .header(header::CONTENT_TYPE, "application/json-patch+json")
                     .body(patch),
             )?;
             ctx.out.item(Kind::OAuth, &r.body)
         }
-        OauthCmd::Delete { id, yes } => {
-            confirm(&format!("OAuth client {id}"), yes)?;
-            let r = ctx.client.send(&Call::new(
-                Method::DELETE,
-                format!("/v3/oauth-clients/{id}"),
-            ))?;
-            ctx.out.deleted("OAuth client", &id, &r.body)
-        }
+        OauthCmd::Delete { id, d } => d.run(
+            &ctx.out,
+            || resolve(ctx, &id),
+            |o| {
+                let name = o.get("name").and_then(Value::as_str).unwrap_or("");
+                format!("OAuth client `{name}` ({})", id_of(o))
+            },
+            |o| {
+                let id = id_of(&o);
+                let r = ctx
+                    .client
+                    .send(&Call::new(Method::DELETE, item_path(OAUTH, &id)))?;
+                ctx.out.deleted("OAuth client", &id, &r.body)
+            },
+        ),
     }
 }

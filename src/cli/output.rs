@@ -162,6 +162,8 @@ impl Kind {
                 ("SCOPE", "/client/scope"),
                 ("COMPANY", "/owner/name"),
                 ("PERMISSIONS", "/permissions"),
+                ("TOKEN URN", "/token/urn"),
+                ("TOKEN EXPIRES", "/token/expirationTimestamp"),
             ],
         }
     }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::clients::{resolve as resolve_client, urn_of};
 use super::output::{Failure, Kind};
-use super::{Ctx, Named, complete, confirm};
+use super::{CreateOnce, Ctx, DeleteArgs, Named, complete, item_path};
 
 /// A permission label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,6 +51,10 @@ pub enum RoleCmd {
             ignore_case = true
         )]
         permissions: Vec<PermissionArg>,
+        /// If a role of this name exists with these permissions, print it and exit 0
+        /// (other permissions are a conflict, exit 8)
+        #[arg(long)]
+        if_not_exists: bool,
     },
     /// List permission roles
     List,
@@ -83,9 +87,8 @@ pub enum RoleCmd {
         /// The role's URN or name
         #[arg(value_name = "REF", add = complete::roles())]
         reference: String,
-        /// Do not ask for confirmation
-        #[arg(long, short = 'y')]
-        yes: bool,
+        #[command(flatten)]
+        d: DeleteArgs,
     },
 }
 
@@ -112,7 +115,7 @@ fn edit_clients(
     role_urn: &str,
     edit: impl Fn(&mut Vec<String>),
 ) -> Result<Value, Error> {
-    let path = format!("/n/v1/permissionrole/{role_urn}");
+    let path = item_path(ROLES.prefix, role_urn);
     let mut last = None;
     for _ in 0..GRANT_ATTEMPTS {
         let cur = ctx.client.send(&Call::new(Method::GET, &path))?;
@@ -145,21 +148,51 @@ fn client_urns(ctx: &Ctx, refs: &[String]) -> Result<Vec<String>, Error> {
 /// Runs a role command.
 pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
     match cmd {
-        RoleCmd::Create { name, permissions } => {
-            let owner = ctx.owner()?;
+        RoleCmd::Create {
+            name,
+            permissions,
+            if_not_exists,
+        } => {
             let mut labels: Vec<&str> = permissions.iter().map(|p| p.label()).collect();
             labels.dedup();
-            let body = json!({
-                "name": name,
-                "owner": { "urn": owner },
-                "identities": [],
-                "clients": [],
-                "permissions": labels,
-            });
-            let r = ctx
-                .client
-                .send(&Call::new(Method::POST, "/n/v1/permissionrole/").body(body))?;
-            ctx.out.item(Kind::Role, &r.body)
+            let mut want = labels.clone();
+            want.sort_unstable();
+            want.dedup();
+            let differs = |x: &Value| {
+                let mut has: Vec<&str> = x["permissions"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                has.sort_unstable();
+                has.dedup();
+                let show = |l: &[&str]| match l {
+                    [] => "none".to_string(),
+                    l => l.join(", "),
+                };
+                (has != want)
+                    .then(|| format!("its permissions are {}, not {}", show(&has), show(&want)))
+            };
+            let once = CreateOnce {
+                kind: &ROLES,
+                name: &name,
+                if_not_exists,
+                differs: &differs,
+                fix: "delete it first or choose another name".into(),
+            };
+            ctx.create_once(&once, Kind::Role, || {
+                let owner = ctx.owner()?;
+                let body = json!({
+                    "name": name,
+                    "owner": { "urn": owner },
+                    "identities": [],
+                    "clients": [],
+                    "permissions": labels,
+                });
+                Ok(ctx
+                    .client
+                    .send(&Call::new(Method::POST, "/n/v1/permissionrole/").body(body))?
+                    .body)
+            })
         }
         RoleCmd::List => {
             let items = ctx
@@ -188,15 +221,17 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
             })?;
             ctx.out.item(Kind::Role, &v)
         }
-        RoleCmd::Delete { reference, yes } => {
-            let role = resolve(ctx, &reference)?;
-            let urn = urn_of(&role);
-            confirm(&format!("permission role `{reference}` ({urn})"), yes)?;
-            let r = ctx.client.send(&Call::new(
-                Method::DELETE,
-                format!("/n/v1/permissionrole/{urn}"),
-            ))?;
-            ctx.out.deleted("permission role", &urn, &r.body)
-        }
+        RoleCmd::Delete { reference, d } => d.run(
+            &ctx.out,
+            || resolve(ctx, &reference),
+            |role| format!("permission role `{reference}` ({})", urn_of(role)),
+            |role| {
+                let urn = urn_of(&role);
+                let r = ctx
+                    .client
+                    .send(&Call::new(Method::DELETE, item_path(ROLES.prefix, &urn)))?;
+                ctx.out.deleted("permission role", &urn, &r.body)
+            },
+        ),
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use baack::client::Call;
 use baack::clock::{RANGE, format_baack, in_range, later_in_range, parse_timestamp};
 use baack::model::parse_urn;
-use baack::secret::obfuscate;
+use baack::secret::{TOKEN_PREFIX, check_bearer_token, digest, obfuscate, token_urn};
 use clap::{Args, Subcommand};
 use http::Method;
 use serde_json::{Value, json};
@@ -14,7 +14,10 @@ use serde_json::{Value, json};
 use super::clients::{resolve as resolve_client, urn_of};
 use super::output::{Failure, Kind, NewSecret, deliver_or_undo};
 use super::secret_file::SecretFile;
-use super::{Ctx, complete, confirm, enc, parse_duration};
+use super::{Ctx, DeleteArgs, complete, enc, item_path, parse_duration};
+
+/// Where bearer tokens live.
+const TOKENS: &str = "/n/v1/apiclientbearertoken/";
 
 /// The bearer token commands.
 #[derive(Debug, Subcommand)]
@@ -24,12 +27,16 @@ pub enum TokenCmd {
         /// The client: URN or clientID
         #[arg(long, value_name = "REF", add = complete::clients())]
         client: String,
-        /// Expire after this long (90s, 15m, 24h, 30d)
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "expires_at")]
+        /// Expire after this long (90s, 15m, 24h, 30d) [default: the profile's
+        /// default_token_ttl, else 90d]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["expires_at", "no_expiry"])]
         expires_in: Option<Duration>,
         /// Expire at this time (RFC 3339, or Baack's zone-less UTC form)
-        #[arg(long, value_name = "TIMESTAMP", value_parser = parse_ts)]
+        #[arg(long, value_name = "TIMESTAMP", value_parser = parse_ts, conflicts_with = "no_expiry")]
         expires_at: Option<i64>,
+        /// Never expire: it works until revoked or deleted (warns)
+        #[arg(long)]
+        no_expiry: bool,
         /// Write the token to this new file (mode 0600) instead of printing it
         #[arg(long, value_name = "PATH")]
         secret_file: Option<PathBuf>,
@@ -57,23 +64,110 @@ pub enum TokenCmd {
     Delete {
         #[command(flatten)]
         u: UrnArg,
-        /// Do not ask for confirmation
-        #[arg(long, short = 'y')]
-        yes: bool,
+        #[command(flatten)]
+        d: DeleteArgs,
     },
 }
 
-/// A token URN.
+/// A token: its URN, or `-` for the token itself on stdin.
 #[derive(Debug, Args)]
 pub struct UrnArg {
-    /// The token's URN
-    #[arg(value_name = "URN", value_parser = parse_token_urn, add = complete::tokens())]
+    /// The token's URN, or - to read the token itself from stdin (never an argument): its
+    /// URN is derived from it, so a leaked token is killed with `baack token delete - <file`
+    // Checked in `target`, not by clap: clap's error would repeat a token pasted here.
+    #[arg(value_name = "URN|-", add = complete::tokens())]
     pub urn: String,
 }
 
-fn parse_token_urn(s: &str) -> Result<String, String> {
-    parse_urn(s)
-        .ok_or_else(|| format!("`{s}` is not a token URN; list them with `baack token list`"))
+/// Which token a command names, and how.
+struct TokenRef {
+    urn: String,
+    /// The token's value was given (on stdin): the first characters reads show of it.
+    shown: Option<String>,
+}
+
+impl UrnArg {
+    fn target(&self) -> Result<TokenRef, baack::Error> {
+        if self.urn == "-" {
+            let token = read_token()?;
+            if let Err(why) = check_bearer_token(&token) {
+                return Err(baack::Error::Usage(format!(
+                    "what stdin holds is not a bearer token: {why}"
+                )));
+            }
+            return Ok(TokenRef {
+                urn: token_urn(&digest(&token)),
+                shown: Some(obfuscate(&token)),
+            });
+        }
+        if self.urn.starts_with(TOKEN_PREFIX) {
+            // Never echoed: it may be a live secret, already in shell history.
+            return Err(baack::Error::Usage(
+                "that argument looks like a token itself: never pass a token as an argument (process lists and shell history show it); pipe it on stdin with `-`, e.g. `baack token delete - < token-file`".into(),
+            ));
+        }
+        match parse_urn(&self.urn) {
+            Some(urn) => Ok(TokenRef { urn, shown: None }),
+            None => Err(baack::Error::Usage(format!(
+                "`{}` is not a token URN, nor - (the token on stdin); list them with `baack token list`",
+                self.urn
+            ))),
+        }
+    }
+}
+
+/// The token on stdin: a hidden prompt on a terminal, else all of stdin, trimmed.
+fn read_token() -> Result<String, baack::Error> {
+    use std::io::{IsTerminal, Read};
+    let token = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("bearer token (input hidden): ")
+            .map_err(|e| baack::Error::Usage(format!("cannot read the token: {e}")))?
+    } else {
+        let mut s = String::new();
+        std::io::stdin()
+            .take(4096)
+            .read_to_string(&mut s)
+            .map_err(|e| baack::Error::Usage(format!("cannot read the token from stdin: {e}")))?;
+        s
+    };
+    let token = token.trim().to_string();
+    if token.is_empty() {
+        return Err(baack::Error::Usage(
+            "no token on stdin: pipe it in, e.g. `baack token delete - < token-file`".into(),
+        ));
+    }
+    Ok(token)
+}
+
+impl TokenRef {
+    /// A not-found for a token named by its value says why that can happen: its URN is
+    /// derived only for tokens a baack store of format 3 or later made, and lists the
+    /// tokens whose shown characters match (for the person to check, never acted on).
+    fn not_found(&self, ctx: &Ctx, e: baack::Error) -> baack::Error {
+        let Some(shown) = &self.shown else { return e };
+        if e.kind() != baack::ErrorKind::NotFound {
+            return e;
+        }
+        let alike: Vec<String> = ctx
+            .client
+            .list_all(&format!("{TOKENS}?limit=1000"), "bearerTokens")
+            .unwrap_or_default()
+            .iter()
+            .filter(|t| t.get("bearerToken").and_then(Value::as_str) == Some(shown.as_str()))
+            .map(urn_of)
+            .collect();
+        let hint = match alike.as_slice() {
+            [] => format!("no token here shows as `{shown}` either"),
+            some => format!(
+                "tokens shown as `{shown}`: {}; check one with `baack token get URN`",
+                some.join(", ")
+            ),
+        };
+        baack::Error::NotFound(format!(
+            "no bearer token with that value (its URN would be {}): it was deleted, or it was made before store format 3 or by a server other than baack, whose token URNs cannot be derived from the value; {hint}",
+            self.urn
+        ))
+    }
 }
 
 fn parse_ts(s: &str) -> Result<i64, String> {
@@ -99,6 +193,19 @@ fn expiry_after(flag: &str, d: Duration) -> Result<i64, baack::Error> {
     })
 }
 
+/// A duration as `--notice` takes it: `24h`, `90s`, `30d`.
+fn spelled(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => format!("{}ms", d.as_millis()),
+        // Whole days from two on: a day is spelled `24h`, as people give notice.
+        _ if s.is_multiple_of(86_400) && s >= 2 * 86_400 => format!("{}d", s / 86_400),
+        _ if s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
+        _ if s.is_multiple_of(60) => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -114,14 +221,18 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             client,
             expires_in,
             expires_at,
+            no_expiry,
             secret_file,
         } => {
-            let expires_in = expires_in
-                .map(|d| expiry_after("--expires-in", d))
-                .transpose()?;
+            let expires = match (expires_in, expires_at) {
+                _ if no_expiry => None,
+                (Some(d), _) => Some(expiry_after("--expires-in", d)?),
+                (None, Some(at)) => Some(at),
+                (None, None) => Some(expiry_after("default_token_ttl", ctx.token_ttl()?)?),
+            };
             let c = resolve_client(ctx, &client)?;
             let mut body = json!({ "apiClient": { "urn": urn_of(&c) } });
-            if let Some(at) = expires_in.or(expires_at) {
+            if let Some(at) = expires {
                 body["expirationTimestamp"] = format_baack(at).into();
             }
             let file = secret_file
@@ -131,6 +242,11 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             let r = ctx
                 .client
                 .send(&Call::new(Method::POST, "/n/v1/apiclientbearertoken/").body(body))?;
+            if no_expiry {
+                ctx.out.warn(
+                    "this token never expires: it works until deleted or revoked; give tokens an --expires-in unless they must outlive every rotation",
+                );
+            }
             let mut v = r.body;
             let token = v
                 .get("bearerToken")
@@ -141,10 +257,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             let new = NewSecret::new("token", &urn, format!("baack token delete {urn} --yes"));
             let undo = || {
                 ctx.client
-                    .send(&Call::new(
-                        Method::DELETE,
-                        format!("/n/v1/apiclientbearertoken/{urn}"),
-                    ))
+                    .send(&Call::new(Method::DELETE, item_path(TOKENS, &urn)))
                     .map(drop)
             };
             match file {
@@ -189,32 +302,66 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             ctx.out.list(Kind::Token, &items)
         }
         TokenCmd::Get(u) => {
-            let v = ctx.get(&format!("/n/v1/apiclientbearertoken/{}", u.urn))?;
+            let t = u.target()?;
+            let v = ctx
+                .get(&item_path(TOKENS, &t.urn))
+                .map_err(|e| t.not_found(ctx, e))?;
             ctx.out.item(Kind::Token, &v)
         }
         TokenCmd::Revoke { u, notice } => {
-            let at = format_baack(expiry_after("--notice", notice)?);
-            let r = ctx.client.send(
-                &Call::new(Method::PUT, format!("/n/v1/apiclientbearertoken/{}", u.urn))
-                    .body(json!({ "expirationTimestamp": at })),
-            )?;
+            let t = u.target()?;
+            let asked = expiry_after("--notice", notice)?;
+            let at = format_baack(asked);
+            let r = ctx
+                .client
+                .send(
+                    &Call::new(Method::PUT, item_path(TOKENS, &t.urn))
+                        .body(json!({ "expirationTimestamp": at })),
+                )
+                .map_err(|e| t.not_found(ctx, e))?;
             ctx.out.item(Kind::Token, &r.body)?;
             let until = r
                 .body
                 .get("expirationTimestamp")
                 .and_then(Value::as_str)
                 .unwrap_or("now");
-            ctx.out
-                .note(&format!("the token stops working at {until} UTC"));
+            // The API never lengthens a token's life: an expiry already sooner than the
+            // notice stays, and saying so spares the reader a surprise.
+            let sooner = r
+                .body
+                .get("expirationTimestamp")
+                .and_then(Value::as_str)
+                .and_then(parse_timestamp)
+                .is_some_and(|e| e < asked);
+            if sooner {
+                ctx.out.note(&format!(
+                    "the token already expires at {until} UTC, sooner than the {} notice: the earlier expiry stands",
+                    spelled(notice)
+                ));
+            } else {
+                ctx.out
+                    .note(&format!("the token stops working at {until} UTC"));
+            }
             Ok(())
         }
-        TokenCmd::Delete { u, yes } => {
-            confirm(&format!("bearer token {}", u.urn), yes)?;
-            let r = ctx.client.send(&Call::new(
-                Method::DELETE,
-                format!("/n/v1/apiclientbearertoken/{}", u.urn),
-            ))?;
-            ctx.out.deleted("bearer token", &u.urn, &r.body)
+        TokenCmd::Delete { u, mut d } => {
+            let t = u.target()?;
+            // Who pipes a token's value in holds the secret: that is the confirmation,
+            // so `echo $LEAKED | baack token delete -` kills it in one step (stdin, which
+            // held the token, could not answer a question anyway).
+            d.yes |= t.shown.is_some();
+            d.run(
+                &ctx.out,
+                || Ok(t),
+                |t| format!("bearer token {}", t.urn),
+                |t| {
+                    let r = ctx
+                        .client
+                        .send(&Call::new(Method::DELETE, item_path(TOKENS, &t.urn)))
+                        .map_err(|e| t.not_found(ctx, e))?;
+                    ctx.out.deleted("bearer token", &t.urn, &r.body)
+                },
+            )
         }
     }
 }

@@ -1,9 +1,10 @@
 //! The API client: one `send` over two transports. `Remote` speaks HTTPS to a
-//! Baack-compatible API with reqwest (timeouts, retries with backoff and jitter, honouring
-//! `Retry-After`); `Embedded` hands the very same request to the server's router
-//! in-process, so both modes share routing, status codes, errors and JSON. Each request
-//! and answer is a `tracing` DEBUG event of target `baack::client` (the CLI's `-v` lines),
-//! which never holds a secret.
+//! Baack-compatible API with reqwest (retries with backoff and jitter, honouring
+//! `Retry-After`, all within one time budget); `Embedded` hands the very same request to
+//! the server's router in-process, so both modes share routing, status codes, errors and
+//! JSON. Each request and answer is a `tracing` DEBUG event of target `baack::client` (the
+//! CLI's `-v` lines), which never holds a secret; a retry is told to the callback a caller
+//! installs with [`Client::on_retry`], as the library never prints.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,7 +42,10 @@ pub enum Transport {
 /// How patient the client is.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
-    /// Per-request timeout.
+    /// The budget of everything the client sends, counted from its creation: every
+    /// attempt, retry and backoff wait of every request. A CLI command makes one client,
+    /// so `--timeout 3s` bounds the whole command (a per-attempt timeout would let four
+    /// attempts take four times as long, plus the waits).
     pub timeout: Duration,
     /// Retries after the first attempt.
     pub retries: u32,
@@ -109,12 +113,59 @@ impl Call {
     }
 }
 
+/// A retry about to happen, for a caller that shows it: `Display` reads
+/// `retrying in 2s after 503 (attempt 2/4)`.
+#[derive(Debug, Clone)]
+pub struct Retrying {
+    /// How long the client waits first.
+    pub wait: Duration,
+    /// What failed: a status (`503`) or `a timeout`, `a failed connection`.
+    pub after: String,
+    /// The attempt about to be made, from 2.
+    pub attempt: u32,
+    /// How many attempts the policy allows in all.
+    pub attempts: u32,
+}
+
+impl std::fmt::Display for Retrying {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "retrying in {} after {} (attempt {}/{})",
+            seconds(self.wait),
+            self.after,
+            self.attempt,
+            self.attempts
+        )
+    }
+}
+
+/// A duration as people read it in one line: `2s`, `0.4s`, `12s`.
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 10.0 {
+        format!("{}s", s.round())
+    } else {
+        let t = format!("{s:.1}");
+        format!("{}s", t.strip_suffix(".0").unwrap_or(&t))
+    }
+}
+
+/// The longest budget a client counts: a year is as good as for ever to a command.
+const MAX_BUDGET: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// What a caller does on each retry.
+type OnRetry = Arc<dyn Fn(&Retrying) + Send + Sync>;
+
 /// The client.
 #[derive(Clone)]
 pub struct Client {
     transport: Transport,
     policy: Policy,
     rt: Arc<tokio::runtime::Runtime>,
+    /// When the policy's budget runs out.
+    deadline: Instant,
+    on_retry: Option<OnRetry>,
 }
 
 enum Attempt {
@@ -204,8 +255,10 @@ pub fn error_from_reply(r: &Reply) -> Error {
 impl Client {
     /// A client of the remote API at `base`.
     pub fn remote(base: &str, token: Option<String>, policy: Policy) -> Result<Client> {
+        // Capped, so that no `--timeout` can overflow the clock.
+        let deadline = Instant::now() + policy.timeout.min(MAX_BUDGET);
+        // No client-wide timeout: each attempt gets what is left of the budget.
         let http = reqwest::Client::builder()
-            .timeout(policy.timeout)
             .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("baack/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -220,6 +273,8 @@ impl Client {
             transport: Transport::Remote { base, token, http },
             policy,
             rt: Arc::new(runtime()?),
+            deadline,
+            on_retry: None,
         })
     }
 
@@ -236,11 +291,20 @@ impl Client {
                 embedded_root: true,
             },
         );
+        let policy = Policy::default();
         Ok(Client {
             transport: Transport::Embedded(router),
-            policy: Policy::default(),
+            policy,
             rt: Arc::new(runtime()?),
+            deadline: Instant::now() + policy.timeout.min(MAX_BUDGET),
+            on_retry: None,
         })
+    }
+
+    /// Calls `f` before each retry's wait (the CLI prints it on stderr).
+    pub fn on_retry(mut self, f: impl Fn(&Retrying) + Send + Sync + 'static) -> Self {
+        self.on_retry = Some(Arc::new(f));
+        self
     }
 
     /// Sends `call`, retrying what is safe to retry; a non-2xx answer is an error.
@@ -253,32 +317,64 @@ impl Client {
         }
     }
 
-    /// Sends `call` and returns whatever status came back (after retries).
+    /// Sends `call` and returns whatever status came back (after retries), within what
+    /// is left of the policy's budget: an attempt may take only that long, and a retry
+    /// whose wait would outlast it is not made.
     pub fn send_raw(&self, call: &Call) -> Result<Reply> {
-        let mut attempt = 0;
+        let attempts = self.policy.retries.saturating_add(1);
+        let mut attempt = 1;
         loop {
-            match self.rt.block_on(self.attempt(call))? {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            match self.rt.block_on(self.attempt(call, left))? {
                 Attempt::Done(r) => return Ok(r),
                 Attempt::Retry(wait, err) => {
-                    if attempt >= self.policy.retries {
-                        return Err(err);
-                    }
+                    let asked = wait.is_some();
                     let wait = wait
-                        .unwrap_or_else(|| backoff(attempt))
+                        .unwrap_or_else(|| backoff(attempt - 1))
                         .min(Duration::from_secs(60));
-                    debug!("* retrying in {:.1}s ({err})", wait.as_secs_f64());
-                    std::thread::sleep(wait);
+                    let left = self.deadline.saturating_duration_since(Instant::now());
+                    let tried = match attempt {
+                        1 => "after 1 attempt".to_string(),
+                        n => format!("after {n} attempts"),
+                    };
+                    if attempt >= attempts {
+                        return Err(gave_up(err, &tried));
+                    }
+                    if wait >= left {
+                        let why = if asked {
+                            format!(
+                                "{tried}: the server asked for a wait of {}, past the {} budget (--timeout)",
+                                seconds(wait),
+                                seconds(self.policy.timeout)
+                            )
+                        } else {
+                            format!(
+                                "{tried}, within the {} budget (--timeout)",
+                                seconds(self.policy.timeout)
+                            )
+                        };
+                        return Err(gave_up(err, &why));
+                    }
                     attempt += 1;
+                    if let Some(f) = &self.on_retry {
+                        f(&Retrying {
+                            wait,
+                            after: failure_name(&err),
+                            attempt,
+                            attempts,
+                        });
+                    }
+                    std::thread::sleep(wait);
                 }
             }
         }
     }
 
-    async fn attempt(&self, call: &Call) -> Result<Attempt> {
+    async fn attempt(&self, call: &Call, left: Duration) -> Result<Attempt> {
         match &self.transport {
             Transport::Embedded(router) => self.embedded_attempt(router, call).await,
             Transport::Remote { base, token, http } => {
-                self.remote_attempt(base, token.as_deref(), http, call)
+                self.remote_attempt(base, token.as_deref(), http, call, left)
                     .await
             }
         }
@@ -345,9 +441,10 @@ impl Client {
         token: Option<&str>,
         http: &reqwest::Client,
         call: &Call,
+        left: Duration,
     ) -> Result<Attempt> {
         let url = format!("{base}{}", call.path);
-        let mut req = http.request(call.method.clone(), &url);
+        let mut req = http.request(call.method.clone(), &url).timeout(left);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -446,6 +543,40 @@ impl Client {
     }
 }
 
+/// What failed, in the words of a retry line: the status, or the kind of failure.
+fn failure_name(e: &Error) -> String {
+    match e {
+        Error::Remote { status, .. } => status.to_string(),
+        Error::Unreachable { reason, .. } if reason.starts_with("timed out") => "a timeout".into(),
+        Error::Unreachable { reason, .. } if reason.starts_with("connection failed") => {
+            "a failed connection".into()
+        }
+        _ => "a failed request".into(),
+    }
+}
+
+/// The last error of a request given up on, saying how it was tried.
+fn gave_up(e: Error, how: &str) -> Error {
+    match e {
+        Error::Unreachable { url, reason } => Error::Unreachable {
+            url,
+            reason: format!("{reason} (gave up {how})"),
+        },
+        Error::Remote {
+            status,
+            code,
+            message,
+            retry_after,
+        } => Error::Remote {
+            status,
+            code,
+            message: format!("{message} (gave up {how})"),
+            retry_after,
+        },
+        other => other,
+    }
+}
+
 /// What a reqwest error was, without the URL's query or anything secret.
 fn describe(e: &reqwest::Error) -> String {
     let mut s = if e.is_timeout() {
@@ -506,6 +637,19 @@ mod tests {
             Some(Duration::from_secs(5))
         );
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn a_retry_line_reads_as_people_say_it() {
+        let r = Retrying {
+            wait: Duration::from_millis(2000),
+            after: "503".into(),
+            attempt: 2,
+            attempts: 4,
+        };
+        assert_eq!(r.to_string(), "retrying in 2s after 503 (attempt 2/4)");
+        assert_eq!(seconds(Duration::from_millis(420)), "0.4s");
+        assert_eq!(seconds(Duration::from_millis(12_400)), "12s");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod profiles;
 mod properties;
 mod ratelimit;
 mod roles;
+mod scripts;
 mod secrets;
 mod seed001;
 mod server;
