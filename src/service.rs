@@ -183,6 +183,15 @@ pub struct PageQuery {
     pub limit: usize,
 }
 
+/// How a PUT of a token's `expirationTimestamp` treats an expiry already set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryRule {
+    /// Never later than an earlier expiry already set (API.md, our addition).
+    NeverLater,
+    /// As given, later or not: Baack's own documentation states no rule.
+    AsGiven,
+}
+
 /// The operations of both APIs over one store.
 #[derive(Debug, Clone)]
 pub struct Service {
@@ -546,6 +555,19 @@ impl Service {
         urn: &str,
         input: &TokenInput,
     ) -> Result<BearerToken> {
+        self.update_token_by(caller, urn, input, ExpiryRule::NeverLater)
+    }
+
+    /// Sets a token's expiry by `rule`: [`Service::update_token`] with
+    /// [`ExpiryRule::NeverLater`] is API.md's operation; [`ExpiryRule::AsGiven`] is what a
+    /// server without that rule of ours does (`baack serve --documented-only`).
+    pub fn update_token_by(
+        &self,
+        caller: &Caller,
+        urn: &str,
+        input: &TokenInput,
+        rule: ExpiryRule,
+    ) -> Result<BearerToken> {
         let urn = urn_param(urn)?;
         self.store.write(|txn| {
             let mut t = txn
@@ -553,7 +575,10 @@ impl Service {
                 .ok_or_else(|| not_found("bearer token", &urn))?;
             self.check_root_token(caller, &t.client)?;
             if let Some(new) = input.expires {
-                t.expires = Some(t.expires.map_or(new, |old| old.min(new)));
+                t.expires = Some(match rule {
+                    ExpiryRule::NeverLater => t.expires.map_or(new, |old| old.min(new)),
+                    ExpiryRule::AsGiven => new,
+                });
                 txn.update_token(&t)?;
             }
             Ok(t)

@@ -47,6 +47,11 @@ pub struct ServeArgs {
     /// [default: info]: e.g. BAACK_LOG=warn (no request lines), BAACK_LOG=baack=debug
     #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
     pub log_format: LogFormat,
+
+    /// Serve only the operations Baack's own documentation has, without API.md's
+    /// additions (see README, "Testing against the documented API")
+    #[arg(long, hide = true)]
+    pub documented_only: bool,
 }
 
 fn parse_body_timeout(s: &str) -> Result<Duration, String> {
@@ -145,6 +150,7 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
                 rate_limit,
                 request_log: true,
                 embedded_root: false,
+                documented_only: a.documented_only,
             },
         );
         if let Some((name, shown, owner)) = login {

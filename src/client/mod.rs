@@ -289,6 +289,7 @@ impl Client {
                 // own events would repeat them.
                 request_log: false,
                 embedded_root: true,
+                documented_only: false,
             },
         );
         let policy = Policy::default();

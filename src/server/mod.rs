@@ -3,6 +3,7 @@
 //! mode hands it requests in-process, so both run this one code path.
 
 mod baack;
+mod documented;
 mod errors;
 mod extract;
 mod handlers;
@@ -53,6 +54,10 @@ pub struct Options {
     /// in-process transport, which never listens on a socket: the store keeps no root
     /// token to present, only its digest.
     pub embedded_root: bool,
+    /// Serve only what Baack's own documentation has (see `documented.rs`): no list
+    /// endpoints, no `clientcontext`, no `ETag`, no role `permissions`, no never-later
+    /// expiry rule, `Urn` spelled so. For testing clients against a real deployment.
+    pub documented_only: bool,
 }
 
 #[derive(Clone)]
@@ -74,8 +79,14 @@ pub fn router(svc: Arc<Service>, opts: Options) -> Router {
     let mut r = served()
         .0
         .fallback(handlers::no_route)
-        .method_not_allowed_fallback(handlers::no_method)
-        .with_state(state);
+        .method_not_allowed_fallback(handlers::no_method);
+    if opts.documented_only {
+        r = r.layer(middleware::from_fn_with_state(
+            state.clone(),
+            documented::only_documented,
+        ));
+    }
+    let mut r = r.with_state(state);
     if opts.request_log {
         // `Router::layer` wraps each route after routing, so the layer sees the
         // `MatchedPath` of the route that answers.

@@ -3,6 +3,7 @@
 mod authz;
 mod cli;
 mod delivery;
+mod documented;
 mod durability;
 mod hostile;
 mod limits;

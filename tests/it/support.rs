@@ -162,6 +162,8 @@ pub struct Server {
     reader: Option<JoinHandle<()>>,
     http: Client,
     _dir: Option<TempDir>,
+    /// Started with `--documented-only`.
+    documented: bool,
 }
 
 /// Answer of a call: status, headers and the body parsed as JSON (`Null` when empty,
@@ -172,6 +174,15 @@ impl Server {
     /// A server on a new temp store, rate limit off.
     pub fn start() -> Server {
         Self::start_args(&["--rate-limit", "off"])
+    }
+
+    /// `baack serve --documented-only` on a new temp store, rate limit off: only the
+    /// operations Baack's own documentation has (no lists, no `clientcontext`, no `ETag`,
+    /// no role `permissions`, no never-later expiry rule, `Urn` spelled so).
+    pub fn start_documented() -> Server {
+        let mut s = Self::start_args(&["--rate-limit", "off", "--documented-only"]);
+        s.documented = true;
+        s
     }
 
     /// A server on a new temp store with extra `serve` arguments.
@@ -260,6 +271,7 @@ impl Server {
             reader: Some(reader),
             http,
             _dir: None,
+            documented: false,
         }
     }
 
@@ -407,11 +419,26 @@ impl Server {
         self.call(Method::DELETE, path, Some(self.root()), None)
     }
 
-    /// The owner company's URN, from the client context of the root token.
+    /// The owner company's URN, from the client context of the root token (from the
+    /// companies of a documented-only server, which has no client context).
     pub fn owner(&self) -> String {
+        if self.documented {
+            return self.company();
+        }
         let (s, _, b) = self.get("/n/v1/clientcontext");
         assert_eq!(s, StatusCode::OK, "{b}");
         b["owner"]["urn"].as_str().expect("owner urn").to_string()
+    }
+
+    /// The owner company's URN, from `/n/v1/companies` (which a documented-only server
+    /// keeps): the store's one company.
+    pub fn company(&self) -> String {
+        let (s, _, b) = self.get("/n/v1/companies");
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b["companies"][0]["urn"]
+            .as_str()
+            .expect("company urn")
+            .to_string()
     }
 
     /// Creates an API client with scope api.baack.co; returns its URN.
@@ -422,7 +449,7 @@ impl Server {
             json!({"owner": {"urn": owner}, "scope": "api.baack.co", "clientID": client_id}),
         );
         assert_eq!(s, StatusCode::CREATED, "{b}");
-        b["urn"].as_str().expect("client urn").to_string()
+        urn_field(&b).expect("client urn").to_string()
     }
 
     /// Creates a bearer token for `client`; returns (token URN, token).
@@ -433,7 +460,7 @@ impl Server {
         );
         assert_eq!(s, StatusCode::CREATED, "{b}");
         (
-            b["urn"].as_str().expect("token urn").to_string(),
+            urn_field(&b).expect("token urn").to_string(),
             b["bearerToken"].as_str().expect("token").to_string(),
         )
     }
@@ -447,8 +474,15 @@ impl Server {
             json!({"name": name, "owner": {"urn": owner}, "permissions": permissions, "clients": clients}),
         );
         assert_eq!(s, StatusCode::CREATED, "{b}");
-        b["urn"].as_str().expect("role urn").to_string()
+        urn_field(&b).expect("role urn").to_string()
     }
+}
+
+/// An object's own URN, spelled `urn` or `Urn` (as a documented-only server does).
+pub fn urn_field(v: &Value) -> Option<&str> {
+    v.get("urn")
+        .or_else(|| v.get("Urn"))
+        .and_then(Value::as_str)
 }
 
 fn finish(resp: reqwest::blocking::Response) -> Answer {

@@ -1,0 +1,162 @@
+//! `baack serve --documented-only`: the API as Baack's own documentation has it, for
+//! testing the CLI against a real deployment. One middleware in front of the normal
+//! routes takes away what API.md marks "our addition": the list endpoints and
+//! `clientcontext` answer 404 as a server without those routes would, `If-Match` is
+//! ignored and no `ETag` is sent, roles store no `permissions` (dropped silently, and never
+//! shown), a token's `expirationTimestamp` is set as given (no never-later rule), and each
+//! object's own `urn` is spelled `Urn`, as seed 001 shows a deployment doing.
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::handler::Handler;
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::errors::{Api, ApiError};
+use super::extract::Path;
+use super::handlers::{Head, JsonBody, Reply, no_route, reply};
+use super::{AppState, CLIENTS, CONTEXT, MAX_BODY, ROLE, ROLES, TOKEN, TOKENS};
+use crate::error::Error;
+use crate::model::TokenInput;
+use crate::service::{ExpiryRule, Operation as Op, urn_param};
+use crate::wire::from_body_owned;
+use crate::wire::token::{BearerToken, BearerTokenUpdate};
+
+/// Whether `method` on the route `route` is one of API.md's additions.
+fn is_addition(method: &Method, route: &str) -> bool {
+    let list = [CLIENTS, TOKENS, ROLES].iter().any(|c| c.contains(&route));
+    CONTEXT.contains(&route) || (list && (method == Method::GET || method == Method::HEAD))
+}
+
+/// The middleware (see the module's comment).
+pub(super) async fn only_documented(
+    State(st): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let Some(route) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+    else {
+        // No route: the normal fallback's 404 is already what such a server says.
+        return next.run(req).await;
+    };
+    let method = req.method().clone();
+    if is_addition(&method, &route) {
+        return no_route(req.uri().clone()).await;
+    }
+    let baack = route.starts_with("/n/");
+    req.headers_mut().remove(header::IF_MATCH);
+    let role = ROLES.contains(&route.as_str()) || ROLE.contains(&route.as_str());
+    if role && (method == Method::POST || method == Method::PUT) {
+        req = match without_permissions(req).await {
+            Ok(r) => r,
+            Err(e) => return e.into_response(),
+        };
+    }
+    let resp = if method == Method::PUT && TOKEN.contains(&route.as_str()) {
+        token_update_as_given.call(req, st).await
+    } else {
+        next.run(req).await
+    };
+    if baack {
+        documented_answer(resp, role).await
+    } else {
+        resp
+    }
+}
+
+/// The request with `permissions` taken out of its JSON body. The body is read here,
+/// before the caller is admitted, unlike the normal routes: this server is for tests.
+async fn without_permissions(req: Request) -> Result<Request, ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| ApiError::new(Api::Baack, Error::TooLarge(MAX_BODY)))?;
+    let bytes = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(mut o)) => {
+            o.remove("permissions");
+            serde_json::to_vec(&o)
+                .map_err(|e| ApiError::new(Api::Baack, Error::Internal(e.to_string())))?
+        }
+        // Not an object: the handler judges it as it would.
+        _ => bytes.to_vec(),
+    };
+    let mut req = Request::from_parts(parts, Body::from(bytes));
+    req.headers_mut().remove(header::CONTENT_LENGTH);
+    Ok(req)
+}
+
+/// The answer without `ETag`, a role's `permissions`, and with the object's own `urn`
+/// spelled `Urn`.
+async fn documented_answer(resp: Response, role: bool) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    parts.headers.remove(header::ETAG);
+    let json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Response::from_parts(parts, body);
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let bytes = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(mut o)) => {
+            if role {
+                o.remove("permissions");
+            }
+            if let Some(u) = o.remove("urn") {
+                o.insert("Urn".into(), u);
+            }
+            serde_json::to_vec(&o).map_or(bytes, Into::into)
+        }
+        _ => bytes,
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// `PUT /n/v1/apiclientbearertoken/{urn}` setting the expiry as given.
+async fn token_update_as_given(
+    State(st): State<AppState>,
+    h: Head,
+    Path(urn): Path<String>,
+    body: JsonBody,
+) -> Reply {
+    let t = st
+        .write_body(
+            Api::Baack,
+            Op::UpdateToken,
+            &h,
+            body,
+            move |v| {
+                let urn = urn_param(&urn)?;
+                let input = TokenInput::try_from(&from_body_owned::<BearerTokenUpdate>(v)?)?;
+                Ok((urn, input))
+            },
+            |svc, c, (urn, input)| svc.update_token_by(c, &urn, &input, ExpiryRule::AsGiven),
+        )
+        .await?;
+    Ok(reply(StatusCode::ACCEPTED, BearerToken::from(&t)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_additions_are_the_lists_and_the_context() {
+        assert!(is_addition(&Method::GET, "/n/v1/apiclient/"));
+        assert!(is_addition(&Method::GET, "/n/v1/role"));
+        assert!(is_addition(&Method::GET, "/n/v1/clientcontext"));
+        assert!(!is_addition(&Method::POST, "/n/v1/apiclient/"));
+        assert!(!is_addition(&Method::GET, "/n/v1/apiclient/{urn}"));
+        assert!(!is_addition(&Method::GET, "/v3/oauth-clients"));
+    }
+}
