@@ -141,6 +141,11 @@ pub enum Error {
     /// says whether what holds it was deleted, and how to delete it if not (exit 1).
     #[error("{0}")]
     Undelivered(String),
+    /// A server's answer that is not what was asked: a success whose body cannot be
+    /// read, a field sent that it did not keep (with `--strict`), a change that did not
+    /// take (exit 1). The message says what was done and what to check.
+    #[error("{0}")]
+    Answer(String),
     /// Anything else; never carries a secret.
     #[error("internal error: {0}")]
     Internal(String),
@@ -198,9 +203,10 @@ impl Error {
             },
             Error::Usage(_) => ErrorKind::Usage,
             Error::Embedded { kind, .. } => *kind,
-            Error::Undelivered(_) | Error::NotLoggedIn(_) | Error::Internal(_) => {
-                ErrorKind::Internal
-            }
+            Error::Undelivered(_)
+            | Error::NotLoggedIn(_)
+            | Error::Internal(_)
+            | Error::Answer(_) => ErrorKind::Internal,
         }
     }
 }

@@ -109,10 +109,13 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
                 let owner = ctx.owner()?;
                 let body =
                     json!({ "owner": { "urn": owner }, "scope": scope, "clientID": client_id });
-                Ok(ctx
+                let got = ctx
                     .client
-                    .send(&Call::new(Method::POST, "/n/v1/apiclient/").body(body))?
-                    .body)
+                    .send(&Call::new(Method::POST, "/n/v1/apiclient/").body(body.clone()))?
+                    .body;
+                let done = format!("API client `{client_id}` ({}) was created", urn_of(&got));
+                ctx.kept(&done, &body, &got)?;
+                Ok(got)
             })
         }
         ClientCmd::List { client_id } => {
@@ -140,10 +143,17 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
             if let Some(id) = &client_id {
                 body["clientID"] = id.clone().into();
             }
-            if let Some(s) = scope {
-                body["scope"] = s.into();
+            if let Some(s) = &scope {
+                body["scope"] = s.clone().into();
             }
             let urn = urn_of(&cur);
+            let mut changed = json!({});
+            if let Some(id) = &client_id {
+                changed["clientID"] = id.clone().into();
+            }
+            if let Some(s) = &scope {
+                changed["scope"] = s.clone().into();
+            }
             let sent = ctx
                 .client
                 .send(&Call::new(Method::PUT, item_path(CLIENTS.prefix, &urn)).body(body));
@@ -163,6 +173,7 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
                 }
                 (sent, _) => sent?,
             };
+            ctx.kept(&format!("API client {urn} was changed"), &changed, &r.body)?;
             ctx.out.item(Kind::Client, &r.body)
         }
         ClientCmd::Delete { r, d } => d.run(

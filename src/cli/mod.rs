@@ -102,6 +102,11 @@ pub struct Global {
     /// Retries after 429, 502, 503, 504 and connection failures
     #[arg(long, global = true, default_value_t = 3, value_name = "N")]
     pub retries: u32,
+
+    /// Fail (exit 1) when the server's answer does not show a field as it was sent, as a
+    /// server that does not store role permissions does [default: warn]
+    #[arg(long, global = true)]
+    pub strict: bool,
 }
 
 /// How results are printed.
@@ -513,6 +518,8 @@ pub struct Ctx {
     token_urn: Option<String>,
     /// The profile's `default_token_ttl`, as written there.
     default_token_ttl: Option<String>,
+    /// `--strict`: a field the server did not keep is an error, not a warning.
+    strict: bool,
 }
 
 impl Ctx {
@@ -556,6 +563,7 @@ impl Ctx {
             default_owner: settings.default_owner.clone(),
             token_urn,
             default_token_ttl: settings.default_token_ttl.clone(),
+            strict: g.strict,
             settings,
         })
     }
@@ -612,6 +620,45 @@ impl Ctx {
         }
     }
 
+    /// Checks that `got`, the server's answer to a write that sent `sent`, shows every
+    /// field of `sent` as sent (references by URN, lists as sets, timestamps by the time
+    /// they name): a server may drop a field it does not store without a word. Each field
+    /// it did not keep is a warning, or with `--strict` an error saying that `done` (`API
+    /// client x was created`) happened all the same.
+    pub fn kept(
+        &self,
+        done: &str,
+        sent: &serde_json::Value,
+        got: &serde_json::Value,
+    ) -> Result<(), Error> {
+        let Some(sent) = sent.as_object() else {
+            return Ok(());
+        };
+        let lost: Vec<String> = sent
+            .iter()
+            .filter(|(k, v)| !echoes(v, got.get(k.as_str())))
+            .map(|(k, v)| {
+                let answered = got
+                    .get(k.as_str())
+                    .map_or_else(|| "nothing".to_string(), shown);
+                format!("`{k}` (sent {}, answered {answered})", shown(v))
+            })
+            .collect();
+        if lost.is_empty() {
+            return Ok(());
+        }
+        let what = lost.join(", ");
+        if self.strict {
+            return Err(Error::Answer(format!(
+                "{done}, but the server did not keep {what}: it may not store that field; run `get` to see what it holds"
+            )));
+        }
+        self.out.warn(&format!(
+            "the server did not keep {what}: it may not store that field (pass --strict to make this an error)"
+        ));
+        Ok(())
+    }
+
     /// GET `path`, returning the body.
     pub fn get(&self, path: &str) -> Result<serde_json::Value, Error> {
         Ok(self.client.send(&Call::new(Method::GET, path))?.body)
@@ -627,6 +674,44 @@ impl Ctx {
             .and_then(serde_json::Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| Error::Internal("the client context names no owner company".into()))
+    }
+}
+
+/// Whether `got` shows `sent`: a reference by its URN, a list as a set, a timestamp by
+/// its time; nothing shows an empty list or null.
+fn echoes(sent: &serde_json::Value, got: Option<&serde_json::Value>) -> bool {
+    use serde_json::Value;
+    let key = |v: &Value| match v.get("urn") {
+        Some(u) => u.to_string(),
+        None => v.to_string(),
+    };
+    match (sent, got) {
+        (Value::Null, None | Some(Value::Null)) => true,
+        (Value::Array(s), None | Some(Value::Null)) => s.is_empty(),
+        (_, None) => false,
+        (Value::Object(o), Some(g)) if o.contains_key("urn") => key(sent) == key(g),
+        (Value::Array(s), Some(Value::Array(g))) => {
+            let set = |a: &Vec<Value>| a.iter().map(key).collect::<std::collections::BTreeSet<_>>();
+            set(s) == set(g)
+        }
+        (Value::String(a), Some(Value::String(b))) => {
+            a == b
+                || baack::clock::parse_timestamp(a)
+                    .is_some_and(|t| baack::clock::parse_timestamp(b) == Some(t))
+        }
+        (s, Some(g)) => s == g,
+    }
+}
+
+/// A sent or answered value in a message: a list's items, a reference's URN.
+fn shown(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Array(a) if a.is_empty() => "none".into(),
+        Value::Array(a) => a.iter().map(shown).collect::<Vec<_>>().join(", "),
+        Value::Object(o) => o.get("urn").map_or_else(|| v.to_string(), shown),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 

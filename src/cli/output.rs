@@ -274,6 +274,13 @@ impl Printer {
     /// One object: a FIELD/VALUE table, its JSON, or its primary value.
     pub fn item(&self, kind: Kind, v: &Value) -> Result<(), Failure> {
         if self.quiet {
+            // Never a placeholder: a script would take `-` for the value.
+            if kind.primary(v) == "-" {
+                return Err(baack::Error::Answer(
+                    "the answer has no value for -q to print (no URN or id); run without -q to see it".into(),
+                )
+                .into());
+            }
             return self.stdout(&kind.primary(v));
         }
         match self.format {

@@ -1,6 +1,6 @@
 //! `baack role …`: permission roles, and granting them to clients. A grant is a
-//! read-modify-write of the role; it sends `If-Match` with the role's `ETag` and starts
-//! over on 412, so concurrent grants never lose each other's change.
+//! read-modify-write of the role; where the server sends an `ETag` it sends `If-Match`
+//! and starts over on 412, so concurrent grants never lose each other's change.
 
 use baack::Error;
 use baack::client::Call;
@@ -109,34 +109,79 @@ pub fn resolve(ctx: &Ctx, reference: &str) -> Result<Value, Error> {
 /// How many times a grant starts over after a concurrent change.
 const GRANT_ATTEMPTS: usize = 20;
 
-/// Changes a role's client list with `edit`, safely against concurrent writers.
+/// The URNs of a role's clients.
+fn clients_of(role: &Value) -> Vec<String> {
+    role["clients"]
+        .as_array()
+        .map(|a| a.iter().map(urn_of).collect())
+        .unwrap_or_default()
+}
+
+/// Changes a role's client list with `edit`, safely against concurrent writers where the
+/// server allows: with the role's `ETag` in `If-Match`, starting over on 412. A server
+/// without `ETag` (Baack's own documentation has none) cannot refuse a PUT over a change
+/// made since the read; `-v` says so. A change that changes nothing is not sent, and one
+/// that is sent is read back to confirm it took; `false` when nothing needed changing.
 fn edit_clients(
     ctx: &Ctx,
     role_urn: &str,
     edit: impl Fn(&mut Vec<String>),
-) -> Result<Value, Error> {
+) -> Result<(Value, bool), Error> {
     let path = item_path(ROLES.prefix, role_urn);
     let mut last = None;
     for _ in 0..GRANT_ATTEMPTS {
         let cur = ctx.client.send(&Call::new(Method::GET, &path))?;
-        let mut clients: Vec<String> = cur.body["clients"]
-            .as_array()
-            .map(|a| a.iter().map(urn_of).collect())
-            .unwrap_or_default();
+        let before = clients_of(&cur.body);
+        let mut clients = before.clone();
         edit(&mut clients);
+        if clients == before {
+            return Ok((cur.body, false));
+        }
         let mut body = cur.body.clone();
         body["clients"] = clients.iter().map(|u| json!({ "urn": u })).collect();
         let mut call = Call::new(Method::PUT, &path).body(body);
-        if let Some(tag) = cur.header("etag") {
-            call = call.header(header::IF_MATCH, tag);
+        match cur.header("etag") {
+            Some(tag) => call = call.header(header::IF_MATCH, tag),
+            None => tracing::debug!(
+                target: "baack::client",
+                "the server sent no ETag for role {role_urn}: this change cannot use If-Match, so concurrent grants are not protected (a change made by another writer between this read and the PUT is lost)"
+            ),
         }
         match ctx.client.send(&call) {
-            Ok(r) => return Ok(r.body),
+            Ok(_) => {
+                let after = ctx.client.send(&Call::new(Method::GET, &path))?.body;
+                let now = clients_of(&after);
+                let mut again = now.clone();
+                edit(&mut again);
+                if again != now {
+                    return Err(Error::Answer(format!(
+                        "the server accepted the change to permission role {role_urn}, but reading it back shows its clients as {}: the change did not take (or another writer undid it); check with `baack role get {role_urn}` and try again",
+                        if now.is_empty() {
+                            "none".to_string()
+                        } else {
+                            now.join(", ")
+                        }
+                    )));
+                }
+                return Ok((after, true));
+            }
             Err(e) if e.kind() == ErrorKind::Conflict => last = Some(e),
             Err(e) => return Err(e),
         }
     }
     Err(last.unwrap_or_else(|| Error::Internal("the role kept changing".into())))
+}
+
+/// Prints a role after a grant or revoke, saying on stderr when nothing changed.
+fn print_edited(ctx: &Ctx, (role, changed): (Value, bool), already: &str) -> Result<(), Failure> {
+    ctx.out.item(Kind::Role, &role)?;
+    if !changed {
+        ctx.out.note(&format!(
+            "permission role {} {already}; nothing changed",
+            urn_of(&role)
+        ));
+    }
+    Ok(())
 }
 
 fn client_urns(ctx: &Ctx, refs: &[String]) -> Result<Vec<String>, Error> {
@@ -188,10 +233,13 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
                     "clients": [],
                     "permissions": labels,
                 });
-                Ok(ctx
+                let got = ctx
                     .client
-                    .send(&Call::new(Method::POST, "/n/v1/permissionrole/").body(body))?
-                    .body)
+                    .send(&Call::new(Method::POST, "/n/v1/permissionrole/").body(body.clone()))?
+                    .body;
+                let done = format!("permission role `{name}` ({}) was created", urn_of(&got));
+                ctx.kept(&done, &body, &got)?;
+                Ok(got)
             })
         }
         RoleCmd::List => {
@@ -211,7 +259,7 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
                     }
                 }
             })?;
-            ctx.out.item(Kind::Role, &v)
+            print_edited(ctx, v, "is granted to those clients already")
         }
         RoleCmd::Revoke { reference, clients } => {
             let role = resolve(ctx, &reference)?;
@@ -219,7 +267,7 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
             let v = edit_clients(ctx, &urn_of(&role), |list| {
                 list.retain(|u| !remove.contains(u));
             })?;
-            ctx.out.item(Kind::Role, &v)
+            print_edited(ctx, v, "is granted to none of those clients")
         }
         RoleCmd::Delete { reference, d } => d.run(
             &ctx.out,

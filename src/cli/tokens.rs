@@ -241,7 +241,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                 .transpose()?;
             let r = ctx
                 .client
-                .send(&Call::new(Method::POST, "/n/v1/apiclientbearertoken/").body(body))?;
+                .send(&Call::new(Method::POST, "/n/v1/apiclientbearertoken/").body(body.clone()))?;
             if no_expiry {
                 ctx.out.warn(
                     "this token never expires: it works until deleted or revoked; give tokens an --expires-in unless they must outlive every rotation",
@@ -254,6 +254,13 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                 .unwrap_or_default()
                 .to_string();
             let urn = v["urn"].as_str().unwrap_or_default().to_string();
+            // Checked once the secret is delivered: failing first would lose it.
+            let kept = |got: &Value| {
+                let done = format!(
+                    "bearer token {urn} was created (and delivered; delete it with `baack token delete {urn} --yes` if it must not stay)"
+                );
+                ctx.kept(&done, &body, got)
+            };
             let new = NewSecret::new("token", &urn, format!("baack token delete {urn} --yes"));
             let undo = || {
                 ctx.client
@@ -271,13 +278,16 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                         "wrote the bearer token to {} (mode 0600)",
                         path.display()
                     ));
-                    Ok(())
+                    Ok(kept(&v)?)
                 }
-                None => deliver_or_undo(
-                    &new,
-                    || ctx.out.created_secret(Kind::Token, &v, &token),
-                    undo,
-                ),
+                None => {
+                    deliver_or_undo(
+                        &new,
+                        || ctx.out.created_secret(Kind::Token, &v, &token),
+                        undo,
+                    )?;
+                    Ok(kept(&v)?)
+                }
             }
         }
         TokenCmd::List {
@@ -311,38 +321,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
         TokenCmd::Revoke { u, notice } => {
             let t = u.target()?;
             let asked = expiry_after("--notice", notice)?;
-            let at = format_baack(asked);
-            let r = ctx
-                .client
-                .send(
-                    &Call::new(Method::PUT, item_path(TOKENS, &t.urn))
-                        .body(json!({ "expirationTimestamp": at })),
-                )
-                .map_err(|e| t.not_found(ctx, e))?;
-            ctx.out.item(Kind::Token, &r.body)?;
-            let until = r
-                .body
-                .get("expirationTimestamp")
-                .and_then(Value::as_str)
-                .unwrap_or("now");
-            // The API never lengthens a token's life: an expiry already sooner than the
-            // notice stays, and saying so spares the reader a surprise.
-            let sooner = r
-                .body
-                .get("expirationTimestamp")
-                .and_then(Value::as_str)
-                .and_then(parse_timestamp)
-                .is_some_and(|e| e < asked);
-            if sooner {
-                ctx.out.note(&format!(
-                    "the token already expires at {until} UTC, sooner than the {} notice: the earlier expiry stands",
-                    spelled(notice)
-                ));
-            } else {
-                ctx.out
-                    .note(&format!("the token stops working at {until} UTC"));
-            }
-            Ok(())
+            revoke(ctx, &t, asked, notice)
         }
         TokenCmd::Delete { u, mut d } => {
             let t = u.target()?;
@@ -363,5 +342,59 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                 },
             )
         }
+    }
+}
+
+/// The expiry a token's representation shows, if it shows a readable one.
+fn expiry_of(v: &Value) -> Option<i64> {
+    v.get("expirationTimestamp")
+        .and_then(Value::as_str)
+        .and_then(parse_timestamp)
+}
+
+/// Revokes `t` at `asked` (now plus `notice`), never lengthening its life: the token is
+/// read first, and one that expires sooner is left alone. Baack's own documentation has
+/// no rule against a later expiry (API.md's never-later rule is ours), so what is sent
+/// is the earlier of the two, in the token's whole representation (with `apiClient`), and
+/// the token is read back to confirm it.
+fn revoke(ctx: &Ctx, t: &TokenRef, asked: i64, notice: Duration) -> Result<(), Failure> {
+    let path = item_path(TOKENS, &t.urn);
+    let cur = ctx.get(&path).map_err(|e| t.not_found(ctx, e))?;
+    if let Some(e) = expiry_of(&cur)
+        && e <= asked
+    {
+        ctx.out.item(Kind::Token, &cur)?;
+        ctx.out.note(&format!(
+            "the token already expires at {} UTC, sooner than the {} notice: the earlier expiry stands (nothing was changed)",
+            format_baack(e),
+            spelled(notice)
+        ));
+        return Ok(());
+    }
+    let at = format_baack(asked);
+    let mut body = cur.clone();
+    if let Some(o) = body.as_object_mut() {
+        // The obfuscated value is no part of a change.
+        o.remove("bearerToken");
+        o.insert("expirationTimestamp".into(), at.clone().into());
+    }
+    ctx.client
+        .send(&Call::new(Method::PUT, &path).body(body))
+        .map_err(|e| t.not_found(ctx, e))?;
+    let after = ctx.get(&path).map_err(|e| t.not_found(ctx, e))?;
+    match expiry_of(&after) {
+        Some(e) if e <= asked => {
+            ctx.out.item(Kind::Token, &after)?;
+            ctx.out
+                .note(&format!("the token stops working at {} UTC", format_baack(e)));
+            Ok(())
+        }
+        shown => Err(baack::Error::Answer(format!(
+            "the server accepted the revocation of bearer token {}, but reading it back shows it expiring {}, not at {at}: it may still work; delete it with `baack token delete {} --yes` to stop it at once",
+            t.urn,
+            shown.map_or_else(|| "never".to_string(), |e| format!("at {}", format_baack(e))),
+            t.urn
+        ))
+        .into()),
     }
 }

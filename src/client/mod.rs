@@ -429,6 +429,9 @@ impl Client {
             .await
             .map_err(|e| Error::Internal(format!("cannot read the answer: {e}")))?
             .to_bytes();
+        if parts.status.is_success() {
+            unreadable(call, &bytes)?;
+        }
         Ok(Attempt::Done(Reply {
             status: parts.status,
             headers: parts.headers,
@@ -499,6 +502,9 @@ impl Client {
             "< {status} ({:.1} ms)",
             start.elapsed().as_secs_f64() * 1000.0
         );
+        if status.is_success() {
+            unreadable(call, &bytes)?;
+        }
         let mut body = parse_body(&bytes);
         normalise_urn(&mut body);
         let reply = Reply {
@@ -593,6 +599,46 @@ fn describe(e: &reqwest::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+/// An error when `bytes`, a success's body, is not empty and not JSON: what the call did
+/// ("created", "changed", "deleted") is told, with the raw body under `-v` unless the
+/// answer may hold a secret (a POST other than an API client's or a role's: a token's,
+/// an OAuth client's), so that no placeholder is ever printed for what was lost.
+fn unreadable(call: &Call, bytes: &[u8]) -> Result<()> {
+    let why = match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        _ if bytes.is_empty() => return Ok(()),
+        Ok(_) => return Ok(()),
+        Err(e) => e,
+    };
+    let path = call.path.split('?').next().unwrap_or_default();
+    let secretless = ["/n/v1/apiclient/", "/n/v1/permissionrole", "/n/v1/role"]
+        .iter()
+        .any(|p| path.starts_with(p));
+    if call.method != Method::POST || secretless {
+        debug!(
+            "< the body that could not be read: {}",
+            String::from_utf8_lossy(bytes)
+        );
+    } else {
+        debug!(
+            "< the body that could not be read is not shown: the answer to this POST may hold a secret"
+        );
+    }
+    let done = match call.method {
+        Method::POST => "created",
+        Method::PUT | Method::PATCH => "changed",
+        Method::DELETE => "deleted",
+        _ => "answered",
+    };
+    let check = match call.method {
+        Method::GET => "run with -v to see the body",
+        _ => "read the object back before trying again (run with -v to see the body)",
+    };
+    Err(Error::Answer(format!(
+        "{done}, but the answer could not be read ({} {path}: the body is not JSON: {why}); {check}",
+        call.method
+    )))
 }
 
 fn parse_body(bytes: &[u8]) -> Value {

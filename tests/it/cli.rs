@@ -822,3 +822,76 @@ fn a_server_that_never_answers_times_out_and_exits_7() {
     // The one-second budget is the whole command's: nowhere near the 30 s default.
     assert!(took < Duration::from_secs(10), "{took:?}");
 }
+
+#[test]
+fn a_success_whose_body_is_not_json_fails_and_never_prints_a_placeholder() {
+    let owner = "6f97bac3-26fe-4333-91f0-f12af2d1d167";
+    let context = format!(
+        r#"{{"hasBearer": true, "client": {{"urn": "{owner}"}}, "owner": {{"urn": "{owner}"}}}}"#
+    );
+    // Seed 001's own example answers with a curly quote: not JSON.
+    let curly = "{\"Urn\": \u{201c}4b8d6a4e-5a35-4c0e-9a53-2a8bb6bfcd0a\u{201d}}";
+    for extra in [&[][..], &["-q"][..], &["-v"][..]] {
+        let fake = FakeServer::start(vec![reply(200, &[], &context), reply(201, &[], curly)]);
+        let mut args = extra.to_vec();
+        args.extend(["client", "create", "--client-id", "ci"]);
+        let out = fake.run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("created, but the answer could not be read"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: {out:?}");
+        // The raw body under -v only.
+        assert_eq!(err.contains('\u{201c}'), extra == ["-v"], "{args:?}: {err}");
+    }
+    // The answer to a token's POST may hold its secret: -v does not show it.
+    let client = format!(r#"{{"urn": "{owner}", "clientID": "ci", "scope": "api.baack.co"}}"#);
+    let secret = "bk_ThisIsTheSecretValueOfTheToken0123456789abc";
+    let body = format!("{{\"bearerToken\": \u{201c}{secret}\u{201d}}}");
+    let fake = FakeServer::start(vec![reply(200, &[], &client), reply(201, &[], &body)]);
+    let out = fake.run(&["-v", "token", "create", "--client", owner]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("created, but the answer could not be read"),
+        "{err}"
+    );
+    assert!(err.contains("not shown"), "{err}");
+    assert!(!err.contains(secret) && !String::from_utf8_lossy(&out.stdout).contains(secret));
+}
+
+#[test]
+fn a_grant_the_server_accepts_but_does_not_keep_is_an_error() {
+    let role = "6f97bac3-26fe-4333-91f0-f12af2d1d167";
+    let client = "4b8d6a4e-5a35-4c0e-9a53-2a8bb6bfcd0a";
+    let role_body = format!(r#"{{"urn": "{role}", "name": "r", "identities": [], "clients": []}}"#);
+    let client_body = format!(r#"{{"urn": "{client}", "clientID": "ci"}}"#);
+    let fake = FakeServer::start(vec![
+        reply(200, &[], &role_body),
+        reply(200, &[], &client_body),
+        reply(200, &[], &role_body),
+        reply(202, &[], &role_body),
+        reply(200, &[], &role_body),
+    ]);
+    let out = fake.run(&["role", "grant", role, "--client", client]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the change did not take"), "{err}");
+    assert_eq!(fake.requests(), 5);
+}
+
+#[test]
+fn quiet_prints_no_placeholder_for_an_answer_without_its_urn() {
+    let owner = "6f97bac3-26fe-4333-91f0-f12af2d1d167";
+    let context = format!(
+        r#"{{"hasBearer": true, "client": {{"urn": "{owner}"}}, "owner": {{"urn": "{owner}"}}}}"#
+    );
+    let fake = FakeServer::start(vec![reply(200, &[], &context), reply(201, &[], "{}")]);
+    let out = fake.run(&["-q", "client", "create", "--client-id", "ci"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(err.contains("no value for -q to print"), "{err}");
+}

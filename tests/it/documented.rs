@@ -2,8 +2,10 @@
 //! (`baack serve --documented-only`): first that server itself, then each command that
 //! used to rely on API.md's additions.
 
+use std::process::{Output, Stdio};
+
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
@@ -77,4 +79,222 @@ fn the_normal_server_keeps_its_additions() {
     assert_eq!(b["permissions"], json!(["READ"]), "{b}");
     assert_eq!(b["urn"], json!(role), "{b}");
     assert!(h.get("etag").is_some(), "{h:?}");
+}
+
+/// The CLI pointed at a server through a profile of its own config dir, logged in with
+/// the root token (in BAACK_TOKEN), and with the profile's owner company when given.
+struct Cli<'a> {
+    srv: &'a Server,
+    config: tempfile::TempDir,
+}
+
+impl<'a> Cli<'a> {
+    fn new(srv: &'a Server, owner: Option<&str>) -> Cli<'a> {
+        let config = tempfile::tempdir().unwrap();
+        let mut toml = format!(
+            "default_profile = \"real\"\n[profiles.real]\napi_url = \"{}\"\n",
+            srv.base
+        );
+        if let Some(o) = owner {
+            toml.push_str(&format!("default_owner = \"{o}\"\n"));
+        }
+        std::fs::write(config.path().join("config.toml"), toml).unwrap();
+        Cli { srv, config }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        baack()
+            .env("BAACK_CONFIG_DIR", self.config.path())
+            .env("BAACK_TOKEN", self.srv.root())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The methods and paths of the request events the server logged.
+fn requests(srv: &Server) -> Vec<(String, String)> {
+    srv.log()
+        .iter()
+        .filter_map(|l| request_event(l))
+        .map(|e| (e.method, e.path))
+        .collect()
+}
+
+/// [`requests`], once at least `n` have been logged (a line may follow its answer).
+fn settled(srv: &Server, n: usize) -> Vec<(String, String)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while requests(srv).len() < n && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let r = requests(srv);
+    assert!(r.len() >= n, "only {} requests logged: {r:?}", r.len());
+    r
+}
+
+/// The last `n` of `r`, in order.
+fn last(r: &[(String, String)], n: usize) -> Vec<(String, String)> {
+    r[r.len().saturating_sub(n)..].to_vec()
+}
+
+#[test]
+fn revoke_with_notice_never_lengthens_a_token_where_the_server_would() {
+    let srv = Server::start_documented();
+    let cli = Cli::new(&srv, None);
+    let client = srv.create_client("kiosk");
+    let soon = baack_time(300_000);
+    let (s, _, b) = srv.post(
+        "/n/v1/apiclientbearertoken/",
+        json!({ "apiClient": { "urn": client }, "expirationTimestamp": soon }),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let token = urn_field(&b).unwrap().to_string();
+    let path = format!("/n/v1/apiclientbearertoken/{token}");
+
+    // An hour's notice on a token due in 5 minutes: nothing is sent, the expiry stands.
+    // (So far: the company and the client's POST, the token's POST.)
+    let o = cli.run(&["token", "revoke", &token, "--notice", "1h"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(err(&o).contains("the earlier expiry stands"), "{}", err(&o));
+    let get = ("GET".to_string(), path.clone());
+    let put = ("PUT".to_string(), path.clone());
+    let r = settled(&srv, 4);
+    assert_eq!(r.len(), 4, "only a read: {r:?}");
+    assert_eq!(last(&r, 1), vec![get.clone()], "only a read");
+    let (_, _, t) = srv.get(&path);
+    assert_eq!(t["expirationTimestamp"], json!(soon), "{t}");
+
+    // A minute's notice shortens it, and the answer is the token as read back.
+    let o = cli.run(&["-o", "json", "token", "revoke", &token, "--notice", "1m"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let r = settled(&srv, 8);
+    assert_eq!(r.len(), 8, "{r:?}");
+    assert_eq!(
+        last(&r, 3),
+        vec![get.clone(), put, get],
+        "read, change, read back"
+    );
+    let shown: Value = serde_json::from_str(&out(&o)).unwrap();
+    let (_, _, t) = srv.get(&path);
+    assert_eq!(shown["expirationTimestamp"], t["expirationTimestamp"]);
+    assert_ne!(t["expirationTimestamp"], json!(soon), "{t}");
+    assert!(
+        t["expirationTimestamp"].as_str().unwrap() < soon.as_str(),
+        "{t}"
+    );
+    assert_eq!(shown["apiClient"]["urn"], json!(client), "{shown}");
+}
+
+#[test]
+fn a_field_the_server_does_not_keep_is_a_warning_or_with_strict_an_error() {
+    let srv = Server::start_documented();
+    let cli = Cli::new(&srv, Some(&srv.company()));
+    let o = cli.run(&[
+        "role",
+        "create",
+        "--name",
+        "readers",
+        "--permission",
+        "READ",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let e = err(&o);
+    assert!(
+        e.contains("warning: the server did not keep `permissions` (sent READ, answered nothing)"),
+        "{e}"
+    );
+    assert!(e.contains("--strict"), "{e}");
+    // Without a permission nothing was lost: no warning.
+    let o = cli.run(&["role", "create", "--name", "plain"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(!err(&o).contains("warning"), "{}", err(&o));
+    let o = cli.run(&[
+        "--strict",
+        "role",
+        "create",
+        "--name",
+        "strict",
+        "--permission",
+        "READ",
+    ]);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    let e = err(&o);
+    assert!(e.contains("permission role `strict` ("), "{e}");
+    assert!(
+        e.contains("was created, but the server did not keep `permissions`"),
+        "{e}"
+    );
+    // The normal server keeps them: no warning even with --strict.
+    let normal = Server::start();
+    let cli = Cli::new(&normal, None);
+    let o = cli.run(&[
+        "--strict",
+        "role",
+        "create",
+        "--name",
+        "r",
+        "--permission",
+        "READ",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(!err(&o).contains("warning"), "{}", err(&o));
+}
+
+#[test]
+fn a_grant_without_etag_skips_a_no_op_reads_back_and_says_it_is_unprotected() {
+    let srv = Server::start_documented();
+    let cli = Cli::new(&srv, None);
+    let client = srv.create_client("ci");
+    let role = srv.create_role("viewers", &[], &[]);
+    let o = cli.run(&[
+        "-v", "-o", "json", "role", "grant", &role, "--client", &client,
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        err(&o).contains("concurrent grants are not protected"),
+        "{}",
+        err(&o)
+    );
+    let v: Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(v["clients"][0]["urn"], json!(client), "{v}");
+    let path = format!("/n/v1/permissionrole/{role}");
+    // The helpers' 4 requests, then the grant's: the role and the client resolved, the
+    // role read, changed and read back.
+    let r = settled(&srv, 9);
+    assert_eq!(r.len(), 9, "{r:?}");
+    let put = ("PUT".to_string(), path.clone());
+    let get = ("GET".to_string(), path.clone());
+    assert_eq!(last(&r, 2), vec![put, get], "the PUT is read back");
+    // Granting it again changes nothing, and sends nothing.
+    let o = cli.run(&["role", "grant", &role, "--client", &client]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(err(&o).contains("nothing changed"), "{}", err(&o));
+    let r = settled(&srv, 12);
+    assert_eq!(r.len(), 12, "{r:?}");
+    assert!(last(&r, 3).iter().all(|(m, _)| m == "GET"), "{r:?}");
+    let o = cli.run(&["role", "revoke", &role, "--client", &client]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let (_, _, b) = srv.get(&path);
+    assert_eq!(b["clients"], json!([]), "{b}");
+    // With an ETag, -v says nothing of the kind.
+    let normal = Server::start();
+    let cli = Cli::new(&normal, None);
+    let client = normal.create_client("ci");
+    let role = normal.create_role("viewers", &[], &[]);
+    let o = cli.run(&["-v", "role", "grant", &role, "--client", &client]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(!err(&o).contains("not protected"), "{}", err(&o));
 }
