@@ -23,6 +23,9 @@ pub enum ErrorKind {
     Unavailable,
     /// The command line was wrong (exit 2).
     Usage,
+    /// The server has no such operation: a route API.md adds that a deployment lacks
+    /// (a list, `clientcontext`), unlike a missing object (exit 9).
+    NoEndpoint,
     /// Anything unexpected (HTTP 500, exit 1).
     Internal,
 }
@@ -146,6 +149,10 @@ pub enum Error {
     /// take (exit 1). The message says what was done and what to check.
     #[error("{0}")]
     Answer(String),
+    /// The remote server has no endpoint for what was asked (see [`ErrorKind::NoEndpoint`]);
+    /// the message names the request, its answer and what to do instead.
+    #[error("{0}")]
+    NoEndpoint(String),
     /// Anything else; never carries a secret.
     #[error("internal error: {0}")]
     Internal(String),
@@ -202,6 +209,7 @@ impl Error {
                 _ => ErrorKind::Internal,
             },
             Error::Usage(_) => ErrorKind::Usage,
+            Error::NoEndpoint(_) => ErrorKind::NoEndpoint,
             Error::Embedded { kind, .. } => *kind,
             Error::Undelivered(_)
             | Error::NotLoggedIn(_)

@@ -25,6 +25,7 @@ fn exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::RateLimited => 6,
         ErrorKind::Unavailable => 7,
         ErrorKind::Conflict => 8,
+        ErrorKind::NoEndpoint => 9,
     }
 }
 

@@ -69,6 +69,7 @@ pub const CLIENTS: Named = Named {
     name_field: "clientID",
     what: "API client",
     list_cmd: "baack client list",
+    short: "client",
 };
 
 /// Finds one API client by URN or clientID.
@@ -123,7 +124,7 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
                 Some(id) => format!("/n/v1/apiclient/?clientID={}", enc(id)),
                 None => "/n/v1/apiclient/?limit=1000".into(),
             };
-            let items = ctx.client.list_all(&path, "apiClients")?;
+            let items = ctx.list_all(&path, "apiClients", "client")?;
             ctx.out.list(Kind::Client, &items)
         }
         ClientCmd::Get(r) => ctx.out.item(Kind::Client, &resolve(ctx, &r.reference)?),

@@ -191,7 +191,7 @@ fn settings() -> Option<Settings> {
 }
 
 /// What a completer lists.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum What {
     Clients,
     Tokens,
@@ -320,6 +320,14 @@ fn candidates(what: What) -> Vec<CompletionCandidate> {
     let found = settings().and_then(|st| match st.target {
         // Never create a store just to complete a word.
         Target::Embedded(path) => from_store(&Store::open(&path).ok()?, what),
+        // A server known to lack the list endpoints is not asked again.
+        Target::Remote { url, .. }
+            if what != What::OAuth
+                && super::capabilities::known(st.profile.as_deref(), &url)
+                    .is_some_and(|k| !k.additions) =>
+        {
+            None
+        }
         Target::Remote { url, token } => {
             let policy = Policy {
                 timeout: Duration::from_millis(150),

@@ -75,7 +75,7 @@ fn no_config_dir() -> Error {
 /// of a random name created with `O_EXCL` in the same directory (so a symlink or file
 /// planted under any name is never opened), fsynced, renamed over `path`, and the
 /// directory fsynced.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+pub(super) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = path.parent().ok_or_else(no_config_dir)?;
     fs::DirBuilder::new()
         .recursive(true)
@@ -101,7 +101,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// Reads a TOML file of the config directory, which must be private (see
 /// [`baack::store::check_private_dir`]): whoever could write it could swap a profile's
 /// URL or token.
-fn read_toml<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> Result<T, Error> {
+pub(super) fn read_toml<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> Result<T, Error> {
     if let Some(dir) = path.parent() {
         baack::store::check_private_dir(dir)?;
     }

@@ -2,6 +2,7 @@
 //! once into a [`Ctx`], and dispatch to one module per command group.
 
 mod auth;
+mod capabilities;
 mod clients;
 mod complete;
 mod config;
@@ -53,7 +54,9 @@ Exit status:
      path that holds no store, serve cannot listen, its lock stayed held, or a store or
      config directory is writable by other users)
   8  conflict: it exists already and differs from what was asked, or it changed since it
-     was read (HTTP 409, 412); `create --if-not-exists` accepts an identical one";
+     was read (HTTP 409, 412); `create --if-not-exists` accepts an identical one
+  9  the server has no such endpoint (a list or the client context a real Baack
+     deployment may lack): refer to objects by URN";
 
 /// Administer API access: API clients, bearer tokens, permission roles and OAuth clients.
 ///
@@ -664,17 +667,127 @@ impl Ctx {
         Ok(self.client.send(&Call::new(Method::GET, path))?.body)
     }
 
+    /// The remote API's URL; `None` for the embedded store, which has every operation.
+    fn remote_url(&self) -> Option<&str> {
+        match &self.settings.target {
+            Target::Remote { url, .. } => Some(url),
+            Target::Embedded(_) => None,
+        }
+    }
+
+    /// Remembers for a while whether the server has API.md's additions.
+    fn learn(&self, additions: bool, evidence: &str) {
+        if let Some(url) = self.remote_url() {
+            capabilities::remember(self.settings.profile.as_deref(), url, additions, evidence);
+        }
+    }
+
+    /// The client context, `GET /n/v1/clientcontext`: a server without that route (404
+    /// or 405) is [`Error::NoEndpoint`], saying `instead`.
+    pub fn context(&self, instead: &str) -> Result<serde_json::Value, Error> {
+        const PATH: &str = "/n/v1/clientcontext";
+        match self.client.send(&Call::new(Method::GET, PATH)) {
+            Ok(r) => {
+                self.learn(true, &format!("GET {PATH} answered {}", r.status.as_u16()));
+                Ok(r.body)
+            }
+            Err(e) => match no_route_status(&e) {
+                Some(status) if self.remote_url().is_some() => {
+                    let evidence = format!("GET {PATH} answered {status}");
+                    self.learn(false, &evidence);
+                    Err(no_context(&evidence, instead))
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// What is remembered of the remote server, if it is fresh.
+    fn known(&self) -> Option<capabilities::Known> {
+        capabilities::known(self.settings.profile.as_deref(), self.remote_url()?)
+    }
+
+    /// Whether the server has API.md's additions: remembered, or else probed with the
+    /// client context, which every valid token may read where it exists.
+    fn has_additions(&self) -> Result<bool, Error> {
+        if let Some(k) = self.known() {
+            return Ok(k.additions);
+        }
+        match self.context("") {
+            Ok(_) => Ok(true),
+            Err(Error::NoEndpoint(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every item of the list at `path` (see [`Client::list_all`]). A server without list
+    /// endpoints is [`Error::NoEndpoint`] (exit 9), never a not-found: a script's `get ||
+    /// create` must not create a duplicate. `what` names the objects (`client`).
+    pub fn list_all(
+        &self,
+        path: &str,
+        key: &str,
+        what: &str,
+    ) -> Result<Vec<serde_json::Value>, Error> {
+        let route = path.split('?').next().unwrap_or_default();
+        let no_list = |evidence: &str| {
+            Error::NoEndpoint(format!(
+                "this server has no list endpoint ({evidence}); refer to the {what} by URN"
+            ))
+        };
+        if let Some(k) = self.known().filter(|k| !k.additions) {
+            return Err(no_list(&k.evidence));
+        }
+        let e = match self.client.list_all(path, key) {
+            Ok(items) => return Ok(items),
+            Err(e) => e,
+        };
+        let Some(status) = no_route_status(&e).filter(|_| self.remote_url().is_some()) else {
+            return Err(e);
+        };
+        let evidence = format!("GET {route} answered {status}");
+        // A 404 is also how Baack hides what a token may not read: the client context
+        // tells the two apart. A 405 says it outright.
+        if status == 405 || !self.has_additions()? {
+            self.learn(false, &evidence);
+            return Err(no_list(&evidence));
+        }
+        Err(e)
+    }
+
     /// The owner company's URN, from the client context.
     pub fn owner(&self) -> Result<String, Error> {
         if let Some(o) = &self.default_owner {
             return Ok(o.clone());
         }
-        let ctx = self.get("/n/v1/clientcontext")?;
+        let ctx = self.context(
+            "give the owner company's URN as default_owner in the profile (config.toml); `baack client get <URN>` shows a client's owner",
+        )?;
         ctx.pointer("/owner/urn")
             .and_then(serde_json::Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| Error::Internal("the client context names no owner company".into()))
     }
+}
+
+/// The status of an answer that may mean the route does not exist (404, 405).
+fn no_route_status(e: &Error) -> Option<u16> {
+    match e {
+        Error::Remote { status, .. } if matches!(status, 404 | 405) => Some(*status),
+        _ => None,
+    }
+}
+
+/// A server without the client context.
+fn no_context(evidence: &str, instead: &str) -> Error {
+    let instead = if instead.is_empty() {
+        String::new()
+    } else {
+        format!("; {instead}")
+    };
+    Error::NoEndpoint(format!(
+        "this server has no client context endpoint ({evidence}){instead}"
+    ))
 }
 
 /// Whether `got` shows `sent`: a reference by its URN, a list as a set, a timestamp by
@@ -727,6 +840,8 @@ pub struct Named {
     pub what: &'static str,
     /// The command that lists them, for the hint.
     pub list_cmd: &'static str,
+    /// Its short name in a hint, e.g. `client`.
+    pub short: &'static str,
 }
 
 impl Ctx {
@@ -745,8 +860,7 @@ impl Ctx {
         let reference: &str = &reference.nfc().collect::<String>();
         let path = format!("{}?{}={}", kind.prefix, kind.name_field, enc(reference));
         let found: Vec<Value> = self
-            .client
-            .list_all(&path, kind.list_key)?
+            .list_all(&path, kind.list_key, kind.short)?
             .into_iter()
             // A server that ignores the filter still gives the right answer.
             .filter(|v| v.get(kind.name_field).and_then(Value::as_str) == Some(reference))
@@ -1006,7 +1120,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Serve(a) => serve::run(&cli.global, &out, a),
         Command::Whoami => Ctx::run(&cli.global, out, |ctx| {
-            let mut v = ctx.get("/n/v1/clientcontext")?;
+            let mut v = ctx.context(
+                "`whoami` needs it; read the token's record with `baack token get <URN>` instead",
+            )?;
             v["token"] = ctx.whoami_token()?;
             ctx.out.item(Kind::Context, &v)
         }),

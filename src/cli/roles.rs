@@ -99,6 +99,7 @@ const ROLES: Named = Named {
     name_field: "name",
     what: "permission role",
     list_cmd: "baack role list",
+    short: "role",
 };
 
 /// Finds one role by URN or name.
@@ -243,9 +244,11 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
             })
         }
         RoleCmd::List => {
-            let items = ctx
-                .client
-                .list_all("/n/v1/permissionrole/?limit=1000", "permissionRoles")?;
+            let items = ctx.list_all(
+                "/n/v1/permissionrole/?limit=1000",
+                "permissionRoles",
+                "role",
+            )?;
             ctx.out.list(Kind::Role, &items)
         }
         RoleCmd::Get { reference } => ctx.out.item(Kind::Role, &resolve(ctx, &reference)?),

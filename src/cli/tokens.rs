@@ -299,7 +299,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                 let c = resolve_client(ctx, &c)?;
                 path.push_str(&format!("&apiClient={}", enc(&urn_of(&c))));
             }
-            let mut items = ctx.client.list_all(&path, "bearerTokens")?;
+            let mut items = ctx.list_all(&path, "bearerTokens", "token")?;
             if let Some(d) = expiring_within {
                 let (now, until) = (now_ms(), now_ms() + ms(d));
                 items.retain(|t| {

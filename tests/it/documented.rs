@@ -298,3 +298,111 @@ fn a_grant_without_etag_skips_a_no_op_reads_back_and_says_it_is_unprotected() {
     assert_eq!(code(&o), 0, "{}", err(&o));
     assert!(!err(&o).contains("not protected"), "{}", err(&o));
 }
+
+#[test]
+fn a_missing_endpoint_is_exit_9_never_a_missing_object() {
+    let srv = Server::start_documented();
+    let cli = Cli::new(&srv, None);
+    let client = srv.create_client("ci");
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["client", "list"],
+            "this server has no list endpoint (GET /n/v1/apiclient/ answered 404); refer to the client by URN",
+        ),
+        (
+            &["client", "get", "ci"],
+            "this server has no list endpoint (GET /n/v1/apiclient/ answered 404); refer to the client by URN",
+        ),
+        (&["role", "list"], "refer to the role by URN"),
+        (&["token", "list"], "refer to the token by URN"),
+        (
+            &["whoami"],
+            "this server has no client context endpoint (GET /n/v1/clientcontext answered 404)",
+        ),
+        (&["client", "create", "--client-id", "new"], "default_owner"),
+    ];
+    for (args, says) in cases {
+        let o = cli.run(args);
+        assert_eq!(code(&o), 9, "{args:?}: {}", err(&o));
+        assert!(err(&o).contains(says), "{args:?}: {}", err(&o));
+    }
+    // A URN still works, and a script's `get || create` cannot make a duplicate.
+    let o = cli.run(&["client", "get", &client, "-q"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(out(&o).trim(), client);
+    let o = cli.run(&["client", "get", "no-such-client"]);
+    assert_eq!(code(&o), 9, "{}", err(&o));
+    // A token that may not read is still told apart from a missing endpoint on a
+    // server with the additions: not found, exit 3.
+    let normal = Server::start();
+    let weak = normal.create_client("weak");
+    let (_, token) = normal.create_token(&weak);
+    let o = baack()
+        .env("BAACK_API_URL", &normal.base)
+        .env("BAACK_TOKEN", &token)
+        .args(["client", "list"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 3, "{}", err(&o));
+    let o = baack()
+        .env("BAACK_API_URL", &srv.base)
+        .env("BAACK_TOKEN", srv.root())
+        .args(["role", "list"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 9, "without a profile too: {}", err(&o));
+}
+
+#[test]
+fn what_a_server_lacks_is_remembered_per_profile_for_a_while() {
+    let srv = Server::start_documented();
+    let cli = Cli::new(&srv, None);
+    let o = cli.run(&["client", "list"]);
+    assert_eq!(code(&o), 9, "{}", err(&o));
+    // The list, then the probe that tells a missing route from a hidden object.
+    let r = settled(&srv, 2);
+    assert_eq!(
+        r,
+        vec![
+            ("GET".to_string(), "/n/v1/apiclient/".to_string()),
+            ("GET".to_string(), "/n/v1/clientcontext".to_string()),
+        ]
+    );
+    let file = cli.config.path().join("capabilities.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("[servers.\"profile real\"]"), "{text}");
+    assert!(text.contains("additions = false"), "{text}");
+    assert!(!text.contains(srv.root()), "never a secret: {text}");
+    // Known now: neither a command nor a completion asks again.
+    let o = cli.run(&["role", "list"]);
+    assert_eq!(code(&o), 9, "{}", err(&o));
+    assert!(
+        err(&o).contains("GET /n/v1/apiclient/ answered 404"),
+        "{}",
+        err(&o)
+    );
+    let complete = || {
+        let o = baack()
+            .env("BAACK_CONFIG_DIR", cli.config.path())
+            .env("BAACK_TOKEN", srv.root())
+            .env("COMPLETE", "fish")
+            .args(["--", "baack", "role", "get", ""])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{}", err(&o));
+    };
+    complete();
+    // Forgotten, the server is asked again (the completion's list, answered 404): so the
+    // completion above would have asked, had it not known.
+    std::fs::remove_file(&file).unwrap();
+    complete();
+    let r = settled(&srv, 3);
+    assert_eq!(
+        r[2..],
+        [("GET".to_string(), "/n/v1/permissionrole/".to_string())],
+        "{r:?}"
+    );
+}
