@@ -172,7 +172,7 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
                         _ => return Err(e.into()),
                     }
                 }
-                (sent, _) => sent?,
+                (sent, _) => sent.map_err(|e| super::not_found("API client", &urn, e))?,
             };
             ctx.kept(&format!("API client {urn} was changed"), &changed, &r.body)?;
             ctx.out.item(Kind::Client, &r.body)
@@ -188,7 +188,8 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
                 let urn = urn_of(&cur);
                 let r = ctx
                     .client
-                    .send(&Call::new(Method::DELETE, item_path(CLIENTS.prefix, &urn)))?;
+                    .send(&Call::new(Method::DELETE, item_path(CLIENTS.prefix, &urn)))
+                    .map_err(|e| super::not_found("API client", &urn, e))?;
                 ctx.out.deleted("API client", &urn, &r.body)
             },
         ),

@@ -117,7 +117,8 @@ pub struct Global {
 pub enum OutputFormat {
     /// A table sized to the terminal
     Table,
-    /// Exactly the API's JSON, one document on stdout
+    /// Exactly the API's JSON, one document on stdout (an object's `Urn`, as some Baack
+    /// deployments spell it, is normalised to `urn`)
     Json,
 }
 
@@ -770,6 +771,17 @@ impl Ctx {
     }
 }
 
+/// A not-found that names what was not found: a real Baack answers `NOT_FOUND` with no
+/// detail, and it also hides what the token may not see.
+pub fn not_found(what: &str, reference: &str, e: Error) -> Error {
+    if e.kind() != baack::ErrorKind::NotFound {
+        return e;
+    }
+    Error::NotFound(format!(
+        "no {what} {reference}: it does not exist, or this token lacks the permission to see it (Baack answers not found for both)"
+    ))
+}
+
 /// The status of an answer that may mean the route does not exist (404, 405).
 fn no_route_status(e: &Error) -> Option<u16> {
     match e {
@@ -854,7 +866,9 @@ impl Ctx {
         // read as URNs are refused by the server, so `client delete <URN>` can only ever
         // mean the object with that URN.
         if let Some(urn) = baack::model::parse_urn(reference) {
-            return self.get(&item_path(kind.prefix, &urn));
+            return self
+                .get(&item_path(kind.prefix, &urn))
+                .map_err(|e| not_found(kind.what, &urn, e));
         }
         // Names are stored NFC: a decomposed spelling typed here names the same object.
         let reference: &str = &reference.nfc().collect::<String>();

@@ -130,8 +130,12 @@ fn edit_clients(
 ) -> Result<(Value, bool), Error> {
     let path = item_path(ROLES.prefix, role_urn);
     let mut last = None;
+    let gone = |e| super::not_found("permission role", role_urn, e);
     for _ in 0..GRANT_ATTEMPTS {
-        let cur = ctx.client.send(&Call::new(Method::GET, &path))?;
+        let cur = ctx
+            .client
+            .send(&Call::new(Method::GET, &path))
+            .map_err(gone)?;
         let before = clients_of(&cur.body);
         let mut clients = before.clone();
         edit(&mut clients);
@@ -280,7 +284,8 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
                 let urn = urn_of(&role);
                 let r = ctx
                     .client
-                    .send(&Call::new(Method::DELETE, item_path(ROLES.prefix, &urn)))?;
+                    .send(&Call::new(Method::DELETE, item_path(ROLES.prefix, &urn)))
+                    .map_err(|e| super::not_found("permission role", &urn, e))?;
                 ctx.out.deleted("permission role", &urn, &r.body)
             },
         ),

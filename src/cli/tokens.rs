@@ -144,7 +144,9 @@ impl TokenRef {
     /// derived only for tokens a baack store of format 3 or later made, and lists the
     /// tokens whose shown characters match (for the person to check, never acted on).
     fn not_found(&self, ctx: &Ctx, e: baack::Error) -> baack::Error {
-        let Some(shown) = &self.shown else { return e };
+        let Some(shown) = &self.shown else {
+            return super::not_found("bearer token", &self.urn, e);
+        };
         if e.kind() != baack::ErrorKind::NotFound {
             return e;
         }

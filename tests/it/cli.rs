@@ -895,3 +895,48 @@ fn quiet_prints_no_placeholder_for_an_answer_without_its_urn() {
     assert!(out.stdout.is_empty(), "{out:?}");
     assert!(err.contains("no value for -q to print"), "{err}");
 }
+
+#[test]
+fn every_not_found_names_the_object_and_its_reference() {
+    // A real Baack's not-found has no detail.
+    let bare = reply(404, &[], r#"{"httpCode": 404, "apiCode": "NOT_FOUND"}"#);
+    let role = "6f97bac3-26fe-4333-91f0-f12af2d1d167";
+    let client = "4b8d6a4e-5a35-4c0e-9a53-2a8bb6bfcd0a";
+    let role_body = format!(r#"{{"urn": "{role}", "name": "r", "clients": []}}"#);
+    let fake = FakeServer::start(vec![reply(200, &[], &role_body), bare.clone()]);
+    let out = fake.run(&["role", "grant", role, "--client", client]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(&format!("no API client {client}: it does not exist")),
+        "{err}"
+    );
+    for (args, says) in [
+        (
+            vec!["role", "get", role],
+            format!("no permission role {role}"),
+        ),
+        (
+            vec!["client", "get", client],
+            format!("no API client {client}"),
+        ),
+        (
+            vec!["token", "get", client],
+            format!("no bearer token {client}"),
+        ),
+        (
+            vec!["token", "revoke", client],
+            format!("no bearer token {client}"),
+        ),
+        (
+            vec!["client", "delete", client, "--yes"],
+            format!("no API client {client}"),
+        ),
+    ] {
+        let fake = FakeServer::start(vec![bare.clone()]);
+        let out = fake.run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert!(err.contains(&says), "{args:?}: {err}");
+    }
+}

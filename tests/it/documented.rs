@@ -406,3 +406,59 @@ fn what_a_server_lacks_is_remembered_per_profile_for_a_while() {
         "{r:?}"
     );
 }
+
+#[test]
+fn the_readme_ci_recipe_works_against_the_documented_api() {
+    let srv = Server::start_documented();
+    let company = srv.company();
+    // Made once, from a profile that knows the owner company.
+    let once = Cli::new(&srv, Some(&company));
+    let o = once.run(&["client", "create", "--client-id", "ci-deploy", "-q"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let ci_client = out(&o).trim().to_string();
+    assert!(is_urn(&ci_client), "{ci_client}");
+    // The recipe itself: environment only, everything by URN.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    let env = |args: &[&str]| {
+        baack()
+            .env("BAACK_API_URL", &srv.base)
+            .env("BAACK_TOKEN", srv.root())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = env(&[
+        "token",
+        "create",
+        "--client",
+        &ci_client,
+        "--expires-in",
+        "1h",
+        "--secret-file",
+        file.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let token_urn = out(&o).trim().to_string();
+    assert!(is_urn(&token_urn), "{token_urn}");
+    let token = std::fs::read_to_string(&file).unwrap();
+    let (s, _, b) = srv.call(
+        Method::GET,
+        &format!("/n/v1/apiclient/{ci_client}"),
+        Some(token.trim()),
+        None,
+    );
+    // It authenticates (and may manage nothing: 404, never 401).
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    let o = env(&["token", "delete", &token_urn, "--yes"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let (s, _, b) = srv.call(
+        Method::GET,
+        &format!("/n/v1/apiclient/{ci_client}"),
+        Some(token.trim()),
+        None,
+    );
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "deleted: {b}");
+}
