@@ -130,6 +130,15 @@ pub fn run(g: &Global, out: &Printer, cmd: AuthCmd) -> Result<(), Failure> {
             api_url,
             credential_store,
         } => {
+            // `--owner` (or BAACK_OWNER) names it where the server cannot.
+            let given = match &g.owner {
+                Some(o) => Some(baack::model::parse_urn(o).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--owner `{o}` is not a URN; `baack client get <URN>` shows a client's owner company"
+                    ))
+                })?),
+                None => None,
+            };
             let token = read_token()?;
             // A Baack token with a bad checksum is a typo: say so before any request.
             if token.starts_with(baack::secret::TOKEN_PREFIX)
@@ -155,7 +164,10 @@ pub fn run(g: &Global, out: &Printer, cmd: AuthCmd) -> Result<(), Failure> {
                 TokenSource::Keyring => CredentialStore::Keyring,
                 _ => CredentialStore::File,
             });
-            if let Some(owner) = ctx.pointer("/owner/urn").and_then(Value::as_str) {
+            if let Some(owner) = given
+                .as_deref()
+                .or_else(|| ctx.pointer("/owner/urn").and_then(Value::as_str))
+            {
                 entry.default_owner = Some(owner.to_string());
             }
             config.save()?;

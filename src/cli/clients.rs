@@ -175,6 +175,7 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
                 (sent, _) => sent.map_err(|e| super::not_found("API client", &urn, e))?,
             };
             ctx.kept(&format!("API client {urn} was changed"), &changed, &r.body)?;
+            ctx.remember(&CLIENTS, &r.body);
             ctx.out.item(Kind::Client, &r.body)
         }
         ClientCmd::Delete { r, d } => d.run(
@@ -190,6 +191,7 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
                     .client
                     .send(&Call::new(Method::DELETE, item_path(CLIENTS.prefix, &urn)))
                     .map_err(|e| super::not_found("API client", &urn, e))?;
+                ctx.forget(&CLIENTS, &urn);
                 ctx.out.deleted("API client", &urn, &r.body)
             },
         ),

@@ -185,6 +185,7 @@ fn settings() -> Option<Settings> {
         verbose: false,
         timeout: Duration::from_millis(150),
         retries: 0,
+        owner: None,
         strict: false,
     };
     Settings::resolve(&g, &Config::load().ok()?).ok()

@@ -8,6 +8,7 @@ mod complete;
 mod config;
 mod docs;
 mod logging;
+mod names;
 mod oauth;
 mod output;
 mod roles;
@@ -37,6 +38,7 @@ Environment:
   BAACK_STORE             the embedded store directory
   BAACK_CONFIG_DIR        where config.toml and credentials.toml live
   BAACK_CREDENTIAL_STORE  where `auth login` keeps tokens: keyring or file
+  BAACK_OWNER             the owner company's URN for creates (see --owner)
   BAACK_KEYRING=off       never try the OS keyring
   BAACK_LOCK_TIMEOUT      how long a write waits for the store's lock (default 10s)
   BAACK_LOG               which events `baack serve` logs, EnvFilter syntax (default info)
@@ -105,6 +107,11 @@ pub struct Global {
     /// Retries after 429, 502, 503, 504 and connection failures
     #[arg(long, global = true, default_value_t = 3, value_name = "N")]
     pub retries: u32,
+
+    /// The owner company's URN for creates, where the server has no client context to
+    /// tell it [default: the profile's default_owner, else the client context]
+    #[arg(long, global = true, env = "BAACK_OWNER", value_name = "URN")]
+    pub owner: Option<String>,
 
     /// Fail (exit 1) when the server's answer does not show a field as it was sent, as a
     /// server that does not store role permissions does [default: warn]
@@ -327,7 +334,15 @@ impl Settings {
             profile_origin,
             target,
             target_origin,
-            default_owner: profile.and_then(|p| p.default_owner.clone()),
+            default_owner: match &g.owner {
+                Some(o) => Some(baack::model::parse_urn(o).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "{} `{o}` is not a URN; `baack client get <URN>` shows a client's owner company",
+                        Origin::of("--owner", "BAACK_OWNER")
+                    ))
+                })?),
+                None => profile.and_then(|p| p.default_owner.clone()),
+            },
             default_token_ttl: profile.and_then(|p| p.default_token_ttl.clone()),
         })
     }
@@ -762,7 +777,7 @@ impl Ctx {
             return Ok(o.clone());
         }
         let ctx = self.context(
-            "give the owner company's URN as default_owner in the profile (config.toml); `baack client get <URN>` shows a client's owner",
+            "give the owner company's URN with --owner URN (or BAACK_OWNER, or default_owner in the profile, which `baack auth login --owner URN` sets); `baack client get <URN>` shows a client's owner",
         )?;
         ctx.pointer("/owner/urn")
             .and_then(serde_json::Value::as_str)
@@ -866,21 +881,30 @@ impl Ctx {
         // read as URNs are refused by the server, so `client delete <URN>` can only ever
         // mean the object with that URN.
         if let Some(urn) = baack::model::parse_urn(reference) {
-            return self
+            let v = self
                 .get(&item_path(kind.prefix, &urn))
-                .map_err(|e| not_found(kind.what, &urn, e));
+                .map_err(|e| not_found(kind.what, &urn, e))?;
+            self.remember(kind, &v);
+            return Ok(v);
         }
         // Names are stored NFC: a decomposed spelling typed here names the same object.
         let reference: &str = &reference.nfc().collect::<String>();
         let path = format!("{}?{}={}", kind.prefix, kind.name_field, enc(reference));
-        let found: Vec<Value> = self
-            .list_all(&path, kind.list_key, kind.short)?
+        let listed = match self.list_all(&path, kind.list_key, kind.short) {
+            Ok(items) => items,
+            Err(Error::NoEndpoint(why)) => return self.by_name_map(kind, reference, why),
+            Err(e) => return Err(e),
+        };
+        let found: Vec<Value> = listed
             .into_iter()
             // A server that ignores the filter still gives the right answer.
             .filter(|v| v.get(kind.name_field).and_then(Value::as_str) == Some(reference))
             .collect();
         match found.as_slice() {
-            [one] => Ok(one.clone()),
+            [one] => {
+                self.remember(kind, one);
+                Ok(one.clone())
+            }
             [] => Err(Error::NotFound(format!(
                 "no {} `{reference}`; list them with `{}`",
                 kind.what, kind.list_cmd
@@ -895,6 +919,74 @@ impl Ctx {
                     .join(", ")
             ))),
         }
+    }
+}
+
+impl Ctx {
+    /// The local name map of this profile's server; `None` for the embedded store, which
+    /// can always search.
+    fn names(&self) -> Option<names::Scope> {
+        Some(names::Scope::new(
+            self.settings.profile.as_deref(),
+            self.remote_url()?,
+        ))
+    }
+
+    /// Remembers the name of `v`, an object of `kind` read or made on the server.
+    pub fn remember(&self, kind: &Named, v: &serde_json::Value) {
+        let (Some(scope), Some(name), Some(urn)) = (
+            self.names(),
+            v.get(kind.name_field).and_then(serde_json::Value::as_str),
+            v.get("urn").and_then(serde_json::Value::as_str),
+        ) else {
+            return;
+        };
+        scope.remember(kind.short, name, urn);
+    }
+
+    /// Forgets the object `urn` of `kind`, deleted.
+    pub fn forget(&self, kind: &Named, urn: &str) {
+        if let Some(scope) = self.names() {
+            scope.forget(kind.short, urn);
+        }
+    }
+
+    /// The object named `name` from the local name map, for a server that cannot search
+    /// (`why` says so), read back by its URN; says on stderr where the name came from.
+    fn by_name_map(
+        &self,
+        kind: &Named,
+        name: &str,
+        why: String,
+    ) -> Result<serde_json::Value, Error> {
+        let unknown = || {
+            Error::NoEndpoint(format!(
+                "{why} (`{name}` is not in this baack's local name map either: a name works once this baack has created the {} or read it by URN)",
+                kind.short
+            ))
+        };
+        let Some(urn) = self.names().and_then(|s| s.lookup(kind.short, name)) else {
+            return Err(unknown());
+        };
+        let v = match self.get(&item_path(kind.prefix, &urn)) {
+            Ok(v) => v,
+            Err(e) if e.kind() == baack::ErrorKind::NotFound => {
+                self.forget(kind, &urn);
+                return Err(unknown());
+            }
+            Err(e) => return Err(e),
+        };
+        if v.get(kind.name_field).and_then(serde_json::Value::as_str) != Some(name) {
+            // Renamed since: the map was stale.
+            self.remember(kind, &v);
+            return Err(unknown());
+        }
+        self.out.note(&format!(
+            "`{name}` is {} {urn}, from this baack's local name map ({}): this server cannot search by name",
+            kind.what,
+            config::config_dir().map_or_else(|| "names.toml".to_string(), |d| d.join("names.toml").display().to_string())
+        ));
+        Ok(v)
     }
 }
 
@@ -948,11 +1040,16 @@ impl Ctx {
             return existing(x);
         }
         match create() {
-            Ok(v) => self.out.item(print, &v),
+            Ok(v) => {
+                self.remember(c.kind, &v);
+                self.out.item(print, &v)
+            }
             Err(e) if e.kind() == baack::ErrorKind::Invalid => {
-                match self.find_named(c.kind, c.name)? {
-                    Some(x) => existing(x),
-                    None => Err(e.into()),
+                match self.find_named(c.kind, c.name) {
+                    Ok(Some(x)) => existing(x),
+                    // A server that cannot search leaves the refusal as it was.
+                    Ok(None) | Err(Error::NoEndpoint(_)) => Err(e.into()),
+                    Err(other) => Err(other.into()),
                 }
             }
             Err(e) => Err(e.into()),

@@ -286,6 +286,7 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
                     .client
                     .send(&Call::new(Method::DELETE, item_path(ROLES.prefix, &urn)))
                     .map_err(|e| super::not_found("permission role", &urn, e))?;
+                ctx.forget(&ROLES, &urn);
                 ctx.out.deleted("permission role", &urn, &r.body)
             },
         ),

@@ -319,7 +319,10 @@ fn a_missing_endpoint_is_exit_9_never_a_missing_object() {
             &["whoami"],
             "this server has no client context endpoint (GET /n/v1/clientcontext answered 404)",
         ),
-        (&["client", "create", "--client-id", "new"], "default_owner"),
+        (
+            &["client", "create", "--client-id", "new"],
+            "give the owner company's URN with --owner URN (or BAACK_OWNER",
+        ),
     ];
     for (args, says) in cases {
         let o = cli.run(args);
@@ -461,4 +464,81 @@ fn the_readme_ci_recipe_works_against_the_documented_api() {
         None,
     );
     assert_eq!(s, StatusCode::UNAUTHORIZED, "deleted: {b}");
+}
+
+#[test]
+fn names_work_without_lists_through_the_local_name_map_and_owner_from_flag_or_env() {
+    let srv = Server::start_documented();
+    let company = srv.company();
+    let cli = Cli::new(&srv, None);
+    let o = cli.run(&[
+        "--owner",
+        "not-a-urn",
+        "client",
+        "create",
+        "--client-id",
+        "ci",
+    ]);
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(
+        err(&o).contains("--owner `not-a-urn` is not a URN"),
+        "{}",
+        err(&o)
+    );
+    let o = cli.run(&[
+        "--owner",
+        &company,
+        "client",
+        "create",
+        "--client-id",
+        "ci",
+        "-q",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let client = out(&o).trim().to_string();
+    let o = baack()
+        .env("BAACK_CONFIG_DIR", cli.config.path())
+        .env("BAACK_TOKEN", srv.root())
+        .env("BAACK_OWNER", &company)
+        .args(["role", "create", "--name", "Content Viewer", "-q"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let role = out(&o).trim().to_string();
+    // Names now work, and say where they came from.
+    let o = cli.run(&["client", "get", "ci", "-o", "json"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let v: Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(v["urn"], json!(client), "{v}");
+    assert!(err(&o).contains("`ci` is API client"), "{}", err(&o));
+    assert!(err(&o).contains("local name map"), "{}", err(&o));
+    let o = cli.run(&["role", "grant", "Content Viewer", "--client", "ci"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let (_, _, b) = srv.get(&format!("/n/v1/permissionrole/{role}"));
+    assert_eq!(b["clients"][0]["urn"], json!(client), "{b}");
+    let o = cli.run(&["token", "create", "--client", "ci", "-q"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let token = out(&o).trim().to_string();
+    let map = std::fs::read_to_string(cli.config.path().join("names.toml")).unwrap();
+    assert!(map.contains(&client) && map.contains(&role), "{map}");
+    assert!(
+        !map.contains(&token) && !map.contains(srv.root()),
+        "never a secret: {map}"
+    );
+    // A client made elsewhere is learnt when read by URN.
+    let other = srv.create_client("elsewhere");
+    assert_eq!(code(&cli.run(&["client", "get", "elsewhere"])), 9);
+    assert_eq!(code(&cli.run(&["client", "get", &other])), 0);
+    assert_eq!(code(&cli.run(&["client", "get", "elsewhere"])), 0);
+    // A deleted one is forgotten.
+    let o = cli.run(&["client", "delete", "ci", "--yes"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let o = cli.run(&["client", "get", "ci"]);
+    assert_eq!(code(&o), 9, "{}", err(&o));
+    assert!(
+        err(&o).contains("not in this baack's local name map"),
+        "{}",
+        err(&o)
+    );
 }

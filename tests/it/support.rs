@@ -74,6 +74,7 @@ pub fn baack() -> Command {
         "BAACK_TOKEN",
         "BAACK_PROFILE",
         "BAACK_LOG",
+        "BAACK_OWNER",
         "COMPLETE",
     ] {
         c.env_remove(var);
