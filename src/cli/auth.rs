@@ -32,6 +32,11 @@ pub enum AuthCmd {
         /// Where to keep the token [default: keyring, falling back to the file with a warning]
         #[arg(long, value_enum, env = "BAACK_CREDENTIAL_STORE")]
         credential_store: Option<CredentialStore>,
+        /// Keep the token, with a warning, when the server offers no way to check it (no
+        /// client context, and the token may not read its own record); a token the
+        /// server rejects is never kept
+        #[arg(long)]
+        no_verify: bool,
     },
     /// Forget the profile's stored token (keyring and file)
     Logout,
@@ -39,7 +44,8 @@ pub enum AuthCmd {
     /// comes from
     ///
     /// Exits 0 when the credentials work, 1 when there are none (not logged in), 4 when
-    /// the server rejects them and 7 when it cannot be reached. With -q it prints
+    /// the server rejects them, 7 when it cannot be reached and 9 when the server offers no
+    /// way to check them. With -q it prints
     /// nothing: the exit status alone answers.
     Status,
     /// Print the profile's token, for scripts
@@ -129,6 +135,7 @@ pub fn run(g: &Global, out: &Printer, cmd: AuthCmd) -> Result<(), Failure> {
         AuthCmd::Login {
             api_url,
             credential_store,
+            no_verify,
         } => {
             // `--owner` (or BAACK_OWNER) names it where the server cannot.
             let given = match &g.owner {
@@ -154,9 +161,25 @@ pub fn run(g: &Global, out: &Printer, cmd: AuthCmd) -> Result<(), Failure> {
                     retries: g.retries,
                 },
             )?;
-            let ctx = client
-                .send(&Call::new(Method::GET, "/n/v1/clientcontext"))?
-                .body;
+            let ctx = match check(&client, &token)? {
+                Checked::Context(ctx) => ctx,
+                Checked::Record(why, record) => {
+                    out.note(&format!(
+                        "{why}: the token was checked by reading its own record instead"
+                    ));
+                    json!({ "client": { "urn": record.pointer("/apiClient/urn") } })
+                }
+                Checked::Unchecked(why) if no_verify => {
+                    out.warn(&format!("{why}; the token is kept unchecked (--no-verify)"));
+                    Value::Null
+                }
+                Checked::Unchecked(why) => {
+                    return Err(Error::NoEndpoint(format!(
+                        "{why}; pass --no-verify to keep it unchecked"
+                    ))
+                    .into());
+                }
+            };
             let source = config::store_token(&name, &token, credential_store, &|w| out.warn(w))?;
             let entry = config.profiles.entry(name.clone()).or_default();
             entry.api_url = Some(api_url.trim_end_matches('/').to_string());
@@ -171,12 +194,16 @@ pub fn run(g: &Global, out: &Printer, cmd: AuthCmd) -> Result<(), Failure> {
                 entry.default_owner = Some(owner.to_string());
             }
             config.save()?;
-            let who = ctx
-                .pointer("/client/clientID")
-                .and_then(Value::as_str)
-                .unwrap_or("?");
+            let who = match (
+                ctx.pointer("/client/clientID").and_then(Value::as_str),
+                ctx.pointer("/client/urn").and_then(Value::as_str),
+            ) {
+                (Some(id), _) => format!("as `{id}`"),
+                (None, Some(urn)) => format!("as client {urn}"),
+                (None, None) => "unverified".to_string(),
+            };
             out.note(&format!(
-                "logged in to {api_url} as `{who}` (profile `{name}`; token kept in {source})"
+                "logged in to {api_url} {who} (profile `{name}`; token kept in {source})"
             ));
             if config.default_profile.as_deref() == Some(name.as_str()) {
                 return Ok(());
@@ -372,7 +399,19 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
                         retries: g.retries,
                     },
                 )
-                .and_then(|c| Ok(c.send(&Call::new(Method::GET, "/n/v1/clientcontext"))?.body))
+                .and_then(|c| check(&c, t))
+                .and_then(|checked| match checked {
+                    Checked::Context(ctx) => Ok(ctx),
+                    Checked::Record(why, record) => {
+                        out.note(&format!(
+                            "{why}: the token was checked by reading its own record; its client's permissions are unknown"
+                        ));
+                        Ok(json!({ "client": { "clientID": record.pointer("/apiClient/urn") }, "permissions": null }))
+                    }
+                    Checked::Unchecked(why) => Err(Error::NoEndpoint(format!(
+                        "{why}: whether the token works is unknown"
+                    ))),
+                })
             });
             (
                 url.clone(),
@@ -398,6 +437,7 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
             let state = match e.kind() {
                 K::Unauthorized | K::Forbidden => "rejected",
                 K::Unavailable => "unreachable",
+                K::NoEndpoint => "unverified",
                 _ => "failed",
             };
             (state.to_string(), None, Some(settings.annotate(e)))
@@ -419,6 +459,11 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
                 .collect()
         })
         .unwrap_or_default();
+    // Where the server has no client context, what it cannot say is marked unknown.
+    let unknown = state == "unverified"
+        || ctx
+            .as_ref()
+            .is_some_and(|c| c.get("permissions") == Some(&Value::Null));
     let source_text = source.clone().unwrap_or_else(|| {
         if embedded {
             "none needed: the embedded store acts as its root client".into()
@@ -437,7 +482,7 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
             "apiFrom": settings.target_origin.to_string(),
             "store": store,
             "client": client,
-            "permissions": perms,
+            "permissions": if unknown { Value::Null } else { json!(perms) },
             "tokenSource": source,
             "status": state,
             "error": failure.as_ref().map(ToString::to_string),
@@ -456,10 +501,15 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
             vec![
                 vec!["profile".into(), profile],
                 vec!["api".into(), api],
-                vec!["client".into(), client.unwrap_or_else(|| "-".into())],
+                vec![
+                    "client".into(),
+                    client.unwrap_or_else(|| if unknown { "unknown" } else { "-" }.into()),
+                ],
                 vec![
                     "permissions".into(),
-                    if perms.is_empty() {
+                    if unknown {
+                        "unknown (this server has no client context)".into()
+                    } else if perms.is_empty() {
                         "-".into()
                     } else {
                         perms.join(", ")
@@ -473,6 +523,41 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
     match failure {
         Some(e) => Err(e.into()),
         None => Ok(()),
+    }
+}
+
+/// What the server says of a token.
+enum Checked {
+    /// Its client context.
+    Context(Value),
+    /// Where the server has no client context (why, in words): the token's own record.
+    Record(String, Value),
+    /// Neither can be read: why, in words.
+    Unchecked(String),
+}
+
+/// Asks the server what `token` is: its client context, or, where the server has no
+/// such endpoint (404, 405), the token's own record by the URN its value gives (a
+/// documented read). A rejection (401) is an error either way.
+fn check(client: &Client, token: &str) -> Result<Checked, Error> {
+    const CONTEXT: &str = "/n/v1/clientcontext";
+    let status = match client.send(&Call::new(Method::GET, CONTEXT)) {
+        Ok(r) => return Ok(Checked::Context(r.body)),
+        Err(Error::Remote { status, .. }) if matches!(status, 404 | 405) => status,
+        Err(e) => return Err(e),
+    };
+    let why =
+        format!("this server has no client context endpoint (GET {CONTEXT} answered {status})");
+    let urn = baack::secret::token_urn(&baack::secret::digest(token));
+    let path = super::item_path("/n/v1/apiclientbearertoken/", &urn);
+    match client.send(&Call::new(Method::GET, &path)) {
+        Ok(r) => Ok(Checked::Record(why, r.body)),
+        Err(Error::Remote { status, .. }) if matches!(status, 404 | 405) => {
+            Ok(Checked::Unchecked(format!(
+                "{why}, and the token's own record cannot be read either (GET {path} answered {status}: it needs READ, or the token was made by a server other than baack)"
+            )))
+        }
+        Err(e) => Err(e),
     }
 }
 

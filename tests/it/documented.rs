@@ -542,3 +542,103 @@ fn names_work_without_lists_through_the_local_name_map_and_owner_from_flag_or_en
         err(&o)
     );
 }
+
+/// `baack auth …` with `config` as the config dir and `stdin` as its input.
+fn auth(config: &std::path::Path, args: &[&str], stdin: &str) -> Output {
+    run_with_stdin(
+        baack()
+            .env("BAACK_CONFIG_DIR", config)
+            .args(["auth"])
+            .args(args),
+        stdin,
+    )
+}
+
+#[test]
+fn login_and_status_work_without_the_client_context() {
+    let srv = Server::start_documented();
+    let company = srv.company();
+    let cfg = tempfile::tempdir().unwrap();
+    let dir = cfg.path().join("config");
+    let login = |profile: &str, extra: &[&str], token: &str| {
+        let mut args = vec![
+            "login",
+            "--profile",
+            profile,
+            "--api-url",
+            &srv.base,
+            "--credential-store",
+            "file",
+        ];
+        args.extend(extra);
+        auth(&dir, &args, &format!("{token}\n"))
+    };
+    // The root token may read its own record: that checks it.
+    let o = login("real", &["--owner", &company], srv.root());
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        err(&o).contains("no client context endpoint"),
+        "{}",
+        err(&o)
+    );
+    assert!(
+        err(&o).contains("checked by reading its own record"),
+        "{}",
+        err(&o)
+    );
+    assert!(err(&o).contains("logged in to"), "{}", err(&o));
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    assert!(
+        config.contains(&format!("default_owner = \"{company}\"")),
+        "{config}"
+    );
+    let o = auth(&dir, &["--profile", "real", "-o", "json", "status"], "");
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let v: Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(v["status"], "ok", "{v}");
+    assert_eq!(v["permissions"], Value::Null, "unknown: {v}");
+    // With the owner stored, creates need no client context.
+    let o = baack()
+        .env("BAACK_CONFIG_DIR", &dir)
+        .args([
+            "--profile",
+            "real",
+            "client",
+            "create",
+            "--client-id",
+            "made",
+            "-q",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", err(&o));
+
+    // A token that may not read its own record cannot be checked here: exit 9, unless
+    // --no-verify keeps it with a warning; its status is then unverified (exit 9).
+    let weak = srv.create_client("weak");
+    let (_, token) = srv.create_token(&weak);
+    let o = login("weak", &[], &token);
+    assert_eq!(code(&o), 9, "{}", err(&o));
+    assert!(err(&o).contains("pass --no-verify"), "{}", err(&o));
+    assert!(
+        !dir.join("credentials.toml").exists() || {
+            let c = std::fs::read_to_string(dir.join("credentials.toml")).unwrap();
+            !c.contains(&token)
+        }
+    );
+    let o = login("weak", &["--no-verify"], &token);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        err(&o).contains("kept unchecked (--no-verify)"),
+        "{}",
+        err(&o)
+    );
+    let o = auth(&dir, &["--profile", "weak", "status"], "");
+    assert_eq!(code(&o), 9, "{}", err(&o));
+    assert!(out(&o).contains("unverified"), "{}", out(&o));
+    assert!(out(&o).contains("unknown"), "{}", out(&o));
+    // A token the server rejects is never kept, --no-verify or not.
+    let o = login("bad", &["--no-verify"], "not-a-baack-token");
+    assert_eq!(code(&o), 4, "{}", err(&o));
+}
