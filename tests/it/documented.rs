@@ -642,3 +642,83 @@ fn login_and_status_work_without_the_client_context() {
     let o = login("bad", &["--no-verify"], "not-a-baack-token");
     assert_eq!(code(&o), 4, "{}", err(&o));
 }
+
+#[test]
+fn the_whole_transcript_works_or_fails_with_its_own_message_and_exit_code() {
+    let srv = Server::start_documented();
+    let cli = Cli::new(&srv, Some(&srv.company()));
+    let json_of = |args: &[&str]| -> Value {
+        let mut all = vec!["-o", "json"];
+        all.extend(args);
+        let o = cli.run(&all);
+        assert_eq!(code(&o), 0, "{args:?}: {}", err(&o));
+        serde_json::from_str(&out(&o)).unwrap()
+    };
+    let expect = |args: &[&str], want: i32, says: &str| {
+        let o = cli.run(args);
+        assert_eq!(code(&o), want, "{args:?}: {}", err(&o));
+        assert!(err(&o).contains(says), "{args:?}: {}", err(&o));
+    };
+    let client = json_of(&["client", "create", "--client-id", "app"])["urn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    expect(&["client", "get", &client], 0, "");
+    expect(&["client", "get", "app"], 0, "local name map");
+    expect(&["client", "update", "app", "--client-id", "app2"], 0, "");
+    expect(&["client", "get", "app2"], 0, "local name map");
+    expect(&["client", "list"], 9, "this server has no list endpoint");
+    let token = json_of(&["token", "create", "--client", "app2", "--expires-in", "2h"])["urn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    expect(&["token", "get", &token], 0, "");
+    expect(&["token", "list"], 9, "refer to the token by URN");
+    expect(
+        &["token", "list", "--client", "app2"],
+        9,
+        "refer to the token by URN",
+    );
+    expect(
+        &["token", "revoke", &token, "--notice", "1h"],
+        0,
+        "stops working at",
+    );
+    expect(&["token", "delete", &token, "--yes"], 0, "");
+    expect(
+        &["token", "get", &token],
+        3,
+        &format!("no bearer token {token}"),
+    );
+    expect(
+        &["role", "create", "--name", "R", "--permission", "READ"],
+        0,
+        "did not keep `permissions`",
+    );
+    let role = json_of(&["role", "get", "R"])["urn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    expect(&["role", "list"], 9, "refer to the role by URN");
+    expect(&["role", "grant", "R", "--client", "app2"], 0, "");
+    expect(&["role", "revoke", "R", "--client", "app2"], 0, "");
+    expect(&["role", "delete", "R", "--yes"], 0, "");
+    expect(
+        &["role", "get", "R"],
+        9,
+        "not in this baack's local name map",
+    );
+    expect(
+        &["role", "get", &role],
+        3,
+        &format!("no permission role {role}"),
+    );
+    expect(&["whoami"], 9, "no client context endpoint");
+    expect(&["oauth", "list"], 0, "");
+    expect(&["client", "delete", "app2", "--yes"], 0, "");
+    expect(
+        &["client", "get", &client],
+        3,
+        &format!("no API client {client}"),
+    );
+}
