@@ -50,15 +50,18 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
     ),
     (
         "baack-token-get",
-        &["baack token get 4a2e4abe-fd83-4f29-9fd0-57009474a7c9"],
+        &[
+            "baack token get \"$URN\"",
+            "baack token get - < ./android.token",
+        ],
     ),
     (
         "baack-token-revoke",
-        &["baack token revoke 4a2e4abe-fd83-4f29-9fd0-57009474a7c9 --notice 24h"],
+        &["baack token revoke \"$URN\" --notice 24h"],
     ),
     (
         "baack-token-delete",
-        &["baack token delete 4a2e4abe-fd83-4f29-9fd0-57009474a7c9 --yes"],
+        &["baack token delete - < ./second.token"],
     ),
     (
         "baack-role-create",
@@ -81,22 +84,16 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
     ),
     (
         "baack-oauth-list",
-        &["baack oauth list [--filter 'lastUsed isnull']"],
+        &["baack oauth list --filter 'lastUsed isnull'"],
     ),
-    (
-        "baack-oauth-get",
-        &["baack oauth get 2c9180835d2e5168015d32f890ca1581"],
-    ),
+    ("baack-oauth-get", &["baack oauth get \"Demo API Client\""]),
     (
         "baack-oauth-update",
         &[
-            "baack oauth update 2c9180835d2e5168015d32f890ca1581 --set name=Renamed --set accessTokenValiditySeconds=900",
+            "baack oauth update \"Demo API Client\" --set name=Renamed --set accessTokenValiditySeconds=900",
         ],
     ),
-    (
-        "baack-oauth-delete",
-        &["baack oauth delete 2c9180835d2e5168015d32f890ca1581 --yes"],
-    ),
+    ("baack-oauth-delete", &["baack oauth delete Renamed --yes"]),
     ("baack-whoami", &["baack whoami"]),
     (
         "baack-auth-login",

@@ -12,6 +12,7 @@ mod oauth;
 mod profiles;
 mod properties;
 mod ratelimit;
+mod readme;
 mod roles;
 mod scripts;
 mod secrets;
