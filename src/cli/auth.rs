@@ -6,7 +6,7 @@
 use std::io::{BufRead, IsTerminal, Read, Write};
 
 use baack::Error;
-use baack::client::{Call, Client, Policy};
+use baack::client::{Call, Client};
 use baack::secret::check_bearer_token;
 use clap::Subcommand;
 use http::Method;
@@ -137,14 +137,7 @@ pub fn run(g: &Global, out: &Printer, cmd: AuthCmd) -> Result<(), Failure> {
             {
                 return Err(Error::Usage(format!("that token is malformed: {why}")).into());
             }
-            let client = Client::remote(
-                &api_url,
-                Some(token.clone()),
-                Policy {
-                    timeout: g.timeout,
-                    retries: g.retries,
-                },
-            )?;
+            let client = super::remote_client(g, &api_url, Some(token.clone()))?;
             let ctx = client
                 .send(&Call::new(Method::GET, "/n/v1/clientcontext"))?
                 .body;
@@ -352,15 +345,8 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
         }
         Target::Remote { url, token } => {
             let tried = token.as_ref().map(|(t, _)| {
-                Client::remote(
-                    url,
-                    Some(t.clone()),
-                    Policy {
-                        timeout: g.timeout,
-                        retries: g.retries,
-                    },
-                )
-                .and_then(|c| Ok(c.send(&Call::new(Method::GET, "/n/v1/clientcontext"))?.body))
+                super::remote_client(g, url, Some(t.clone()))
+                    .and_then(|c| Ok(c.send(&Call::new(Method::GET, "/n/v1/clientcontext"))?.body))
             });
             (
                 url.clone(),

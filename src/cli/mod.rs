@@ -499,6 +499,25 @@ fn deliver_root_token(
     })
 }
 
+/// A client of the API at `url` with the command's `--timeout` budget and `--retries`,
+/// saying each retry in one line on stderr (unless `-q`), so a slow command says what it
+/// is doing.
+pub(crate) fn remote_client(g: &Global, url: &str, token: Option<String>) -> Result<Client, Error> {
+    let client = Client::remote(
+        url,
+        token,
+        Policy {
+            timeout: g.timeout,
+            retries: g.retries,
+        },
+    )?;
+    Ok(if g.quiet {
+        client
+    } else {
+        client.on_retry(|r| eprintln!("{r}"))
+    })
+}
+
 /// What every API command works with: the client and the printer.
 pub struct Ctx {
     /// The API client (remote or embedded).
@@ -528,20 +547,7 @@ impl Ctx {
                 token_urn = token
                     .as_ref()
                     .map(|(t, _)| baack::secret::token_urn(&baack::secret::digest(t)));
-                let client = Client::remote(
-                    url,
-                    token.as_ref().map(|(t, _)| t.clone()),
-                    Policy {
-                        timeout: g.timeout,
-                        retries: g.retries,
-                    },
-                )?;
-                // One line per retry on stderr, so a slow command says what it is doing.
-                if g.quiet {
-                    client
-                } else {
-                    client.on_retry(|r| eprintln!("{r}"))
-                }
+                remote_client(g, url, token.as_ref().map(|(t, _)| t.clone()))?
             }
             Target::Embedded(path) => Client::embedded(
                 open_store(path, settings.target_origin, &out).map_err(|e| settings.annotate(e))?,
