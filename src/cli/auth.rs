@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::config::{self, Config, CredentialStore, Profile, TokenSource};
 use super::output::{Failure, Printer};
-use super::{Global, OutputFormat, Settings, Target};
+use super::{Global, Settings, Target};
 
 /// The auth commands.
 #[derive(Debug, Subcommand)]
@@ -204,7 +204,7 @@ fn status(g: &Global, out: &Printer, config: &Config, name: &str) -> Result<(), 
                 .join(", ")
         })
         .unwrap_or_else(|| "-".into());
-    if g.output == OutputFormat::Json {
+    if out.machine() {
         return out.json(&json!({
             "profile": profile, "api": url, "client": client,
             "permissions": perms, "tokenSource": source,

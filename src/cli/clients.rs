@@ -137,3 +137,13 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
         }
     }
 }
+
+/// The flag that sets each API field, per command, for invalid-input messages.
+pub fn flags(cmd: &ClientCmd) -> super::FlagMap {
+    match cmd {
+        ClientCmd::Create { .. } | ClientCmd::Update { .. } => {
+            &[("clientID", "--client-id"), ("scope", "--scope")]
+        }
+        _ => &[],
+    }
+}

@@ -6,6 +6,7 @@ mod clients;
 mod complete;
 mod config;
 mod docs;
+mod jq;
 mod logging;
 mod oauth;
 mod output;
@@ -65,8 +66,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes.
+/// Options every command takes, shown under their own heading in every command's help.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The embedded store directory [default: <data dir>/baack/store]
     #[arg(long, global = true, env = "BAACK_STORE", value_name = "PATH")]
@@ -80,9 +82,14 @@ pub struct Global {
     #[arg(long, global = true, env = "BAACK_PROFILE", value_name = "NAME", add = complete::profiles())]
     pub profile: Option<String>,
 
-    /// Output format: a table for people, or the API's JSON for scripts
-    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    /// Output format [default: a table on a terminal, plain aligned columns when piped]
+    #[arg(short, long, global = true, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Auto, hide_default_value = true)]
     pub output: OutputFormat,
+
+    /// Print only what this jq filter selects from the JSON output, strings unquoted
+    /// (e.g. '.[].urn')
+    #[arg(long, global = true, value_name = "EXPR", value_parser = jq::parse)]
+    pub jq: Option<String>,
 
     /// Print only the primary value (a URN, a token), one per line
     #[arg(short, long, global = true)]
@@ -104,29 +111,63 @@ pub struct Global {
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// A table sized to the terminal
+    /// A table on a terminal, plain aligned columns when piped (the default)
+    #[value(hide = true)]
+    Auto,
+    /// A table with box drawing, even when piped
     Table,
     /// Exactly the API's JSON, one document on stdout
     Json,
+    /// The API's JSON as YAML
+    Yaml,
 }
 
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Manage API clients
+    ///
+    /// An API client is an identity of the company: it holds bearer tokens, and roles
+    /// granted to it decide what its tokens may do. Its clientID is its name, unique in
+    /// the company; every command takes the clientID or the URN. Deleting a client
+    /// deletes its tokens and takes it out of every role; the root client cannot be
+    /// deleted.
     #[command(subcommand)]
     Client(clients::ClientCmd),
     /// Manage API client bearer tokens
+    ///
+    /// A bearer token authenticates as its API client until it expires. Its secret is
+    /// shown once, by `token create`; every later read shows only its first characters.
+    /// `token revoke` sets its expiry to now, or to the end of a --notice period, so that
+    /// it keeps working until then: the way to retire a token that something still uses.
+    /// `token delete` removes it, and it stops working at once: the way to kill a leaked
+    /// one. `token list` hides expired tokens unless --all; its STATUS column comes from
+    /// the expiry alone (the API records no revocation, so a revoked token shows as
+    /// expiring or expired).
     #[command(subcommand)]
     Token(tokens::TokenCmd),
     /// Manage permission roles and grant them to clients
+    ///
+    /// A role is a named set of permission labels (ADMINISTER, READ, VIEW_CONTENT) and
+    /// the API clients that hold them; a client's permissions are the union of its
+    /// roles'. Grants and revocations are safe under concurrency: each sends the role's
+    /// ETag as If-Match and starts over when another writer changed the role meanwhile.
     #[command(subcommand)]
     Role(roles::RoleCmd),
     /// Manage OAuth clients (SailPoint-style /v3/oauth-clients)
+    ///
+    /// An OAuth client gets access tokens from /oauth/token with its id and secret. The
+    /// secret is shown once, by `oauth create` (or written to --secret-file); an OAuth
+    /// client is owned by the API client that created it.
     #[command(subcommand)]
     Oauth(oauth::OauthCmd),
     /// Show who the current credentials are: client, company and permissions
+    ///
+    /// Reads the client context of the current token (or, on the embedded store, of the
+    /// root client): the place to check which permissions a token has.
     Whoami,
+    /// Show baack's version, as --version does
+    Version,
     /// Log in and out of profiles, and show where credentials come from
     #[command(subcommand)]
     Auth(auth::AuthCmd),
@@ -323,6 +364,32 @@ impl Ctx {
         Ok(self.client.send(&Call::new(Method::GET, path))?.body)
     }
 
+    /// Every API client's name by URN, for a table's client references: one list
+    /// request, and none unless the output is a table. Should it fail, the table shows
+    /// URNs rather than the command failing.
+    pub fn client_names(&self) -> output::Names {
+        if !self.out.human() {
+            return output::Names::new();
+        }
+        self.client
+            .list_all("/n/v1/apiclient/?limit=1000", "apiClients")
+            .map(|cs| cs.iter().filter_map(name_entry).collect())
+            .unwrap_or_default()
+    }
+
+    /// The name of the one API client `urn`, as [`Ctx::client_names`] (one GET).
+    pub fn client_name(&self, urn: &str) -> output::Names {
+        if !self.out.human() {
+            return output::Names::new();
+        }
+        self.get(&format!("/n/v1/apiclient/{urn}"))
+            .ok()
+            .as_ref()
+            .and_then(name_entry)
+            .into_iter()
+            .collect()
+    }
+
     /// The owner company's URN, from the client context.
     pub fn owner(&self) -> Result<String, Error> {
         if let Some(o) = &self.default_owner {
@@ -334,6 +401,14 @@ impl Ctx {
             .map(str::to_string)
             .ok_or_else(|| Error::Internal("the client context names no owner company".into()))
     }
+}
+
+/// An API client's `(urn, clientID)`.
+pub fn name_entry(c: &serde_json::Value) -> Option<(String, String)> {
+    Some((
+        c.get("urn")?.as_str()?.to_string(),
+        c.get("clientID")?.as_str()?.to_string(),
+    ))
 }
 
 /// What a REF names: where its objects live and which field is its human name.
@@ -450,6 +525,122 @@ fn apply_lock_timeout() -> Result<(), Error> {
     }
 }
 
+/// `baack --version`'s line.
+pub const VERSION_LINE: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
+
+/// Which command-line flag sets which API field, for one command: `(field, flag)`.
+pub type FlagMap = &'static [(&'static str, &'static str)];
+
+/// `field` as the message shows it: the flag, and the API's name when it differs.
+fn flag_label(field: &str, flag: &str) -> String {
+    if flag.trim_start_matches('-') == field {
+        flag.to_string()
+    } else {
+        format!("{flag} ({field})")
+    }
+}
+
+/// Names the flag beside each API field an invalid-input message names at the start of
+/// a cause (`…: clientID: must be…`, `…; accessType is required`), so that a person
+/// knows what to change on the command line.
+fn with_flags(message: &str, flags: FlagMap) -> String {
+    let mut out = message.to_string();
+    for (field, flag) in flags {
+        for lead in [": ", "; "] {
+            let needle = format!("{lead}{field}");
+            let mut from = 0;
+            while let Some(i) = out[from..].find(&needle).map(|i| i + from) {
+                let end = i + needle.len();
+                let bounded = out[end..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphanumeric() && c != '_');
+                if bounded {
+                    let label = format!("{lead}{}", flag_label(field, flag));
+                    out.replace_range(i..end, &label);
+                    from = i + label.len();
+                } else {
+                    from = end;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// An invalid-input error of a command, with its flags named (see [`with_flags`]).
+fn name_flags(f: Failure, flags: FlagMap) -> Failure {
+    let Failure::Error(e) = f else { return f };
+    if e.kind() != baack::ErrorKind::Invalid || flags.is_empty() {
+        return Failure::Error(e);
+    }
+    Failure::Error(match e {
+        Error::Remote {
+            status,
+            code,
+            message,
+            retry_after,
+        } => Error::Remote {
+            status,
+            code,
+            message: with_flags(&message, flags),
+            retry_after,
+        },
+        Error::Embedded { kind, message } => Error::Embedded {
+            kind,
+            message: with_flags(&message, flags),
+        },
+        Error::Invalid { field, reason } => match flags.iter().find(|(f, _)| *f == field) {
+            Some((f, flag)) => Error::Invalid {
+                field: flag_label(f, flag),
+                reason,
+            },
+            None => Error::Invalid { field, reason },
+        },
+        other => other,
+    })
+}
+
+/// The command tree as `baack` parses it: the derived definitions plus, for people,
+/// each leaf command's examples at the end of its help and `[required]` on required
+/// flags.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    decorate(Cli::command(), "baack")
+}
+
+fn decorate(mut cmd: clap::Command, page: &str) -> clap::Command {
+    cmd = cmd.mut_args(|a| {
+        if a.is_required_set() && !a.is_positional() {
+            let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+            a.help(format!("{help} [required]"))
+        } else {
+            a
+        }
+    });
+    let subs: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    if subs.is_empty()
+        && let Some(text) = docs::examples_help(page)
+    {
+        cmd = cmd.after_help(text);
+    }
+    for name in subs {
+        let sub_page = format!("{page}-{name}");
+        cmd = cmd.mut_subcommand(&name, |s| decorate(s, &sub_page));
+    }
+    cmd
+}
+
+/// Parses the process's arguments with [`command`].
+pub fn parse() -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let mut m = command().try_get_matches()?;
+    Cli::from_arg_matches_mut(&mut m)
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<(), Failure> {
     apply_lock_timeout()?;
@@ -473,10 +664,33 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             out.note(&format!("wrote {written} files under {}", dir.display()));
             Ok(())
         }
-        Command::Client(c) => clients::run(&Ctx::connect(&cli.global, out)?, c),
-        Command::Token(c) => tokens::run(&Ctx::connect(&cli.global, out)?, c),
-        Command::Role(c) => roles::run(&Ctx::connect(&cli.global, out)?, c),
-        Command::Oauth(c) => oauth::run(&Ctx::connect(&cli.global, out)?, c),
+        Command::Version => {
+            if out.machine() {
+                out.json(&serde_json::json!({
+                    "name": env!("CARGO_PKG_NAME"),
+                    "version": env!("CARGO_PKG_VERSION"),
+                }))
+            } else {
+                out.value(VERSION_LINE)
+            }
+        }
+        // A 400 names the API's field; the message names the command's flag beside it.
+        Command::Client(c) => {
+            let f = clients::flags(&c);
+            clients::run(&Ctx::connect(&cli.global, out)?, c).map_err(|e| name_flags(e, f))
+        }
+        Command::Token(c) => {
+            let f = tokens::flags(&c);
+            tokens::run(&Ctx::connect(&cli.global, out)?, c).map_err(|e| name_flags(e, f))
+        }
+        Command::Role(c) => {
+            let f = roles::flags(&c);
+            roles::run(&Ctx::connect(&cli.global, out)?, c).map_err(|e| name_flags(e, f))
+        }
+        Command::Oauth(c) => {
+            let f = oauth::flags(&c);
+            oauth::run(&Ctx::connect(&cli.global, out)?, c).map_err(|e| name_flags(e, f))
+        }
     }
 }
 

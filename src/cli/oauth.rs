@@ -314,3 +314,29 @@ pub fn run(ctx: &Ctx, cmd: OauthCmd) -> Result<(), Failure> {
         }
     }
 }
+
+/// The flag that sets each API field, per command, for invalid-input messages. A body
+/// from `--from-file` uses the API's names already; its fields are still named by flag,
+/// since a flag given too overrides them.
+pub fn flags(cmd: &OauthCmd) -> super::FlagMap {
+    match cmd {
+        OauthCmd::Create(_) => &[
+            ("name", "--name"),
+            ("description", "--description"),
+            ("grantTypes", "--grant-type"),
+            ("accessType", "--access-type"),
+            ("type", "--type"),
+            ("redirectUris", "--redirect-uri"),
+            ("accessTokenValiditySeconds", "--access-token-validity"),
+            ("refreshTokenValiditySeconds", "--refresh-token-validity"),
+            ("businessName", "--business-name"),
+            ("homepageUrl", "--homepage-url"),
+            ("scope", "--scope"),
+            ("internal", "--internal"),
+            ("enabled", "--disabled"),
+            ("strongAuthSupported", "--strong-auth"),
+            ("claimsSupported", "--claims"),
+        ],
+        _ => &[],
+    }
+}

@@ -142,6 +142,17 @@ fn client_urns(ctx: &Ctx, refs: &[String]) -> Result<Vec<String>, Error> {
         .collect()
 }
 
+/// Shows one role, its clients by name (one client list, when it has clients).
+fn show(ctx: &Ctx, role: &Value) -> Result<(), Failure> {
+    let has_clients = role["clients"].as_array().is_some_and(|a| !a.is_empty());
+    let names = if has_clients {
+        ctx.client_names()
+    } else {
+        Default::default()
+    };
+    ctx.out.item_named(Kind::Role, role, &names)
+}
+
 /// Runs a role command.
 pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
     match cmd {
@@ -159,15 +170,20 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
             let r = ctx
                 .client
                 .send(&Call::new(Method::POST, "/n/v1/permissionrole/").body(body))?;
-            ctx.out.item(Kind::Role, &r.body)
+            show(ctx, &r.body)
         }
         RoleCmd::List => {
             let items = ctx
                 .client
                 .list_all("/n/v1/permissionrole/?limit=1000", "permissionRoles")?;
-            ctx.out.list(Kind::Role, &items)
+            let names = if items.is_empty() {
+                Default::default()
+            } else {
+                ctx.client_names()
+            };
+            ctx.out.list_named(Kind::Role, &items, &names)
         }
-        RoleCmd::Get { reference } => ctx.out.item(Kind::Role, &resolve(ctx, &reference)?),
+        RoleCmd::Get { reference } => show(ctx, &resolve(ctx, &reference)?),
         RoleCmd::Grant { reference, clients } => {
             let role = resolve(ctx, &reference)?;
             let add = client_urns(ctx, &clients)?;
@@ -178,7 +194,7 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
                     }
                 }
             })?;
-            ctx.out.item(Kind::Role, &v)
+            show(ctx, &v)
         }
         RoleCmd::Revoke { reference, clients } => {
             let role = resolve(ctx, &reference)?;
@@ -186,7 +202,7 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
             let v = edit_clients(ctx, &urn_of(&role), |list| {
                 list.retain(|u| !remove.contains(u));
             })?;
-            ctx.out.item(Kind::Role, &v)
+            show(ctx, &v)
         }
         RoleCmd::Delete { reference, yes } => {
             let role = resolve(ctx, &reference)?;
@@ -198,5 +214,14 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
             ))?;
             ctx.out.deleted("permission role", &urn, &r.body)
         }
+    }
+}
+
+/// The flag that sets each API field, per command, for invalid-input messages.
+pub fn flags(cmd: &RoleCmd) -> super::FlagMap {
+    match cmd {
+        RoleCmd::Create { .. } => &[("name", "--name"), ("permissions", "--permission")],
+        RoleCmd::Grant { .. } | RoleCmd::Revoke { .. } => &[("clients", "--client")],
+        _ => &[],
     }
 }

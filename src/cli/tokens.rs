@@ -12,9 +12,9 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::clients::{resolve as resolve_client, urn_of};
-use super::output::{Failure, Kind, NewSecret, deliver_or_undo};
+use super::output::{Failure, Kind, Names, NewSecret, deliver_or_undo, expiry_of};
 use super::secret_file::SecretFile;
-use super::{Ctx, complete, confirm, enc, parse_duration};
+use super::{Ctx, complete, confirm, enc, name_entry, parse_duration};
 
 /// The bearer token commands.
 #[derive(Debug, Subcommand)]
@@ -42,10 +42,17 @@ pub enum TokenCmd {
         /// Only tokens that expire within this long from now (90s, 15m, 24h, 30d)
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         expiring_within: Option<Duration>,
+        /// Expired tokens too (hidden otherwise)
+        #[arg(long)]
+        all: bool,
     },
     /// Show one bearer token (obfuscated)
     Get(UrnArg),
     /// Revoke a token, at once or after a notice period
+    ///
+    /// Sets the token's expiry to now plus --notice (never later than an expiry it has
+    /// already): it keeps working until then and fails after. Unlike `token delete`, the
+    /// token stays listed (with --all) once expired.
     Revoke {
         #[command(flatten)]
         u: UrnArg,
@@ -54,6 +61,9 @@ pub enum TokenCmd {
         notice: Duration,
     },
     /// Delete a token: it stops working at once
+    ///
+    /// Removes the token: it fails from the next request on, with no notice period. Use
+    /// `token revoke --notice` to give its users time to switch.
     Delete {
         #[command(flatten)]
         u: UrnArg,
@@ -99,6 +109,14 @@ fn expiry_after(flag: &str, d: Duration) -> Result<i64, baack::Error> {
     })
 }
 
+/// The URN of a token's API client.
+fn client_of(v: &Value) -> String {
+    v.pointer("/apiClient/urn")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -120,6 +138,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                 .map(|d| expiry_after("--expires-in", d))
                 .transpose()?;
             let c = resolve_client(ctx, &client)?;
+            let names: Names = name_entry(&c).into_iter().collect();
             let mut body = json!({ "apiClient": { "urn": urn_of(&c) } });
             if let Some(at) = expires_in.or(expires_at) {
                 body["expirationTimestamp"] = format_baack(at).into();
@@ -153,7 +172,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                     deliver_or_undo(&new, || Ok(f.write(&token)?), undo)?;
                     // The secret is in its file: what follows only describes it.
                     v["bearerToken"] = obfuscate(&token).into();
-                    ctx.out.item(Kind::Token, &v)?;
+                    ctx.out.item_named(Kind::Token, &v, &names)?;
                     ctx.out.note(&format!(
                         "wrote the bearer token to {} (mode 0600)",
                         path.display()
@@ -170,13 +189,21 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
         TokenCmd::List {
             client,
             expiring_within,
+            all,
         } => {
             let mut path = "/n/v1/apiclientbearertoken/?limit=1000".to_string();
+            let mut names = None;
             if let Some(c) = client {
                 let c = resolve_client(ctx, &c)?;
                 path.push_str(&format!("&apiClient={}", enc(&urn_of(&c))));
+                // The one client is known: no list of every client is needed.
+                names = Some(name_entry(&c).into_iter().collect());
             }
             let mut items = ctx.client.list_all(&path, "bearerTokens")?;
+            if !all {
+                let now = now_ms();
+                items.retain(|t| expiry_of(t).is_none_or(|e| e > now));
+            }
             if let Some(d) = expiring_within {
                 let (now, until) = (now_ms(), now_ms() + ms(d));
                 items.retain(|t| {
@@ -186,11 +213,17 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                         .is_some_and(|e| e > now && e <= until)
                 });
             }
-            ctx.out.list(Kind::Token, &items)
+            let names = match names {
+                Some(n) => n,
+                None if items.is_empty() => Names::new(),
+                None => ctx.client_names(),
+            };
+            ctx.out.list_named(Kind::Token, &items, &names)
         }
         TokenCmd::Get(u) => {
             let v = ctx.get(&format!("/n/v1/apiclientbearertoken/{}", u.urn))?;
-            ctx.out.item(Kind::Token, &v)
+            ctx.out
+                .item_named(Kind::Token, &v, &ctx.client_name(&client_of(&v)))
         }
         TokenCmd::Revoke { u, notice } => {
             let at = format_baack(expiry_after("--notice", notice)?);
@@ -198,7 +231,8 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                 &Call::new(Method::PUT, format!("/n/v1/apiclientbearertoken/{}", u.urn))
                     .body(json!({ "expirationTimestamp": at })),
             )?;
-            ctx.out.item(Kind::Token, &r.body)?;
+            ctx.out
+                .item_named(Kind::Token, &r.body, &ctx.client_name(&client_of(&r.body)))?;
             let until = r
                 .body
                 .get("expirationTimestamp")
@@ -216,5 +250,17 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             ))?;
             ctx.out.deleted("bearer token", &u.urn, &r.body)
         }
+    }
+}
+
+/// The flag that sets each API field, per command, for invalid-input messages.
+pub fn flags(cmd: &TokenCmd) -> super::FlagMap {
+    match cmd {
+        TokenCmd::Create { .. } => &[
+            ("expirationTimestamp", "--expires-in/--expires-at"),
+            ("apiClient", "--client"),
+        ],
+        TokenCmd::Revoke { .. } => &[("expirationTimestamp", "--notice")],
+        _ => &[],
     }
 }
