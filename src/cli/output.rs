@@ -273,13 +273,15 @@ pub fn token_status(expiry: Option<i64>, now: i64) -> String {
     }
 }
 
-/// A span in its largest whole unit: `3d`, `2h`, `5m`, `40s`.
+/// A span in its largest unit, rounded: `3d`, `2h`, `5m`, `40s` (a token made with
+/// `--expires-in 3d` reads `expires in 3d`, not 2d for the seconds since).
 fn coarse(ms: i64) -> String {
     let s = ms / 1000;
+    let round = |unit: i64| (s + unit / 2) / unit;
     match s {
-        s if s >= 86_400 => format!("{}d", s / 86_400),
-        s if s >= 3600 => format!("{}h", s / 3600),
-        s if s >= 60 => format!("{}m", s / 60),
+        s if s >= 86_400 => format!("{}d", round(86_400)),
+        s if s >= 3600 => format!("{}h", round(3600)),
+        s if s >= 60 => format!("{}m", round(60)),
         s => format!("{s}s"),
     }
 }
@@ -500,8 +502,9 @@ impl Printer {
             let constraint = if is_id_header(h) || *h == "FIELD" {
                 Some(ColumnConstraint::ContentWidth)
             } else if *h == "VALUE" && value_floor > 0 {
+                // A constraint's width counts the cell's padding, one space each side.
                 Some(ColumnConstraint::LowerBoundary(Width::Fixed(
-                    u16::try_from(value_floor).unwrap_or(64),
+                    u16::try_from(value_floor + 2).unwrap_or(66),
                 )))
             } else {
                 None
@@ -683,6 +686,30 @@ fn plain(header: &[&str], rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_status_comes_from_its_expiry() {
+        let (h, d) = (3_600_000, 86_400_000);
+        let now = 1_000 * d;
+        assert_eq!(token_status(None, now), "active");
+        assert_eq!(token_status(Some(now + 30 * d), now), "active");
+        assert_eq!(token_status(Some(now + 3 * d - 5), now), "expires in 3d");
+        assert_eq!(token_status(Some(now + 2 * h), now), "expires in 2h");
+        assert_eq!(token_status(Some(now - 2 * h), now), "expired 2h ago");
+        assert_eq!(token_status(Some(now), now), "expired 0s ago");
+    }
+
+    #[test]
+    fn plain_columns_align_without_boxes_or_trailing_blanks() {
+        let t = plain(
+            &["NAME", "URN"],
+            &[
+                vec!["Ä b".into(), "u-1".into()],
+                vec!["x\ny".into(), "-".into()],
+            ],
+        );
+        assert_eq!(t, "NAME   URN\nÄ b    u-1\nx y    -\n");
+    }
 
     fn new_token() -> NewSecret<'static> {
         NewSecret::new("token", "u-1", "baack token delete u-1 --yes".into())
