@@ -14,6 +14,10 @@ use super::{Ctx, Named, complete, confirm, enc};
 #[derive(Debug, Subcommand)]
 pub enum ClientCmd {
     /// Create an API client
+    ///
+    /// The owner is the profile's company (or the current token's). A new client has no
+    /// permissions: grant it a role (`baack role grant`) and give it a token (`baack token
+    /// create`).
     Create {
         /// Its name, unique within the company (1 to 128 printable characters)
         #[arg(long, value_name = "ID")]
@@ -42,6 +46,10 @@ pub enum ClientCmd {
         scope: Option<String>,
     },
     /// Delete an API client, its tokens and its role memberships
+    ///
+    /// Its tokens stop working at once and it leaves every role; OAuth clients it created
+    /// stay. The root client cannot be deleted. On a terminal it asks first; elsewhere it
+    /// needs --yes.
     Delete {
         #[command(flatten)]
         r: RefArg,
@@ -81,6 +89,12 @@ pub fn urn_of(v: &Value) -> String {
         .to_string()
 }
 
+/// Shows one API client, its owner company by name.
+fn show(ctx: &Ctx, client: &Value) -> Result<(), Failure> {
+    ctx.out
+        .item_named(Kind::Client, client, &ctx.owner_name(client))
+}
+
 /// Runs a client command.
 pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
     match cmd {
@@ -90,7 +104,7 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
             let r = ctx
                 .client
                 .send(&Call::new(Method::POST, "/n/v1/apiclient/").body(body))?;
-            ctx.out.item(Kind::Client, &r.body)
+            show(ctx, &r.body)
         }
         ClientCmd::List { client_id } => {
             let path = match &client_id {
@@ -100,7 +114,7 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
             let items = ctx.client.list_all(&path, "apiClients")?;
             ctx.out.list(Kind::Client, &items)
         }
-        ClientCmd::Get(r) => ctx.out.item(Kind::Client, &resolve(ctx, &r.reference)?),
+        ClientCmd::Get(r) => show(ctx, &resolve(ctx, &r.reference)?),
         ClientCmd::Update {
             r,
             client_id,
@@ -123,7 +137,7 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
             let r = ctx.client.send(
                 &Call::new(Method::PUT, format!("/n/v1/apiclient/{}", urn_of(&cur))).body(body),
             )?;
-            ctx.out.item(Kind::Client, &r.body)
+            show(ctx, &r.body)
         }
         ClientCmd::Delete { r, yes } => {
             let cur = resolve(ctx, &r.reference)?;

@@ -390,6 +390,22 @@ impl Ctx {
             .collect()
     }
 
+    /// The name of the company that owns `v` (its `owner` reference), as
+    /// [`Ctx::client_names`] (one GET).
+    pub fn owner_name(&self, v: &serde_json::Value) -> output::Names {
+        let Some(urn) = v.pointer("/owner/urn").and_then(serde_json::Value::as_str) else {
+            return output::Names::new();
+        };
+        if !self.out.human() {
+            return output::Names::new();
+        }
+        self.get(&format!("/n/v1/company/{urn}"))
+            .ok()
+            .and_then(|c| Some((urn.to_string(), c.get("name")?.as_str()?.to_string())))
+            .into_iter()
+            .collect()
+    }
+
     /// The owner company's URN, from the client context.
     pub fn owner(&self) -> Result<String, Error> {
         if let Some(o) = &self.default_owner {
@@ -634,10 +650,20 @@ fn decorate(mut cmd: clap::Command, page: &str) -> clap::Command {
     cmd
 }
 
-/// Parses the process's arguments with [`command`].
+/// Parses the process's arguments: with [`command`]'s help texts when help may be
+/// printed (`-h`, `--help`, `help`), else with the bare definitions, so that a command
+/// that prints no help does not pay for building its examples.
 pub fn parse() -> Result<Cli, clap::Error> {
-    use clap::FromArgMatches;
-    let mut m = command().try_get_matches()?;
+    use clap::{CommandFactory, FromArgMatches};
+    let wants_help = std::env::args_os()
+        .skip(1)
+        .any(|a| a == "-h" || a == "--help" || a == "help");
+    let cmd = if wants_help {
+        command()
+    } else {
+        Cli::command()
+    };
+    let mut m = cmd.try_get_matches()?;
     Cli::from_arg_matches_mut(&mut m)
 }
 

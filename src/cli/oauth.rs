@@ -32,6 +32,10 @@ pub enum OauthCmd {
         id: String,
     },
     /// Change an OAuth client with --set FIELD=VALUE or a JSON Patch file
+    ///
+    /// Each --set is a JSON Patch `replace` of that field (a VALUE that reads as JSON is
+    /// taken as JSON); --patch-file sends an RFC 6902 document as it is. FIELD names are
+    /// the API's (accessTokenValiditySeconds, redirectUris).
     #[command(group(ArgGroup::new("change").required(true).args(["set", "patch_file"])))]
     Update {
         /// Its id (32 hex characters)

@@ -138,7 +138,8 @@ enum Col {
     Status,
 }
 
-/// API client names by URN, for tables; empty when unknown (URNs are shown then).
+/// API client (and company) names by URN, for tables; empty when unknown (URNs are
+/// shown then).
 pub type Names = HashMap<String, String>;
 
 /// Whether a table column holds identifiers, which must never wrap mid-string.
@@ -286,8 +287,7 @@ fn coarse(ms: i64) -> String {
     }
 }
 
-/// An API client reference for people: `Android (00a3ca73…)`, or its URN when its name
-/// is unknown.
+/// A reference for people: `Android (00a3ca73…)`, or its URN when its name is unknown.
 fn client_label(urn: &str, names: &Names) -> String {
     match names.get(urn) {
         Some(name) => format!("{name} ({}…)", urn.get(..8).unwrap_or(urn)),
@@ -334,7 +334,7 @@ fn cell(col: Col, x: &Value, names: &Names, now: i64) -> String {
 /// One field of an object's FIELD/VALUE table.
 fn field_value(k: &str, x: &Value, names: &Names) -> String {
     match (k, x) {
-        ("apiClient", Value::Object(o)) => match o.get("urn").and_then(Value::as_str) {
+        ("apiClient" | "owner", Value::Object(o)) => match o.get("urn").and_then(Value::as_str) {
             Some(u) => client_label(u, names),
             None => text(x),
         },

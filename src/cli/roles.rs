@@ -61,6 +61,9 @@ pub enum RoleCmd {
         reference: String,
     },
     /// Grant a role to clients
+    ///
+    /// Adds the clients to the role (those already in it stay once). The change is made
+    /// with If-Match on the role's ETag and retried when another writer got there first.
     Grant {
         /// The role's URN or name
         #[arg(value_name = "REF", add = complete::roles())]
@@ -70,6 +73,9 @@ pub enum RoleCmd {
         clients: Vec<String>,
     },
     /// Take a role away from clients
+    ///
+    /// Removes the clients from the role; their other roles stay. Their tokens lose the
+    /// role's permissions from the next request on.
     Revoke {
         /// The role's URN or name
         #[arg(value_name = "REF", add = complete::roles())]
@@ -142,14 +148,16 @@ fn client_urns(ctx: &Ctx, refs: &[String]) -> Result<Vec<String>, Error> {
         .collect()
 }
 
-/// Shows one role, its clients by name (one client list, when it has clients).
+/// Shows one role, its clients (one client list, when it has clients) and owner company
+/// by name.
 fn show(ctx: &Ctx, role: &Value) -> Result<(), Failure> {
     let has_clients = role["clients"].as_array().is_some_and(|a| !a.is_empty());
-    let names = if has_clients {
+    let mut names = if has_clients {
         ctx.client_names()
     } else {
         Default::default()
     };
+    names.extend(ctx.owner_name(role));
     ctx.out.item_named(Kind::Role, role, &names)
 }
 

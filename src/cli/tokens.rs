@@ -20,6 +20,11 @@ use super::{Ctx, complete, confirm, enc, name_entry, parse_duration};
 #[derive(Debug, Subcommand)]
 pub enum TokenCmd {
     /// Create a bearer token for a client (the token is shown once)
+    ///
+    /// Prints the token's secret once (only the secret with -q, for `$(…)`), or writes it
+    /// to a new 0600 file with --secret-file. Should the secret not reach its reader (a
+    /// closed pipe, a full disk), the token is deleted and the command fails, so no token
+    /// exists that nobody holds.
     Create {
         /// The client: URN or clientID
         #[arg(long, value_name = "REF", add = complete::clients())]
@@ -35,6 +40,10 @@ pub enum TokenCmd {
         secret_file: Option<PathBuf>,
     },
     /// List bearer tokens (obfuscated)
+    ///
+    /// A table names each token's client and its STATUS (active, expires in 3d, expired
+    /// 2h ago), sorted by client then expiry. Expired tokens are left out unless --all,
+    /// in every output format.
     List {
         /// Only this client's tokens: URN or clientID
         #[arg(long, value_name = "REF", add = complete::clients())]

@@ -196,6 +196,14 @@ fn piped_tables_are_plain_columns_with_names_sorted_and_a_status() {
         role.contains(&format!("Android ({}…)", &f.android[..8])),
         "{role}"
     );
+    // The owner company, by name.
+    let client = f.ok(&["client", "get", "Android"]);
+    assert!(
+        client
+            .lines()
+            .any(|l| l.starts_with("owner") && l.contains("My Company (")),
+        "{client}"
+    );
     // A token's client, by name, with the URN's start.
     let ci_token = f.ok(&["token", "list", "--client", "ci", "-q"]);
     let token = f.ok(&["token", "get", &ci_token]);
