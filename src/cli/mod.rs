@@ -626,10 +626,35 @@ pub fn command() -> clap::Command {
 }
 
 fn decorate(mut cmd: clap::Command, page: &str) -> clap::Command {
+    // A required group (one of these flags must be given): each member names the others.
+    let groups: Vec<Vec<String>> = cmd
+        .get_groups()
+        .filter(|g| g.is_required_set())
+        .map(|g| g.get_args().map(ToString::to_string).collect())
+        .collect();
+    let long_of = |cmd: &clap::Command, id: &str| -> String {
+        cmd.get_arguments()
+            .find(|a| a.get_id() == id)
+            .and_then(clap::Arg::get_long)
+            .map_or_else(|| id.to_string(), |l| format!("--{l}"))
+    };
+    let mut either: Vec<(String, String)> = Vec::new();
+    for members in &groups {
+        for m in members {
+            let others: Vec<String> = members
+                .iter()
+                .filter(|o| *o != m)
+                .map(|o| long_of(&cmd, o))
+                .collect();
+            either.push((m.clone(), others.join(" or ")));
+        }
+    }
     cmd = cmd.mut_args(|a| {
+        let help = a.get_help().map(ToString::to_string).unwrap_or_default();
         if a.is_required_set() && !a.is_positional() {
-            let help = a.get_help().map(ToString::to_string).unwrap_or_default();
             a.help(format!("{help} [required]"))
+        } else if let Some((_, others)) = either.iter().find(|(id, _)| a.get_id() == id.as_str()) {
+            a.help(format!("{help} [required, or {others}]"))
         } else {
             a
         }

@@ -397,6 +397,17 @@ fn every_leaf_help_has_global_options_apart_and_ends_with_examples() {
     };
     assert!(entry("--client <REF>").contains("[required]"), "{create}");
     assert!(!entry("--expires-in").contains("[required]"), "{create}");
+    // One of a group: each names the other.
+    let update = String::from_utf8(
+        baack()
+            .args(["oauth", "update", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(update.contains("[required, or --patch-file]"), "{update}");
+    assert!(update.contains("[required, or --set]"), "{update}");
 }
 
 #[test]
