@@ -495,8 +495,17 @@ impl Printer {
         } else {
             0
         };
+        let listing = value_floor == 0;
+        t.set_truncation_indicator("…");
         for r in rows {
-            t.add_row(r);
+            let mut row = comfy_table::Row::from(r);
+            // A listing keeps a row to a line: what does not fit is cut short with "…"
+            // (never an identifier, whose column keeps its width); an object's FIELD/VALUE
+            // table wraps its values between words instead.
+            if listing {
+                row.max_height(1);
+            }
+            t.add_row(row);
         }
         for (i, h) in header.iter().enumerate() {
             let constraint = if is_id_header(h) || *h == "FIELD" {
@@ -507,7 +516,11 @@ impl Printer {
                     u16::try_from(value_floor + 2).unwrap_or(66),
                 )))
             } else {
-                None
+                // At least as wide as its header, which never breaks mid-word either.
+                let w = UnicodeWidthStr::width(*h) + 2;
+                Some(ColumnConstraint::LowerBoundary(Width::Fixed(
+                    u16::try_from(w).unwrap_or(u16::MAX),
+                )))
             };
             if let (Some(c), Some(col)) = (constraint, t.column_mut(i)) {
                 col.set_constraint(c);

@@ -229,6 +229,13 @@ fn terminal_tables_are_boxed_and_never_wrap_an_id() {
     for urn in urns.lines() {
         assert!(narrow.contains(urn), "{urn} wrapped in\n{narrow}");
     }
+    // A listing's row is one line: what does not fit is cut short, headers stay whole.
+    let lines = narrow.lines().filter(|l| l.contains('┆')).count();
+    assert_eq!(lines, urns.lines().count() + 1, "{narrow}");
+    assert!(
+        narrow.contains("STATUS") && narrow.contains("EXPIRES"),
+        "{narrow}"
+    );
     let item = f.on_tty(50, &["role", "get", "Auditors"]);
     let role_urn = f.ok(&["role", "get", "Auditors", "-q"]);
     assert!(item.contains(&role_urn), "{item}");
