@@ -63,6 +63,14 @@ fn main() -> ExitCode {
     }
     let args = match cli::parse() {
         Ok(a) => a,
+        // A command group named alone (`baack token`) asks for its help, as gh reads it.
+        Err(e)
+            if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                && !asks_json(std::env::args_os()) =>
+        {
+            let _ = write!(std::io::stdout().lock(), "{}", e.render());
+            return ExitCode::SUCCESS;
+        }
         Err(e) if asks_json(std::env::args_os()) && e.use_stderr() => {
             print_json_error(ErrorKind::Usage, &first_paragraph(&e.render().to_string()));
             return ExitCode::from(exit_code(ErrorKind::Usage));

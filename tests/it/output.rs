@@ -427,6 +427,14 @@ fn bare_baack_prints_help_and_version_matches_the_flag() {
         help.contains("Usage: baack") && help.contains("Commands:"),
         "{help}"
     );
+    // A command group alone is a request for its help too.
+    let out = baack().arg("token").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        help.contains("Usage: baack token") && help.contains("revoke"),
+        "{help}"
+    );
     let flag = baack().arg("--version").output().unwrap();
     let cmd = baack().arg("version").output().unwrap();
     assert!(cmd.status.success());
