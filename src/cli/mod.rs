@@ -750,6 +750,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn invalid_input_messages_name_the_flag_at_the_start_of_each_cause() {
+        let flags: FlagMap = &[
+            ("clientID", "--client-id"),
+            ("type", "--type"),
+            ("description", "--description"),
+        ];
+        assert_eq!(
+            with_flags("INVALID_REPRESENTATION: clientID: must be 1 to 128", flags),
+            "INVALID_REPRESENTATION: --client-id (clientID): must be 1 to 128"
+        );
+        assert_eq!(
+            with_flags(
+                "400.1 Bad Request Content: description is required; type must be PUBLIC; typeX is odd",
+                flags
+            ),
+            "400.1 Bad Request Content: --description is required; --type must be PUBLIC; typeX is odd"
+        );
+        // Only at the start of a cause: a word inside a sentence stays.
+        assert_eq!(
+            with_flags("BAD_REQUEST: wrong content type", flags),
+            "BAD_REQUEST: wrong content type"
+        );
+    }
+
+    #[test]
     fn the_lock_timeout_is_a_duration_or_seconds() {
         let ok = |s: &str| parse_lock_timeout(s).unwrap();
         assert_eq!(ok("500ms"), Duration::from_millis(500));
