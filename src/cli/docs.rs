@@ -57,7 +57,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         "baack-client-delete",
         &[
             "baack client delete android-app --yes",
-            "baack client delete hooks",
+            "baack client delete hooks --yes -o json",
         ],
     ),
     (
@@ -94,7 +94,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         "baack-token-delete",
         &[
             "baack token delete 4a2e4abe-fd83-4f29-9fd0-57009474a7c9 --yes",
-            "baack token delete 4a2e4abe-fd83-4f29-9fd0-57009474a7c9",
+            "baack token delete 4a2e4abe-fd83-4f29-9fd0-57009474a7c9 -y -q",
         ],
     ),
     (
@@ -133,7 +133,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         "baack-role-delete",
         &[
             "baack role delete Auditors --yes",
-            "baack role delete \"Content Viewer\"",
+            "baack role delete \"Content Viewer\" -y",
         ],
     ),
     (
@@ -168,7 +168,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         "baack-oauth-delete",
         &[
             "baack oauth delete 2c9180835d2e5168015d32f890ca1581 --yes",
-            "baack oauth delete 2c9180835d2e5168015d32f890ca1581",
+            "baack oauth delete 2c9180835d2e5168015d32f890ca1581 -y -q",
         ],
     ),
     (
