@@ -512,3 +512,36 @@ fn man_pages_describe_and_refer_to_each_other() {
         assert!(text.contains(".SH DESCRIPTION"));
     }
 }
+
+#[test]
+fn json_and_yaml_are_the_wire_answer_as_it_came() {
+    let server = Server::start();
+    let android = server.create_client("Android");
+    server.create_token(&android);
+    let role = server.create_role("Auditors", &["READ"], &[&android]);
+    let cli = |args: &[&str]| -> Vec<u8> {
+        let out = baack()
+            .env("BAACK_API_URL", &server.base)
+            .env("BAACK_TOKEN", server.root())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        out.stdout
+    };
+    let (_, _, wire) = server.get(&format!("/n/v1/permissionrole/{role}"));
+    let json: Value = serde_json::from_slice(&cli(&["role", "get", &role, "-o", "json"])).unwrap();
+    assert_eq!(json, wire);
+    // Key order too: the JSON is the API's document, not a re-sorted copy.
+    assert_eq!(
+        json.as_object().unwrap().keys().collect::<Vec<_>>(),
+        wire.as_object().unwrap().keys().collect::<Vec<_>>()
+    );
+    let yaml: Value =
+        serde_yaml_ng::from_slice(&cli(&["role", "get", &role, "-o", "yaml"])).unwrap();
+    assert_eq!(yaml, wire);
+    let (_, _, list) = server.get("/n/v1/apiclientbearertoken/?limit=1000");
+    let json: Value = serde_json::from_slice(&cli(&["token", "list", "-o", "json"])).unwrap();
+    assert_eq!(json, list["bearerTokens"]);
+}
