@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::config::{self, Config, CredentialStore, Profile, TokenSource};
 use super::output::{Failure, Printer};
-use super::{Global, OutputFormat, Settings, Target};
+use super::{Global, Settings, Target};
 
 /// The auth commands.
 #[derive(Debug, Subcommand)]
@@ -44,7 +44,7 @@ pub enum AuthCmd {
     Status,
     /// Print the profile's token, for scripts
     Token,
-    /// Make a profile the default, where commands without --profile go
+    /// Make a profile the default: where commands go when they name none
     ///
     /// This is the only command that changes the default profile.
     #[command(group = clap::ArgGroup::new("to").required(true).args(["name", "local"]))]
@@ -268,7 +268,7 @@ fn list(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
         let names: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
         return out.value(&names.join("\n"));
     }
-    if g.output == OutputFormat::Json {
+    if out.machine() {
         let profiles: Vec<Value> = config
             .profiles
             .iter()
@@ -403,7 +403,7 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
     let profile_from = settings.profile_origin.map(|o| o.to_string());
     if g.quiet {
         // The exit status alone answers.
-    } else if g.output == OutputFormat::Json {
+    } else if out.machine() {
         out.json(&json!({
             "profile": settings.profile,
             "profileFrom": profile_from,

@@ -9,6 +9,7 @@ mod limits;
 mod names;
 mod neighbours;
 mod oauth;
+mod output;
 mod profiles;
 mod properties;
 mod ratelimit;

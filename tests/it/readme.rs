@@ -66,7 +66,7 @@ fn the_readme_commands_run_top_to_bottom_on_a_fresh_store() {
         String::from_utf8_lossy(&out.stderr)
     );
     // What the blocks said they made is there.
-    for f in ["android.token", "demo.secret", "oauth.secret"] {
+    for f in ["android.token", "second.token", "oauth.secret"] {
         assert!(work.join(f).is_file(), "{f}");
     }
 }
