@@ -430,32 +430,11 @@ impl Settings {
         }
         let more = self.explain(e.kind() == K::Unavailable);
         match e {
-            Error::Unauthorized(m) => Error::Unauthorized(m + &more),
-            Error::Forbidden(m) => Error::Forbidden(m + &more),
-            Error::Unreachable { url, reason } => Error::Unreachable {
-                url,
-                reason: reason + &more,
-            },
-            Error::Remote {
-                status,
-                code,
-                message,
-                retry_after,
-            } => Error::Remote {
-                status,
-                code,
-                message: message + &more,
-                retry_after,
-            },
-            Error::Embedded { kind, message } => Error::Embedded {
-                kind,
-                message: message + &more,
-            },
             Error::StoreIo { path, source } => Error::StoreIo {
                 path,
                 source: std::io::Error::new(source.kind(), format!("{source}{more}")),
             },
-            other => other,
+            e => e.map_message(|m| m + &more),
         }
     }
 }
@@ -1058,21 +1037,6 @@ fn name_flags(f: Failure, flags: FlagMap) -> Failure {
         return Failure::Error(e);
     }
     Failure::Error(match e {
-        Error::Remote {
-            status,
-            code,
-            message,
-            retry_after,
-        } => Error::Remote {
-            status,
-            code,
-            message: with_flags(&message, flags),
-            retry_after,
-        },
-        Error::Embedded { kind, message } => Error::Embedded {
-            kind,
-            message: with_flags(&message, flags),
-        },
         Error::Invalid { field, reason } => match flags.iter().find(|(f, _)| *f == field) {
             Some((f, flag)) => Error::Invalid {
                 field: flag_label(f, flag),
@@ -1080,7 +1044,7 @@ fn name_flags(f: Failure, flags: FlagMap) -> Failure {
             },
             None => Error::Invalid { field, reason },
         },
-        other => other,
+        other => other.map_message(|m| with_flags(&m, flags)),
     })
 }
 
