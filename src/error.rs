@@ -159,6 +159,37 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error with `f` applied to the free text of an error that carries one from
+    /// outside (an answer's message, a reachability reason, an auth refusal), for callers
+    /// that add what they know (how it was tried, which profile it used, which flag a
+    /// field is); every other error is returned as it was.
+    pub fn map_message(self, f: impl FnOnce(String) -> String) -> Self {
+        match self {
+            Error::Unauthorized(m) => Error::Unauthorized(f(m)),
+            Error::Forbidden(m) => Error::Forbidden(f(m)),
+            Error::Unreachable { url, reason } => Error::Unreachable {
+                url,
+                reason: f(reason),
+            },
+            Error::Remote {
+                status,
+                code,
+                message,
+                retry_after,
+            } => Error::Remote {
+                status,
+                code,
+                message: f(message),
+                retry_after,
+            },
+            Error::Embedded { kind, message } => Error::Embedded {
+                kind,
+                message: f(message),
+            },
+            other => other,
+        }
+    }
+
     /// Shorthand for [`Error::Invalid`].
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Invalid {

@@ -12,7 +12,6 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use baack::ErrorKind;
-use clap::Parser;
 
 /// The exit code for an error kind (documented in README.md and `baack --help`).
 fn exit_code(kind: ErrorKind) -> u8 {
@@ -30,7 +29,7 @@ fn exit_code(kind: ErrorKind) -> u8 {
 }
 
 /// What `baack --version` prints; the same line clap renders (a test checks they agree).
-const VERSION_LINE: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
+use cli::VERSION_LINE;
 
 /// Whether the arguments are exactly `--version` or `-V`: answered before clap builds its
 /// command tree of every subcommand, which is most of the work such a process would do.
@@ -59,21 +58,73 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
-    let args = cli::Cli::parse();
+    // `baack` alone is a request for help: on stdout, exit 0, as `gh` and `kubectl` do.
+    if std::env::args_os().len() == 1 {
+        let help = cli::command().render_help().to_string();
+        let _ = write!(std::io::stdout().lock(), "{help}");
+        return ExitCode::SUCCESS;
+    }
+    let args = match cli::parse() {
+        Ok(a) => a,
+        // A command group named alone (`baack token`) asks for its help, as gh reads it.
+        Err(e)
+            if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                && !asks_json(std::env::args_os()) =>
+        {
+            let _ = write!(std::io::stdout().lock(), "{}", e.render());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) if asks_json(std::env::args_os()) && e.use_stderr() => {
+            print_json_error(ErrorKind::Usage, &first_paragraph(&e.render().to_string()));
+            return ExitCode::from(exit_code(ErrorKind::Usage));
+        }
+        Err(e) => e.exit(),
+    };
     let json = args.global.output == cli::OutputFormat::Json;
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(cli::Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(cli::Failure::Error(e)) => {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "error: {e}");
             if json {
-                let body = serde_json::json!({ "error": { "kind": format!("{:?}", e.kind()), "message": e.to_string() } });
-                let _ = writeln!(err, "{body}");
+                print_json_error(e.kind(), &e.to_string());
+            } else {
+                let _ = writeln!(std::io::stderr().lock(), "error: {e}");
             }
             ExitCode::from(exit_code(e.kind()))
         }
     }
+}
+
+/// Under `-o json` an error is one JSON document on stderr and nothing else:
+/// `{"error": {"kind", "message", "exitCode"}}`.
+fn print_json_error(kind: ErrorKind, message: &str) {
+    let body = serde_json::json!({ "error": {
+        "kind": format!("{kind:?}"),
+        "message": message,
+        "exitCode": exit_code(kind),
+    } });
+    let _ = writeln!(std::io::stderr().lock(), "{body}");
+}
+
+/// clap's message without its `error: ` lead, usage and hint paragraphs.
+fn first_paragraph(rendered: &str) -> String {
+    let head = rendered.split("\n\n").next().unwrap_or(rendered).trim();
+    head.strip_prefix("error: ").unwrap_or(head).to_string()
+}
+
+/// Whether the arguments ask for JSON output (`-o json`, `-ojson`, `-o=json`,
+/// `--output json`, `--output=json`), read before clap could parse them.
+fn asks_json(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<String> = args
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .take_while(|a| a != "--")
+        .collect();
+    args.iter().enumerate().any(|(i, a)| {
+        matches!(a.as_str(), "-ojson" | "-o=json" | "--output=json")
+            || (matches!(a.as_str(), "-o" | "--output")
+                && args.get(i + 1).is_some_and(|v| v == "json"))
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use std::io::{BufRead, IsTerminal, Read, Write};
 
 use baack::Error;
-use baack::client::{Call, Client, Policy};
+use baack::client::{Call, Client};
 use baack::secret::check_bearer_token;
 use clap::Subcommand;
 use http::Method;
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::config::{self, Config, CredentialStore, Profile, TokenSource};
 use super::output::{Failure, Printer};
-use super::{Global, OutputFormat, Settings, Target};
+use super::{Global, Settings, Target};
 
 /// The auth commands.
 #[derive(Debug, Subcommand)]
@@ -50,7 +50,7 @@ pub enum AuthCmd {
     Status,
     /// Print the profile's token, for scripts
     Token,
-    /// Make a profile the default, where commands without --profile go
+    /// Make a profile the default: where commands go when they name none
     ///
     /// This is the only command that changes the default profile.
     #[command(group = clap::ArgGroup::new("to").required(true).args(["name", "local"]))]
@@ -153,14 +153,7 @@ pub fn run(g: &Global, out: &Printer, cmd: AuthCmd) -> Result<(), Failure> {
             {
                 return Err(Error::Usage(format!("that token is malformed: {why}")).into());
             }
-            let client = Client::remote(
-                &api_url,
-                Some(token.clone()),
-                Policy {
-                    timeout: g.timeout,
-                    retries: g.retries,
-                },
-            )?;
+            let client = super::remote_client(g, &api_url, Some(token.clone()))?;
             let ctx = match check(&client, &token)? {
                 Checked::Context(ctx) => ctx,
                 Checked::Record(why, record) => {
@@ -314,7 +307,7 @@ fn list(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
         let names: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
         return out.value(&names.join("\n"));
     }
-    if g.output == OutputFormat::Json {
+    if out.machine() {
         let profiles: Vec<Value> = config
             .profiles
             .iter()
@@ -391,27 +384,20 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
         }
         Target::Remote { url, token } => {
             let tried = token.as_ref().map(|(t, _)| {
-                Client::remote(
-                    url,
-                    Some(t.clone()),
-                    Policy {
-                        timeout: g.timeout,
-                        retries: g.retries,
-                    },
-                )
-                .and_then(|c| check(&c, t))
-                .and_then(|checked| match checked {
-                    Checked::Context(ctx) => Ok(ctx),
-                    Checked::Record(why, record) => {
-                        out.note(&format!(
-                            "{why}: the token was checked by reading its own record; its client's permissions are unknown"
-                        ));
-                        Ok(json!({ "client": { "clientID": record.pointer("/apiClient/urn") }, "permissions": null }))
-                    }
-                    Checked::Unchecked(why) => Err(Error::NoEndpoint(format!(
-                        "{why}: whether the token works is unknown"
-                    ))),
-                })
+                super::remote_client(g, url, Some(t.clone()))
+                    .and_then(|c| check(&c, t))
+                    .and_then(|checked| match checked {
+                        Checked::Context(ctx) => Ok(ctx),
+                        Checked::Record(why, record) => {
+                            out.note(&format!(
+                                "{why}: the token was checked by reading its own record; its client's permissions are unknown"
+                            ));
+                            Ok(json!({ "client": { "clientID": record.pointer("/apiClient/urn") }, "permissions": null }))
+                        }
+                        Checked::Unchecked(why) => Err(Error::NoEndpoint(format!(
+                            "{why}: whether the token works is unknown"
+                        ))),
+                    })
             });
             (
                 url.clone(),
@@ -474,7 +460,7 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
     let profile_from = settings.profile_origin.map(|o| o.to_string());
     if g.quiet {
         // The exit status alone answers.
-    } else if g.output == OutputFormat::Json {
+    } else if out.machine() {
         out.json(&json!({
             "profile": settings.profile,
             "profileFrom": profile_from,

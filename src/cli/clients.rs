@@ -14,6 +14,10 @@ use super::{CreateOnce, Ctx, DeleteArgs, Named, complete, enc, item_path};
 #[derive(Debug, Subcommand)]
 pub enum ClientCmd {
     /// Create an API client
+    ///
+    /// The owner is the profile's company (or the current token's). A new client has no
+    /// permissions: grant it a role (`baack role grant`) and give it a token (`baack token
+    /// create`).
     Create {
         /// Its name, unique within the company (1 to 128 printable characters)
         #[arg(long, value_name = "ID")]
@@ -46,6 +50,10 @@ pub enum ClientCmd {
         scope: Option<String>,
     },
     /// Delete an API client, its tokens and its role memberships
+    ///
+    /// Its tokens stop working at once and it leaves every role; OAuth clients it created
+    /// stay. The root client cannot be deleted. On a terminal it asks first; elsewhere it
+    /// needs --yes.
     Delete {
         #[command(flatten)]
         r: RefArg,
@@ -85,6 +93,12 @@ pub fn urn_of(v: &Value) -> String {
         .to_string()
 }
 
+/// Shows one API client, its owner company by name.
+fn show(ctx: &Ctx, client: &Value) -> Result<(), Failure> {
+    ctx.out
+        .item_named(Kind::Client, client, &ctx.owner_name(client))
+}
+
 /// Runs a client command.
 pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
     match cmd {
@@ -106,18 +120,22 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
                     "change it with `baack client update {client_id} --scope {scope}`, or choose another clientID"
                 ),
             };
-            ctx.create_once(&once, Kind::Client, || {
-                let owner = ctx.owner()?;
-                let body =
-                    json!({ "owner": { "urn": owner }, "scope": scope, "clientID": client_id });
-                let got = ctx
-                    .client
-                    .send(&Call::new(Method::POST, "/n/v1/apiclient/").body(body.clone()))?
-                    .body;
-                let done = format!("API client `{client_id}` ({}) was created", urn_of(&got));
-                ctx.kept(&done, &body, &got)?;
-                Ok(got)
-            })
+            ctx.create_once(
+                &once,
+                |v| show(ctx, v),
+                || {
+                    let owner = ctx.owner()?;
+                    let body =
+                        json!({ "owner": { "urn": owner }, "scope": scope, "clientID": client_id });
+                    let got = ctx
+                        .client
+                        .send(&Call::new(Method::POST, "/n/v1/apiclient/").body(body.clone()))?
+                        .body;
+                    let done = format!("API client `{client_id}` ({}) was created", urn_of(&got));
+                    ctx.kept(&done, &body, &got)?;
+                    Ok(got)
+                },
+            )
         }
         ClientCmd::List { client_id } => {
             let path = match &client_id {
@@ -127,7 +145,7 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
             let items = ctx.list_all(&path, "apiClients", "client")?;
             ctx.out.list(Kind::Client, &items)
         }
-        ClientCmd::Get(r) => ctx.out.item(Kind::Client, &resolve(ctx, &r.reference)?),
+        ClientCmd::Get(r) => show(ctx, &resolve(ctx, &r.reference)?),
         ClientCmd::Update {
             r,
             client_id,
@@ -176,7 +194,7 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
             };
             ctx.kept(&format!("API client {urn} was changed"), &changed, &r.body)?;
             ctx.remember(&CLIENTS, &r.body);
-            ctx.out.item(Kind::Client, &r.body)
+            show(ctx, &r.body)
         }
         ClientCmd::Delete { r, d } => d.run(
             &ctx.out,
@@ -195,5 +213,15 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
                 ctx.out.deleted("API client", &urn, &r.body)
             },
         ),
+    }
+}
+
+/// The flag that sets each API field, per command, for invalid-input messages.
+pub fn flags(cmd: &ClientCmd) -> super::FlagMap {
+    match cmd {
+        ClientCmd::Create { .. } | ClientCmd::Update { .. } => {
+            &[("clientID", "--client-id"), ("scope", "--scope")]
+        }
+        _ => &[],
     }
 }

@@ -181,6 +181,7 @@ fn settings() -> Option<Settings> {
         api_url: flag_value(&words, "--api-url").or_else(|| std::env::var("BAACK_API_URL").ok()),
         profile: flag_value(&words, "--profile").or_else(|| std::env::var("BAACK_PROFILE").ok()),
         output: OutputFormat::Table,
+        jq: None,
         quiet: true,
         verbose: false,
         timeout: Duration::from_millis(150),

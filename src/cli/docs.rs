@@ -6,14 +6,13 @@ use std::fs;
 use std::path::Path;
 
 use baack::Error;
-use clap::CommandFactory;
 use clap_mangen::Man;
 use roff::{Roff, bold, roman};
 
-use super::Cli;
 use super::complete::{self, Shell};
 
-/// Examples per command, each also shown in README.md (a test keeps them there).
+/// Examples per leaf command (and the top page), at the end of its `--help` and in its man
+/// page's EXAMPLES; each also shown in README.md (a test keeps them there).
 pub const EXAMPLES: &[(&str, &[&str])] = &[
     (
         "baack",
@@ -25,103 +24,226 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
     ),
     (
         "baack-client-create",
-        &["baack client create --client-id Android"],
+        &[
+            "baack client create --client-id Android",
+            "baack client create --client-id hooks --scope webhook.baack.co",
+            "baack client create --client-id ci-deploy --if-not-exists -q",
+        ],
     ),
-    ("baack-client-list", &["baack client list"]),
-    ("baack-client-get", &["baack client get Android"]),
+    (
+        "baack-client-list",
+        &[
+            "baack client list",
+            "baack client list --jq '.[].clientID'",
+            "baack client list -o json",
+        ],
+    ),
+    (
+        "baack-client-get",
+        &[
+            "baack client get Android",
+            "baack client get Android -o yaml",
+            "baack client get Android --jq .urn",
+        ],
+    ),
     (
         "baack-client-update",
-        &["baack client update Android --client-id android-app --scope api.baack.co"],
+        &[
+            "baack client update Android --client-id android-app --scope api.baack.co",
+            "baack client update hooks --scope api.baack.co",
+        ],
     ),
     (
         "baack-client-delete",
-        &["baack client delete android-app --yes"],
+        &[
+            "baack client delete android-app --yes",
+            "baack client delete hooks --yes -o json",
+        ],
     ),
     (
         "baack-token-create",
         &[
             "baack token create --client Android --expires-in 30d",
-            "TOKEN=$(baack token create --client Android -q)",
+            "TOKEN=$(baack token create --client ci-deploy --expires-in 1h -q)",
+            "baack token create --client Android --expires-at 2035-01-01T00:00:00Z --secret-file ./android.token",
         ],
     ),
     (
         "baack-token-list",
-        &["baack token list --client Android --expiring-within 7d"],
+        &[
+            "baack token list --client Android --expiring-within 7d",
+            "baack token list --all",
+            "baack token list --client ci-deploy -o json | jq -r '.[].urn'",
+        ],
     ),
     (
         "baack-token-get",
-        &["baack token get 4a2e4abe-fd83-4f29-9fd0-57009474a7c9"],
+        &[
+            "baack token get \"$URN\"",
+            "baack token get - < ./android.token",
+            "baack token get \"$URN\" --jq .expirationTimestamp",
+        ],
     ),
     (
         "baack-token-revoke",
-        &["baack token revoke 4a2e4abe-fd83-4f29-9fd0-57009474a7c9 --notice 24h"],
+        &[
+            "baack token revoke \"$URN\" --notice 24h",
+            "baack token revoke \"$URN\"",
+        ],
     ),
     (
         "baack-token-delete",
-        &["baack token delete 4a2e4abe-fd83-4f29-9fd0-57009474a7c9 --yes"],
+        &[
+            "baack token delete - < ./second.token",
+            "baack token delete \"$URN\" -y -q",
+        ],
     ),
     (
         "baack-role-create",
-        &["baack role create --name Auditors --permission READ"],
+        &[
+            "baack role create --name Auditors --permission READ",
+            "baack role create --name \"Content Viewer\" --permission VIEW_CONTENT",
+        ],
     ),
-    ("baack-role-list", &["baack role list"]),
-    ("baack-role-get", &["baack role get Auditors"]),
+    (
+        "baack-role-list",
+        &["baack role list", "baack role list --jq '.[].name'"],
+    ),
+    (
+        "baack-role-get",
+        &[
+            "baack role get Auditors",
+            "baack role get Auditors --jq '.clients[].urn'",
+        ],
+    ),
     (
         "baack-role-grant",
-        &["baack role grant Auditors --client ci --client Android"],
+        &[
+            "baack role grant Auditors --client ci --client Android",
+            "baack role grant \"Content Viewer\" --client Android",
+        ],
     ),
     (
         "baack-role-revoke",
-        &["baack role revoke Auditors --client Android"],
+        &[
+            "baack role revoke Auditors --client Android",
+            "baack role revoke Auditors --client ci --client Android",
+        ],
     ),
-    ("baack-role-delete", &["baack role delete Auditors --yes"]),
+    (
+        "baack-role-delete",
+        &[
+            "baack role delete Auditors --yes",
+            "baack role delete \"Content Viewer\" -y",
+        ],
+    ),
     (
         "baack-oauth-create",
-        &["baack oauth create --from-file client.json --secret-file ./oauth.secret"],
+        &[
+            "baack oauth create --name \"Demo API Client\" --description \"CI\" --grant-type CLIENT_CREDENTIALS --access-type OFFLINE --access-token-validity 750",
+            "baack oauth create --from-file client.json --secret-file ./oauth.secret",
+        ],
     ),
     (
         "baack-oauth-list",
-        &["baack oauth list [--filter 'lastUsed isnull']"],
+        &[
+            "baack oauth list --filter 'lastUsed isnull'",
+            "baack oauth list --jq '.[].id'",
+        ],
     ),
     (
         "baack-oauth-get",
-        &["baack oauth get 2c9180835d2e5168015d32f890ca1581"],
+        &[
+            "baack oauth get \"Demo API Client\"",
+            "baack oauth get \"Demo API Client\" -o yaml",
+        ],
     ),
+    ("baack-oauth-get", &["baack oauth get \"Demo API Client\""]),
     (
         "baack-oauth-update",
         &[
-            "baack oauth update 2c9180835d2e5168015d32f890ca1581 --set name=Renamed --set accessTokenValiditySeconds=900",
+            "baack oauth update \"Demo API Client\" --set name=Renamed --set accessTokenValiditySeconds=900",
+            "baack oauth update Renamed --patch-file patch.json",
         ],
     ),
     (
         "baack-oauth-delete",
-        &["baack oauth delete 2c9180835d2e5168015d32f890ca1581 --yes"],
+        &[
+            "baack oauth delete Renamed --yes",
+            "baack oauth delete \"From a file\" -y -q",
+        ],
     ),
-    ("baack-whoami", &["baack whoami"]),
+    (
+        "baack-whoami",
+        &["baack whoami", "baack whoami --jq .client.urn"],
+    ),
+    ("baack-version", &["baack version", "baack version -o json"]),
     (
         "baack-auth-login",
-        &["baack auth login --profile prod --api-url https://api.baack.co < token.txt"],
+        &[
+            "baack auth login --profile prod --api-url https://api.baack.co < token.txt",
+            "baack auth login --profile prod --api-url https://api.baack.co --credential-store file < token.txt",
+        ],
     ),
-    ("baack-auth-status", &["baack auth status"]),
+    (
+        "baack-auth-logout",
+        &["baack auth logout --profile prod", "baack auth logout"],
+    ),
+    (
+        "baack-auth-status",
+        &[
+            "baack auth status",
+            "baack auth status --profile prod -o json",
+        ],
+    ),
     (
         "baack-auth-switch",
         &["baack auth switch prod", "baack auth switch --local"],
     ),
-    ("baack-auth-list", &["baack auth list"]),
+    (
+        "baack-auth-list",
+        &["baack auth list", "baack auth list -o json"],
+    ),
     (
         "baack-auth-token",
-        &["BAACK_TOKEN=$(baack auth token --profile prod)"],
+        &[
+            "BAACK_TOKEN=$(baack auth token --profile prod)",
+            "baack auth token --profile prod | baack auth login --profile prod-copy --api-url https://api.baack.co",
+        ],
     ),
     (
         "baack-serve",
-        &["baack serve --listen 127.0.0.1:8080 --profile local"],
+        &[
+            "baack serve --listen 127.0.0.1:8080 --profile local",
+            "baack serve --store ./demo-store",
+        ],
     ),
-    ("baack-init", &["baack init --company-name Acme"]),
+    (
+        "baack-init",
+        &[
+            "baack init --company-name Acme",
+            "baack init --store ./demo-store -q > root.token",
+        ],
+    ),
     (
         "baack-completions",
-        &["baack completions bash > ~/.local/share/bash-completion/completions/baack"],
+        &[
+            "baack completions bash > ~/.local/share/bash-completion/completions/baack",
+            "baack completions zsh > \"${fpath[1]}/_baack\"",
+        ],
     ),
 ];
+
+/// The examples of `page` (`baack-token-create`) as the end of its help text.
+pub fn examples_help(page: &str) -> Option<String> {
+    let (_, examples) = EXAMPLES.iter().find(|(n, _)| *n == page)?;
+    let mut text = String::from("Examples:");
+    for ex in *examples {
+        text.push_str("\n  ");
+        text.push_str(ex);
+    }
+    Some(text)
+}
 
 const EXIT_STATUS: &[(&str, &str)] = &[
     ("0", "ok"),
@@ -196,7 +318,7 @@ fn tagged(roff: &mut Roff, title: &str, items: &[(&str, &str)]) {
     }
 }
 
-fn page(cmd: &clap::Command) -> Result<Vec<u8>, std::io::Error> {
+fn page(cmd: &clap::Command, see_also: &[String]) -> Result<Vec<u8>, std::io::Error> {
     let man = Man::new(cmd.clone())
         .date("")
         .source(concat!("baack ", env!("CARGO_PKG_VERSION")));
@@ -226,17 +348,44 @@ fn page(cmd: &clap::Command) -> Result<Vec<u8>, std::io::Error> {
     tagged(&mut roff, "EXIT STATUS", EXIT_STATUS);
     tagged(&mut roff, "ENVIRONMENT", ENVIRONMENT);
     tagged(&mut roff, "FILES", FILES);
+    if !see_also.is_empty() {
+        roff.control("SH", ["SEE ALSO"]);
+        let refs: Vec<String> = see_also.iter().map(|p| format!("{p}(1)")).collect();
+        roff.text([roman(refs.join(", "))]);
+    }
     roff.to_writer(&mut out)?;
     man.render_version_section(&mut out)?;
     Ok(out)
 }
 
-fn pages(cmd: &clap::Command, out: &mut Vec<(String, Vec<u8>)>) -> Result<(), std::io::Error> {
+fn display_name(cmd: &clap::Command) -> String {
+    cmd.get_display_name().unwrap_or(cmd.get_name()).to_string()
+}
+
+/// Writes the page of `cmd` and its subcommands'. SEE ALSO names the parent's page, the
+/// sibling commands' and the subcommands'.
+fn pages(
+    cmd: &clap::Command,
+    parent: Option<&clap::Command>,
+    out: &mut Vec<(String, Vec<u8>)>,
+) -> Result<(), std::io::Error> {
+    let visible = |c: &clap::Command| -> Vec<String> {
+        c.get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .map(display_name)
+            .collect()
+    };
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        pages(sub, out)?;
+        pages(sub, Some(cmd), out)?;
     }
-    let name = cmd.get_display_name().unwrap_or(cmd.get_name());
-    out.push((format!("{name}.1"), page(cmd)?));
+    let name = display_name(cmd);
+    let mut see_also: Vec<String> = Vec::new();
+    if let Some(p) = parent {
+        see_also.push(display_name(p));
+        see_also.extend(visible(p).into_iter().filter(|n| *n != name));
+    }
+    see_also.extend(visible(cmd));
+    out.push((format!("{name}.1"), page(cmd, &see_also)?));
     Ok(())
 }
 
@@ -249,10 +398,11 @@ pub fn assets() -> Result<Vec<(String, Vec<u8>)>, Error> {
             complete::script(shell)?.into_bytes(),
         ));
     }
-    let mut cmd = Cli::command().disable_help_subcommand(true);
+    let mut cmd = super::command().disable_help_subcommand(true);
     cmd.build();
     let mut man = Vec::new();
-    pages(&cmd, &mut man).map_err(|e| Error::Internal(format!("cannot render man pages: {e}")))?;
+    pages(&cmd, None, &mut man)
+        .map_err(|e| Error::Internal(format!("cannot render man pages: {e}")))?;
     files.extend(man.into_iter().map(|(n, b)| (format!("man/{n}"), b)));
     Ok(files)
 }

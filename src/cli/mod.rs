@@ -7,6 +7,7 @@ mod clients;
 mod complete;
 mod config;
 mod docs;
+mod jq;
 mod logging;
 mod names;
 mod oauth;
@@ -73,8 +74,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes.
+/// Options every command takes, shown under their own heading in every command's help.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The embedded store directory [default: <data dir>/baack/store]
     #[arg(long, global = true, env = "BAACK_STORE", value_name = "PATH")]
@@ -88,9 +90,14 @@ pub struct Global {
     #[arg(long, global = true, env = "BAACK_PROFILE", value_name = "NAME", add = complete::profiles())]
     pub profile: Option<String>,
 
-    /// Output format: a table for people, or the API's JSON for scripts
-    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    /// Output format [default: a table on a terminal, plain aligned columns when piped]
+    #[arg(short, long, global = true, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Auto, hide_default_value = true)]
     pub output: OutputFormat,
+
+    /// Print only what this jq filter selects from the JSON output, strings unquoted
+    /// (e.g. '.[].urn')
+    #[arg(long, global = true, value_name = "EXPR", value_parser = jq::parse)]
+    pub jq: Option<String>,
 
     /// Print only the primary value (a URN, a token), one per line
     #[arg(short, long, global = true)]
@@ -122,30 +129,64 @@ pub struct Global {
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// A table sized to the terminal
+    /// A table on a terminal, plain aligned columns when piped (the default)
+    #[value(hide = true)]
+    Auto,
+    /// A table with box drawing, even when piped
     Table,
     /// Exactly the API's JSON, one document on stdout (an object's `Urn`, as some Baack
     /// deployments spell it, is normalised to `urn`)
     Json,
+    /// The API's JSON as YAML
+    Yaml,
 }
 
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Manage API clients
+    ///
+    /// An API client is an identity of the company: it holds bearer tokens, and roles
+    /// granted to it decide what its tokens may do. Its clientID is its name, unique in
+    /// the company; every command takes the clientID or the URN. Deleting a client
+    /// deletes its tokens and takes it out of every role; the root client cannot be
+    /// deleted.
     #[command(subcommand)]
     Client(clients::ClientCmd),
     /// Manage API client bearer tokens
+    ///
+    /// A bearer token authenticates as its API client until it expires. Its secret is
+    /// shown once, by `token create`; every later read shows only its first characters.
+    /// `token revoke` sets its expiry to now, or to the end of a --notice period, so that
+    /// it keeps working until then: the way to retire a token that something still uses.
+    /// `token delete` removes it, and it stops working at once: the way to kill a leaked
+    /// one. `token list` hides expired tokens unless --all; its STATUS column comes from
+    /// the expiry alone (the API records no revocation, so a revoked token shows as
+    /// expiring or expired).
     #[command(subcommand)]
     Token(tokens::TokenCmd),
     /// Manage permission roles and grant them to clients
+    ///
+    /// A role is a named set of permission labels (ADMINISTER, READ, VIEW_CONTENT) and
+    /// the API clients that hold them; a client's permissions are the union of its
+    /// roles'. Grants and revocations are safe under concurrency: each sends the role's
+    /// ETag as If-Match and starts over when another writer changed the role meanwhile.
     #[command(subcommand)]
     Role(roles::RoleCmd),
     /// Manage OAuth clients (SailPoint-style /v3/oauth-clients)
+    ///
+    /// An OAuth client gets access tokens from /oauth/token with its id and secret. The
+    /// secret is shown once, by `oauth create` (or written to --secret-file); an OAuth
+    /// client is owned by the API client that created it.
     #[command(subcommand)]
     Oauth(oauth::OauthCmd),
     /// Show who the current credentials are: client, company and permissions
+    ///
+    /// Reads the client context of the current token (or, on the embedded store, of the
+    /// root client): the place to check which permissions a token has.
     Whoami,
+    /// Show baack's version, as --version does
+    Version,
     /// Log in and out of profiles, and show where credentials come from
     #[command(subcommand)]
     Auth(auth::AuthCmd),
@@ -413,32 +454,11 @@ impl Settings {
         }
         let more = self.explain(e.kind() == K::Unavailable);
         match e {
-            Error::Unauthorized(m) => Error::Unauthorized(m + &more),
-            Error::Forbidden(m) => Error::Forbidden(m + &more),
-            Error::Unreachable { url, reason } => Error::Unreachable {
-                url,
-                reason: reason + &more,
-            },
-            Error::Remote {
-                status,
-                code,
-                message,
-                retry_after,
-            } => Error::Remote {
-                status,
-                code,
-                message: message + &more,
-                retry_after,
-            },
-            Error::Embedded { kind, message } => Error::Embedded {
-                kind,
-                message: message + &more,
-            },
             Error::StoreIo { path, source } => Error::StoreIo {
                 path,
                 source: std::io::Error::new(source.kind(), format!("{source}{more}")),
             },
-            other => other,
+            e => e.map_message(|m| m + &more),
         }
     }
 }
@@ -523,6 +543,27 @@ fn deliver_root_token(
     })
 }
 
+/// A client of the API at `url` with the command's `--timeout` budget and `--retries`,
+/// saying each retry in one line on stderr, so a slow command says what it is doing;
+/// silent under `-q` and in the machine formats, whose stderr holds at most the one JSON
+/// error document.
+pub(crate) fn remote_client(g: &Global, url: &str, token: Option<String>) -> Result<Client, Error> {
+    let client = Client::remote(
+        url,
+        token,
+        Policy {
+            timeout: g.timeout,
+            retries: g.retries,
+        },
+    )?;
+    let machine = g.jq.is_some() || matches!(g.output, OutputFormat::Json | OutputFormat::Yaml);
+    Ok(if g.quiet || machine {
+        client
+    } else {
+        client.on_retry(|r| eprintln!("{r}"))
+    })
+}
+
 /// What every API command works with: the client and the printer.
 pub struct Ctx {
     /// The API client (remote or embedded).
@@ -554,20 +595,7 @@ impl Ctx {
                 token_urn = token
                     .as_ref()
                     .map(|(t, _)| baack::secret::token_urn(&baack::secret::digest(t)));
-                let client = Client::remote(
-                    url,
-                    token.as_ref().map(|(t, _)| t.clone()),
-                    Policy {
-                        timeout: g.timeout,
-                        retries: g.retries,
-                    },
-                )?;
-                // One line per retry on stderr, so a slow command says what it is doing.
-                if g.quiet {
-                    client
-                } else {
-                    client.on_retry(|r| eprintln!("{r}"))
-                }
+                remote_client(g, url, token.as_ref().map(|(t, _)| t.clone()))?
             }
             Target::Embedded(path) => Client::embedded(
                 open_store(path, settings.target_origin, &out).map_err(|e| settings.annotate(e))?,
@@ -771,6 +799,48 @@ impl Ctx {
         Err(e)
     }
 
+    /// Every API client's name by URN, for a table's client references: one list
+    /// request, and none unless the output is a table. Should it fail, the table shows
+    /// URNs rather than the command failing.
+    pub fn client_names(&self) -> output::Names {
+        if !self.out.human() {
+            return output::Names::new();
+        }
+        self.client
+            .list_all("/n/v1/apiclient/?limit=1000", "apiClients")
+            .map(|cs| cs.iter().filter_map(name_entry).collect())
+            .unwrap_or_default()
+    }
+
+    /// The name of the one API client `urn`, as [`Ctx::client_names`] (one GET).
+    pub fn client_name(&self, urn: &str) -> output::Names {
+        if !self.out.human() {
+            return output::Names::new();
+        }
+        self.get(&format!("/n/v1/apiclient/{urn}"))
+            .ok()
+            .as_ref()
+            .and_then(name_entry)
+            .into_iter()
+            .collect()
+    }
+
+    /// The name of the company that owns `v` (its `owner` reference), as
+    /// [`Ctx::client_names`] (one GET).
+    pub fn owner_name(&self, v: &serde_json::Value) -> output::Names {
+        let Some(urn) = v.pointer("/owner/urn").and_then(serde_json::Value::as_str) else {
+            return output::Names::new();
+        };
+        if !self.out.human() {
+            return output::Names::new();
+        }
+        self.get(&format!("/n/v1/company/{urn}"))
+            .ok()
+            .and_then(|c| Some((urn.to_string(), c.get("name")?.as_str()?.to_string())))
+            .into_iter()
+            .collect()
+    }
+
     /// The owner company's URN, from the client context.
     pub fn owner(&self) -> Result<String, Error> {
         if let Some(o) = &self.default_owner {
@@ -853,6 +923,14 @@ fn shown(v: &serde_json::Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// An API client's `(urn, clientID)`.
+pub fn name_entry(c: &serde_json::Value) -> Option<(String, String)> {
+    Some((
+        c.get("urn")?.as_str()?.to_string(),
+        c.get("clientID")?.as_str()?.to_string(),
+    ))
 }
 
 /// What a REF names: where its objects live and which field is its human name.
@@ -1021,13 +1099,13 @@ impl Ctx {
     pub fn create_once(
         &self,
         c: &CreateOnce,
-        print: Kind,
+        print: impl Fn(&serde_json::Value) -> Result<(), Failure>,
         create: impl FnOnce() -> Result<serde_json::Value, Error>,
     ) -> Result<(), Failure> {
         let existing = |x: serde_json::Value| -> Result<(), Failure> {
             let v =
                 existing_or_conflict(c.kind.what, c.name, x, c.if_not_exists, c.differs, &c.fix)?;
-            self.out.item(print, &v)?;
+            print(&v)?;
             self.out.note(&format!(
                 "{} `{}` exists already; nothing changed",
                 c.kind.what, c.name
@@ -1042,7 +1120,7 @@ impl Ctx {
         match create() {
             Ok(v) => {
                 self.remember(c.kind, &v);
-                self.out.item(print, &v)
+                print(&v)
             }
             Err(e) if e.kind() == baack::ErrorKind::Invalid => {
                 match self.find_named(c.kind, c.name) {
@@ -1219,6 +1297,147 @@ fn apply_lock_timeout() -> Result<(), Error> {
     }
 }
 
+/// `baack --version`'s line.
+pub const VERSION_LINE: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
+
+/// Which command-line flag sets which API field, for one command: `(field, flag)`.
+pub type FlagMap = &'static [(&'static str, &'static str)];
+
+/// `field` as the message shows it: the flag, and the API's name when it differs.
+fn flag_label(field: &str, flag: &str) -> String {
+    if flag.trim_start_matches('-') == field {
+        flag.to_string()
+    } else {
+        format!("{flag} ({field})")
+    }
+}
+
+/// Names the flag beside each API field an invalid-input message names at the start of
+/// a cause (`…: clientID: must be…`, `…; accessType is required`), so that a person
+/// knows what to change on the command line.
+fn with_flags(message: &str, flags: FlagMap) -> String {
+    let mut out = message.to_string();
+    for (field, flag) in flags {
+        for lead in [": ", "; "] {
+            let needle = format!("{lead}{field}");
+            let mut from = 0;
+            while let Some(i) = out[from..].find(&needle).map(|i| i + from) {
+                let end = i + needle.len();
+                let bounded = out[end..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphanumeric() && c != '_');
+                if bounded {
+                    let label = format!("{lead}{}", flag_label(field, flag));
+                    out.replace_range(i..end, &label);
+                    from = i + label.len();
+                } else {
+                    from = end;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// An invalid-input error of a command, with its flags named (see [`with_flags`]).
+fn name_flags(f: Failure, flags: FlagMap) -> Failure {
+    let Failure::Error(e) = f else { return f };
+    if e.kind() != baack::ErrorKind::Invalid || flags.is_empty() {
+        return Failure::Error(e);
+    }
+    Failure::Error(match e {
+        Error::Invalid { field, reason } => match flags.iter().find(|(f, _)| *f == field) {
+            Some((f, flag)) => Error::Invalid {
+                field: flag_label(f, flag),
+                reason,
+            },
+            None => Error::Invalid { field, reason },
+        },
+        other => other.map_message(|m| with_flags(&m, flags)),
+    })
+}
+
+/// The command tree as `baack` parses it: the derived definitions plus, for people,
+/// each leaf command's examples at the end of its help and `[required]` on required
+/// flags.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    decorate(Cli::command(), "baack")
+}
+
+fn decorate(mut cmd: clap::Command, page: &str) -> clap::Command {
+    // A required group (one of these flags must be given): each member names the others.
+    let groups: Vec<Vec<String>> = cmd
+        .get_groups()
+        .filter(|g| g.is_required_set())
+        .map(|g| g.get_args().map(ToString::to_string).collect())
+        .collect();
+    // How help spells an argument: `--flag`, or a positional's value name (`NAME`).
+    let long_of = |cmd: &clap::Command, id: &str| -> String {
+        let arg = cmd.get_arguments().find(|a| a.get_id() == id);
+        match arg.and_then(clap::Arg::get_long) {
+            Some(l) => format!("--{l}"),
+            None => arg
+                .and_then(|a| a.get_value_names())
+                .and_then(|n| n.first())
+                .map_or_else(|| id.to_uppercase(), ToString::to_string),
+        }
+    };
+    let mut either: Vec<(String, String)> = Vec::new();
+    for members in &groups {
+        for m in members {
+            let others: Vec<String> = members
+                .iter()
+                .filter(|o| *o != m)
+                .map(|o| long_of(&cmd, o))
+                .collect();
+            either.push((m.clone(), others.join(" or ")));
+        }
+    }
+    cmd = cmd.mut_args(|a| {
+        let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+        if a.is_required_set() && !a.is_positional() {
+            a.help(format!("{help} [required]"))
+        } else if let Some((_, others)) = either.iter().find(|(id, _)| a.get_id() == id.as_str()) {
+            a.help(format!("{help} [required, or {others}]"))
+        } else {
+            a
+        }
+    });
+    let subs: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    if subs.is_empty()
+        && let Some(text) = docs::examples_help(page)
+    {
+        cmd = cmd.after_help(text);
+    }
+    for name in subs {
+        let sub_page = format!("{page}-{name}");
+        cmd = cmd.mut_subcommand(&name, |s| decorate(s, &sub_page));
+    }
+    cmd
+}
+
+/// Parses the process's arguments: with [`command`]'s help texts when help may be
+/// printed (`-h`, `--help`, `help`), else with the bare definitions, so that a command
+/// that prints no help does not pay for building its examples.
+pub fn parse() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let wants_help = std::env::args_os()
+        .skip(1)
+        .any(|a| a == "-h" || a == "--help" || a == "help");
+    let cmd = if wants_help {
+        command()
+    } else {
+        Cli::command()
+    };
+    let mut m = cmd.try_get_matches()?;
+    Cli::from_arg_matches_mut(&mut m)
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<(), Failure> {
     apply_lock_timeout()?;
@@ -1244,16 +1463,64 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             out.note(&format!("wrote {written} files under {}", dir.display()));
             Ok(())
         }
-        Command::Client(c) => Ctx::run(&cli.global, out, |ctx| clients::run(ctx, c)),
-        Command::Token(c) => Ctx::run(&cli.global, out, |ctx| tokens::run(ctx, c)),
-        Command::Role(c) => Ctx::run(&cli.global, out, |ctx| roles::run(ctx, c)),
-        Command::Oauth(c) => Ctx::run(&cli.global, out, |ctx| oauth::run(ctx, c)),
+        Command::Version => {
+            if out.machine() {
+                out.json(&serde_json::json!({
+                    "name": env!("CARGO_PKG_NAME"),
+                    "version": env!("CARGO_PKG_VERSION"),
+                }))
+            } else {
+                out.value(VERSION_LINE)
+            }
+        }
+        // A 400 names the API's field; the message names the command's flag beside it.
+        Command::Client(c) => {
+            let f = clients::flags(&c);
+            Ctx::run(&cli.global, out, |ctx| clients::run(ctx, c)).map_err(|e| name_flags(e, f))
+        }
+        Command::Token(c) => {
+            let f = tokens::flags(&c);
+            Ctx::run(&cli.global, out, |ctx| tokens::run(ctx, c)).map_err(|e| name_flags(e, f))
+        }
+        Command::Role(c) => {
+            let f = roles::flags(&c);
+            Ctx::run(&cli.global, out, |ctx| roles::run(ctx, c)).map_err(|e| name_flags(e, f))
+        }
+        Command::Oauth(c) => {
+            let f = oauth::flags(&c);
+            Ctx::run(&cli.global, out, |ctx| oauth::run(ctx, c)).map_err(|e| name_flags(e, f))
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invalid_input_messages_name_the_flag_at_the_start_of_each_cause() {
+        let flags: FlagMap = &[
+            ("clientID", "--client-id"),
+            ("type", "--type"),
+            ("description", "--description"),
+        ];
+        assert_eq!(
+            with_flags("INVALID_REPRESENTATION: clientID: must be 1 to 128", flags),
+            "INVALID_REPRESENTATION: --client-id (clientID): must be 1 to 128"
+        );
+        assert_eq!(
+            with_flags(
+                "400.1 Bad Request Content: description is required; type must be PUBLIC; typeX is odd",
+                flags
+            ),
+            "400.1 Bad Request Content: --description is required; --type must be PUBLIC; typeX is odd"
+        );
+        // Only at the start of a cause: a word inside a sentence stays.
+        assert_eq!(
+            with_flags("BAD_REQUEST: wrong content type", flags),
+            "BAD_REQUEST: wrong content type"
+        );
+    }
 
     #[test]
     fn the_lock_timeout_is_a_duration_or_seconds() {

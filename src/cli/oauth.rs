@@ -32,6 +32,10 @@ pub enum OauthCmd {
         id: String,
     },
     /// Change an OAuth client with --set FIELD=VALUE or a JSON Patch file
+    ///
+    /// Each --set is a JSON Patch `replace` of that field (a VALUE that reads as JSON is
+    /// taken as JSON); --patch-file sends an RFC 6902 document as it is. FIELD names are
+    /// the API's (accessTokenValiditySeconds, redirectUris).
     #[command(group(ArgGroup::new("change").required(true).args(["set", "patch_file"])))]
     Update {
         /// Its id (32 hex characters) or its exact name
@@ -372,5 +376,31 @@ pub fn run(ctx: &Ctx, cmd: OauthCmd) -> Result<(), Failure> {
                 ctx.out.deleted("OAuth client", &id, &r.body)
             },
         ),
+    }
+}
+
+/// The flag that sets each API field, per command, for invalid-input messages. A body
+/// from `--from-file` uses the API's names already; its fields are still named by flag,
+/// since a flag given too overrides them.
+pub fn flags(cmd: &OauthCmd) -> super::FlagMap {
+    match cmd {
+        OauthCmd::Create(_) => &[
+            ("name", "--name"),
+            ("description", "--description"),
+            ("grantTypes", "--grant-type"),
+            ("accessType", "--access-type"),
+            ("type", "--type"),
+            ("redirectUris", "--redirect-uri"),
+            ("accessTokenValiditySeconds", "--access-token-validity"),
+            ("refreshTokenValiditySeconds", "--refresh-token-validity"),
+            ("businessName", "--business-name"),
+            ("homepageUrl", "--homepage-url"),
+            ("scope", "--scope"),
+            ("internal", "--internal"),
+            ("enabled", "--disabled"),
+            ("strongAuthSupported", "--strong-auth"),
+            ("claimsSupported", "--claims"),
+        ],
+        _ => &[],
     }
 }

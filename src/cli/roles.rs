@@ -65,6 +65,9 @@ pub enum RoleCmd {
         reference: String,
     },
     /// Grant a role to clients
+    ///
+    /// Adds the clients to the role (those already in it stay once). The change is made
+    /// with If-Match on the role's ETag and retried when another writer got there first.
     Grant {
         /// The role's URN or name
         #[arg(value_name = "REF", add = complete::roles())]
@@ -74,6 +77,9 @@ pub enum RoleCmd {
         clients: Vec<String>,
     },
     /// Take a role away from clients
+    ///
+    /// Removes the clients from the role; their other roles stay. Their tokens lose the
+    /// role's permissions from the next request on.
     Revoke {
         /// The role's URN or name
         #[arg(value_name = "REF", add = complete::roles())]
@@ -179,7 +185,7 @@ fn edit_clients(
 
 /// Prints a role after a grant or revoke, saying on stderr when nothing changed.
 fn print_edited(ctx: &Ctx, (role, changed): (Value, bool), already: &str) -> Result<(), Failure> {
-    ctx.out.item(Kind::Role, &role)?;
+    show(ctx, &role)?;
     if !changed {
         ctx.out.note(&format!(
             "permission role {} {already}; nothing changed",
@@ -193,6 +199,19 @@ fn client_urns(ctx: &Ctx, refs: &[String]) -> Result<Vec<String>, Error> {
     refs.iter()
         .map(|r| resolve_client(ctx, r).map(|c| urn_of(&c)))
         .collect()
+}
+
+/// Shows one role, its clients (one client list, when it has clients) and owner company
+/// by name.
+fn show(ctx: &Ctx, role: &Value) -> Result<(), Failure> {
+    let has_clients = role["clients"].as_array().is_some_and(|a| !a.is_empty());
+    let mut names = if has_clients {
+        ctx.client_names()
+    } else {
+        Default::default()
+    };
+    names.extend(ctx.owner_name(role));
+    ctx.out.item_named(Kind::Role, role, &names)
 }
 
 /// Runs a role command.
@@ -229,23 +248,27 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
                 differs: &differs,
                 fix: "delete it first or choose another name".into(),
             };
-            ctx.create_once(&once, Kind::Role, || {
-                let owner = ctx.owner()?;
-                let body = json!({
-                    "name": name,
-                    "owner": { "urn": owner },
-                    "identities": [],
-                    "clients": [],
-                    "permissions": labels,
-                });
-                let got = ctx
-                    .client
-                    .send(&Call::new(Method::POST, "/n/v1/permissionrole/").body(body.clone()))?
-                    .body;
-                let done = format!("permission role `{name}` ({}) was created", urn_of(&got));
-                ctx.kept(&done, &body, &got)?;
-                Ok(got)
-            })
+            ctx.create_once(
+                &once,
+                |v| show(ctx, v),
+                || {
+                    let owner = ctx.owner()?;
+                    let body = json!({
+                        "name": name,
+                        "owner": { "urn": owner },
+                        "identities": [],
+                        "clients": [],
+                        "permissions": labels,
+                    });
+                    let got = ctx
+                        .client
+                        .send(&Call::new(Method::POST, "/n/v1/permissionrole/").body(body.clone()))?
+                        .body;
+                    let done = format!("permission role `{name}` ({}) was created", urn_of(&got));
+                    ctx.kept(&done, &body, &got)?;
+                    Ok(got)
+                },
+            )
         }
         RoleCmd::List => {
             let items = ctx.list_all(
@@ -253,9 +276,14 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
                 "permissionRoles",
                 "role",
             )?;
-            ctx.out.list(Kind::Role, &items)
+            let names = if items.is_empty() {
+                Default::default()
+            } else {
+                ctx.client_names()
+            };
+            ctx.out.list_named(Kind::Role, &items, &names)
         }
-        RoleCmd::Get { reference } => ctx.out.item(Kind::Role, &resolve(ctx, &reference)?),
+        RoleCmd::Get { reference } => show(ctx, &resolve(ctx, &reference)?),
         RoleCmd::Grant { reference, clients } => {
             let role = resolve(ctx, &reference)?;
             let add = client_urns(ctx, &clients)?;
@@ -290,5 +318,14 @@ pub fn run(ctx: &Ctx, cmd: RoleCmd) -> Result<(), Failure> {
                 ctx.out.deleted("permission role", &urn, &r.body)
             },
         ),
+    }
+}
+
+/// The flag that sets each API field, per command, for invalid-input messages.
+pub fn flags(cmd: &RoleCmd) -> super::FlagMap {
+    match cmd {
+        RoleCmd::Create { .. } => &[("name", "--name"), ("permissions", "--permission")],
+        RoleCmd::Grant { .. } | RoleCmd::Revoke { .. } => &[("clients", "--client")],
+        _ => &[],
     }
 }

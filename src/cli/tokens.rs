@@ -12,9 +12,9 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::clients::{resolve as resolve_client, urn_of};
-use super::output::{Failure, Kind, NewSecret, deliver_or_undo};
+use super::output::{Failure, Kind, Names, NewSecret, deliver_or_undo, expiry_of};
 use super::secret_file::SecretFile;
-use super::{Ctx, DeleteArgs, complete, enc, item_path, parse_duration};
+use super::{Ctx, DeleteArgs, complete, enc, item_path, name_entry, parse_duration};
 
 /// Where bearer tokens live.
 const TOKENS: &str = "/n/v1/apiclientbearertoken/";
@@ -23,6 +23,11 @@ const TOKENS: &str = "/n/v1/apiclientbearertoken/";
 #[derive(Debug, Subcommand)]
 pub enum TokenCmd {
     /// Create a bearer token for a client (the token is shown once)
+    ///
+    /// Prints the token's secret once (only the secret with -q, for `$(…)`), or writes it
+    /// to a new 0600 file with --secret-file. Should the secret not reach its reader (a
+    /// closed pipe, a full disk), the token is deleted and the command fails, so no token
+    /// exists that nobody holds.
     Create {
         /// The client: URN or clientID
         #[arg(long, value_name = "REF", add = complete::clients())]
@@ -42,6 +47,10 @@ pub enum TokenCmd {
         secret_file: Option<PathBuf>,
     },
     /// List bearer tokens (obfuscated)
+    ///
+    /// A table names each token's client and its STATUS (active, expires in 3d, expired
+    /// 2h ago), sorted by client then expiry. Expired tokens are left out unless --all,
+    /// in every output format.
     List {
         /// Only this client's tokens: URN or clientID
         #[arg(long, value_name = "REF", add = complete::clients())]
@@ -49,10 +58,17 @@ pub enum TokenCmd {
         /// Only tokens that expire within this long from now (90s, 15m, 24h, 30d)
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         expiring_within: Option<Duration>,
+        /// Expired tokens too (hidden otherwise)
+        #[arg(long)]
+        all: bool,
     },
     /// Show one bearer token (obfuscated)
     Get(UrnArg),
     /// Revoke a token, at once or after a notice period
+    ///
+    /// Sets the token's expiry to now plus --notice (never later than an expiry it has
+    /// already): it keeps working until then and fails after. Unlike `token delete`, the
+    /// token stays listed (with --all) once expired.
     Revoke {
         #[command(flatten)]
         u: UrnArg,
@@ -61,6 +77,9 @@ pub enum TokenCmd {
         notice: Duration,
     },
     /// Delete a token: it stops working at once
+    ///
+    /// Removes the token: it fails from the next request on, with no notice period. Use
+    /// `token revoke --notice` to give its users time to switch.
     Delete {
         #[command(flatten)]
         u: UrnArg,
@@ -208,6 +227,14 @@ fn spelled(d: Duration) -> String {
     }
 }
 
+/// The URN of a token's API client.
+fn client_of(v: &Value) -> String {
+    v.pointer("/apiClient/urn")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -233,6 +260,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                 (None, None) => Some(expiry_after("default_token_ttl", ctx.token_ttl()?)?),
             };
             let c = resolve_client(ctx, &client)?;
+            let names: Names = name_entry(&c).into_iter().collect();
             let mut body = json!({ "apiClient": { "urn": urn_of(&c) } });
             if let Some(at) = expires {
                 body["expirationTimestamp"] = format_baack(at).into();
@@ -275,7 +303,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                     deliver_or_undo(&new, || Ok(f.write(&token)?), undo)?;
                     // The secret is in its file: what follows only describes it.
                     v["bearerToken"] = obfuscate(&token).into();
-                    ctx.out.item(Kind::Token, &v)?;
+                    ctx.out.item_named(Kind::Token, &v, &names)?;
                     ctx.out.note(&format!(
                         "wrote the bearer token to {} (mode 0600)",
                         path.display()
@@ -295,13 +323,21 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
         TokenCmd::List {
             client,
             expiring_within,
+            all,
         } => {
             let mut path = "/n/v1/apiclientbearertoken/?limit=1000".to_string();
+            let mut names = None;
             if let Some(c) = client {
                 let c = resolve_client(ctx, &c)?;
                 path.push_str(&format!("&apiClient={}", enc(&urn_of(&c))));
+                // The one client is known: no list of every client is needed.
+                names = Some(name_entry(&c).into_iter().collect());
             }
             let mut items = ctx.list_all(&path, "bearerTokens", "token")?;
+            if !all {
+                let now = now_ms();
+                items.retain(|t| expiry_of(t).is_none_or(|e| e > now));
+            }
             if let Some(d) = expiring_within {
                 let (now, until) = (now_ms(), now_ms() + ms(d));
                 items.retain(|t| {
@@ -311,14 +347,20 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                         .is_some_and(|e| e > now && e <= until)
                 });
             }
-            ctx.out.list(Kind::Token, &items)
+            let names = match names {
+                Some(n) => n,
+                None if items.is_empty() => Names::new(),
+                None => ctx.client_names(),
+            };
+            ctx.out.list_named(Kind::Token, &items, &names)
         }
         TokenCmd::Get(u) => {
             let t = u.target()?;
             let v = ctx
                 .get(&item_path(TOKENS, &t.urn))
                 .map_err(|e| t.not_found(ctx, e))?;
-            ctx.out.item(Kind::Token, &v)
+            ctx.out
+                .item_named(Kind::Token, &v, &ctx.client_name(&client_of(&v)))
         }
         TokenCmd::Revoke { u, notice } => {
             let t = u.target()?;
@@ -347,13 +389,6 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
     }
 }
 
-/// The expiry a token's representation shows, if it shows a readable one.
-fn expiry_of(v: &Value) -> Option<i64> {
-    v.get("expirationTimestamp")
-        .and_then(Value::as_str)
-        .and_then(parse_timestamp)
-}
-
 /// Revokes `t` at `asked` (now plus `notice`), never lengthening its life: the token is
 /// read first, and one that expires sooner is left alone. Baack's own documentation has
 /// no rule against a later expiry (API.md's never-later rule is ours), so what is sent
@@ -365,7 +400,8 @@ fn revoke(ctx: &Ctx, t: &TokenRef, asked: i64, notice: Duration) -> Result<(), F
     if let Some(e) = expiry_of(&cur)
         && e <= asked
     {
-        ctx.out.item(Kind::Token, &cur)?;
+        ctx.out
+            .item_named(Kind::Token, &cur, &ctx.client_name(&client_of(&cur)))?;
         ctx.out.note(&format!(
             "the token already expires at {} UTC, sooner than the {} notice: the earlier expiry stands (nothing was changed)",
             format_baack(e),
@@ -386,7 +422,8 @@ fn revoke(ctx: &Ctx, t: &TokenRef, asked: i64, notice: Duration) -> Result<(), F
     let after = ctx.get(&path).map_err(|e| t.not_found(ctx, e))?;
     match expiry_of(&after) {
         Some(e) if e <= asked => {
-            ctx.out.item(Kind::Token, &after)?;
+            ctx.out
+                .item_named(Kind::Token, &after, &ctx.client_name(&client_of(&after)))?;
             ctx.out
                 .note(&format!("the token stops working at {} UTC", format_baack(e)));
             Ok(())
@@ -398,5 +435,17 @@ fn revoke(ctx: &Ctx, t: &TokenRef, asked: i64, notice: Duration) -> Result<(), F
             t.urn
         ))
         .into()),
+    }
+}
+
+/// The flag that sets each API field, per command, for invalid-input messages.
+pub fn flags(cmd: &TokenCmd) -> super::FlagMap {
+    match cmd {
+        TokenCmd::Create { .. } => &[
+            ("expirationTimestamp", "--expires-in/--expires-at"),
+            ("apiClient", "--client"),
+        ],
+        TokenCmd::Revoke { .. } => &[("expirationTimestamp", "--notice")],
+        _ => &[],
     }
 }

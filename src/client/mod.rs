@@ -564,24 +564,7 @@ fn failure_name(e: &Error) -> String {
 
 /// The last error of a request given up on, saying how it was tried.
 fn gave_up(e: Error, how: &str) -> Error {
-    match e {
-        Error::Unreachable { url, reason } => Error::Unreachable {
-            url,
-            reason: format!("{reason} (gave up {how})"),
-        },
-        Error::Remote {
-            status,
-            code,
-            message,
-            retry_after,
-        } => Error::Remote {
-            status,
-            code,
-            message: format!("{message} (gave up {how})"),
-            retry_after,
-        },
-        other => other,
-    }
+    e.map_message(|m| format!("{m} (gave up {how})"))
 }
 
 /// What a reqwest error was, without the URL's query or anything secret.

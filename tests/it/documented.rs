@@ -166,7 +166,8 @@ fn revoke_with_notice_never_lengthens_a_token_where_the_server_would() {
 
     // An hour's notice on a token due in 5 minutes: nothing is sent, the expiry stands.
     // (So far: the company and the client's POST, the token's POST.)
-    let o = cli.run(&["token", "revoke", &token, "--notice", "1h"]);
+    // (Machine output, which looks up no names for a table.)
+    let o = cli.run(&["-o", "json", "token", "revoke", &token, "--notice", "1h"]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     assert!(err(&o).contains("the earlier expiry stands"), "{}", err(&o));
     let get = ("GET".to_string(), path.clone());
@@ -279,7 +280,7 @@ fn a_grant_without_etag_skips_a_no_op_reads_back_and_says_it_is_unprotected() {
     let get = ("GET".to_string(), path.clone());
     assert_eq!(last(&r, 2), vec![put, get], "the PUT is read back");
     // Granting it again changes nothing, and sends nothing.
-    let o = cli.run(&["role", "grant", &role, "--client", &client]);
+    let o = cli.run(&["-o", "json", "role", "grant", &role, "--client", &client]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     assert!(err(&o).contains("nothing changed"), "{}", err(&o));
     let r = settled(&srv, 12);

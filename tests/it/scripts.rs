@@ -434,6 +434,13 @@ fn the_timeout_bounds_the_whole_command_and_each_retry_says_so() {
     assert_eq!(code(&out), 7, "{out:?}");
     assert!(!stderr(&out).contains("retrying"), "{out:?}");
 
+    // -o json: stderr is the one JSON error document and nothing else.
+    let (out, _) = against(&busy, &["client", "list", "--retries", "2", "-o", "json"]);
+    assert_eq!(code(&out), 7, "{out:?}");
+    let e = stderr(&out);
+    let doc: serde_json::Value = serde_json::from_str(e.trim()).unwrap_or_else(|_| panic!("{e}"));
+    assert_eq!(doc["error"]["exitCode"], 7, "{e}");
+
     // A Retry-After past the budget: no wait that cannot end in time.
     let later = fake_server(Some(UNAVAILABLE_FOR_A_MINUTE));
     let (out, took) = against(&later, &["client", "list", "--timeout", "3s"]);

@@ -68,6 +68,13 @@ pub fn bin() -> PathBuf {
 /// is not UTC.
 pub fn baack() -> Command {
     let mut c = Command::new(bin());
+    hermetic(&mut c);
+    c
+}
+
+/// Clears what would reach past a test (baack's variables, completion requests) and points
+/// home, data, config, keyring and session bus where nothing real lives.
+pub fn hermetic(c: &mut Command) {
     for var in [
         "BAACK_STORE",
         "BAACK_API_URL",
@@ -93,7 +100,6 @@ pub fn baack() -> Command {
         )
         // A local zone far from UTC: zone-less timestamps must still be read as UTC.
         .env("TZ", "IST-5:30");
-    c
 }
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
