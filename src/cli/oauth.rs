@@ -294,6 +294,8 @@ fn id_of(v: &Value) -> String {
 pub fn run(ctx: &Ctx, cmd: OauthCmd) -> Result<(), Failure> {
     match cmd {
         OauthCmd::Create(a) => {
+            ctx.out
+                .keeps_secret("OAuth client", a.secret_file.is_some())?;
             let body = create_body(&a)?;
             let file = a
                 .secret_file

@@ -402,6 +402,18 @@ impl Printer {
         self.style != Style::Machine && !self.quiet
     }
 
+    /// Refuses, before anything is created, a `--jq` filter over an answer that holds a
+    /// new `what` secret with nowhere else for it to go: the filter would select the
+    /// secret away, and it is shown only once.
+    pub fn keeps_secret(&self, what: &str, secret_file: bool) -> Result<(), Error> {
+        if self.jq.is_none() || secret_file {
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "--jq would filter the new {what}'s secret out of the only answer that holds it; write the secret with --secret-file PATH (--jq then applies to the rest), or use -q to print only the secret"
+        )))
+    }
+
     /// Whether output is a machine format (JSON, YAML, `--jq`).
     pub fn machine(&self) -> bool {
         self.style == Style::Machine

@@ -259,6 +259,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                 (None, Some(at)) => Some(at),
                 (None, None) => Some(expiry_after("default_token_ttl", ctx.token_ttl()?)?),
             };
+            ctx.out.keeps_secret("token", secret_file.is_some())?;
             let c = resolve_client(ctx, &client)?;
             let names: Names = name_entry(&c).into_iter().collect();
             let mut body = json!({ "apiClient": { "urn": urn_of(&c) } });

@@ -51,9 +51,10 @@ impl Fixture {
             "3d",
             "-q",
         ]);
-        f.revoked = f.ok(&[
-            "token", "create", "--client", "ci", "-o", "json", "--jq", ".urn",
-        ]);
+        let created: Value =
+            serde_json::from_str(&f.ok(&["token", "create", "--client", "ci", "-o", "json"]))
+                .unwrap();
+        f.revoked = created["urn"].as_str().unwrap().to_string();
         f.ok(&["token", "revoke", &f.revoked.clone(), "-q"]);
         f.ok(&[
             "role",
@@ -269,6 +270,52 @@ fn yaml_and_jq_select_without_jq_installed() {
     // One that fails on the data.
     let out = f.run(&["client", "list", "--jq", ".[] + 1"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+
+    // A filter that would drop a new secret is refused before anything is created; with
+    // --secret-file the secret has its place and the filter applies to the rest.
+    let before = f.ok(&["token", "list", "--all", "-q"]).lines().count();
+    for create in [
+        &["token", "create", "--client", "ci", "--jq", ".urn"][..],
+        &[
+            "oauth",
+            "create",
+            "--name",
+            "n",
+            "--description",
+            "d",
+            "--grant-type",
+            "CLIENT_CREDENTIALS",
+            "--access-type",
+            "ONLINE",
+            "--access-token-validity",
+            "60",
+            "--jq",
+            ".id",
+        ][..],
+    ] {
+        let out = f.run(create);
+        assert_eq!(out.status.code(), Some(2), "{create:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--secret-file"), "{err}");
+    }
+    assert_eq!(
+        f.ok(&["token", "list", "--all", "-q"]).lines().count(),
+        before
+    );
+    assert_eq!(f.ok(&["oauth", "list", "--jq", "length"]), "0");
+    let file = f._dir.path().join("ci.token");
+    let urn = f.ok(&[
+        "token",
+        "create",
+        "--client",
+        "ci",
+        "--jq",
+        ".urn",
+        "--secret-file",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(f.ok(&["token", "get", &urn, "--jq", ".urn"]), urn);
+    assert!(std::fs::read_to_string(&file).unwrap().starts_with("bk_"));
 }
 
 /// Parses all of stderr as exactly one JSON document.
