@@ -132,6 +132,68 @@ mod tests {
     use super::*;
     use clap::CommandFactory;
 
+    /// Every error kind, so a new one must be given an exit code and documented.
+    fn every_kind() -> Vec<ErrorKind> {
+        use ErrorKind as K;
+        let all = [
+            K::Internal,
+            K::Usage,
+            K::NotFound,
+            K::Unauthorized,
+            K::Forbidden,
+            K::Invalid,
+            K::RateLimited,
+            K::Unavailable,
+            K::Conflict,
+            K::NoEndpoint,
+        ];
+        // A kind missing above fails to compile here.
+        for k in all {
+            match k {
+                K::Internal
+                | K::Usage
+                | K::NotFound
+                | K::Unauthorized
+                | K::Forbidden
+                | K::Invalid
+                | K::RateLimited
+                | K::Unavailable
+                | K::Conflict
+                | K::NoEndpoint => {}
+            }
+        }
+        all.to_vec()
+    }
+
+    #[test]
+    fn help_man_pages_and_readme_document_every_exit_code_and_no_other() {
+        let mut used: Vec<u8> = every_kind().into_iter().map(exit_code).collect();
+        used.extend([0]);
+        used.sort_unstable();
+        used.dedup();
+        let documented: Vec<u8> = cli::EXIT_STATUS
+            .iter()
+            .map(|(c, _)| c.parse().unwrap())
+            .collect();
+        assert_eq!(documented, used, "help and man pages (docs::EXIT_STATUS)");
+        let readme: Vec<u8> = include_str!("../README.md")
+            .split("\n## Exit codes\n")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("| "))
+            .filter_map(|l| l.split(' ').next()?.parse().ok())
+            .collect();
+        assert_eq!(readme, used, "README's exit-code table");
+        let help = cli::command().render_long_help().to_string();
+        for code in &used {
+            assert!(
+                help.contains(&format!("\n  {code:<2} ")),
+                "--help lacks {code}"
+            );
+        }
+    }
+
     #[test]
     fn the_fast_version_line_is_the_one_clap_renders() {
         let clap_line = cli::Cli::command().render_version();

@@ -245,7 +245,9 @@ pub fn examples_help(page: &str) -> Option<String> {
     Some(text)
 }
 
-const EXIT_STATUS: &[(&str, &str)] = &[
+/// The exit codes, for `baack --help` and the man pages (README's table is held to the
+/// same codes by a test in `main.rs`).
+pub const EXIT_STATUS: &[(&str, &str)] = &[
     ("0", "ok"),
     (
         "1",
@@ -264,7 +266,33 @@ const EXIT_STATUS: &[(&str, &str)] = &[
         "8",
         "conflict: an object of that name exists already and differs from what was asked (create --if-not-exists accepts one that matches), or it changed since it was read (HTTP 409, 412)",
     ),
+    (
+        "9",
+        "the server has no such endpoint (a list or the client context, which a real Baack deployment may lack): refer to objects by URN; never a missing object",
+    ),
 ];
+
+/// [`EXIT_STATUS`] as `--help` shows it: one code a line, wrapped under its text.
+pub fn exit_status_help() -> String {
+    const WIDTH: usize = 88;
+    let mut out = String::from("Exit status:");
+    for (code, text) in EXIT_STATUS {
+        let mut line = format!("  {code:<2} ");
+        let indent = line.len();
+        for word in text.split(' ') {
+            if line.len() + word.len() + 1 > WIDTH && line.len() > indent {
+                out.push('\n');
+                out.push_str(line.trim_end());
+                line = " ".repeat(indent);
+            }
+            line.push_str(word);
+            line.push(' ');
+        }
+        out.push('\n');
+        out.push_str(line.trim_end());
+    }
+    out
+}
 
 const ENVIRONMENT: &[(&str, &str)] = &[
     (

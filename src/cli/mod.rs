@@ -28,10 +28,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use http::Method;
 
 pub use complete::{COMPLETE_VAR, SHELLS as COMPLETE_SHELLS};
+#[cfg(test)]
+pub use docs::EXIT_STATUS;
 pub use output::Failure;
 use output::{Kind, Printer};
 
-const AFTER_HELP: &str = "\
+/// The end of `baack --help`: the environment, then the exit codes (from `docs`).
+const ENVIRONMENT_HELP: &str = "\
 Environment:
   BAACK_API_URL           a remote Baack-compatible API (default: the local embedded store)
   BAACK_TOKEN             the bearer token for the remote API (never pass a token as a flag)
@@ -43,30 +46,14 @@ Environment:
   BAACK_KEYRING=off       never try the OS keyring
   BAACK_LOCK_TIMEOUT      how long a write waits for the store's lock (default 10s)
   BAACK_LOG               which events `baack serve` logs, EnvFilter syntax (default info)
-  NO_COLOR                no colour in tables
-
-Exit status:
-  0  ok
-  1  server error or unexpected; `auth status` when not logged in
-  2  usage error
-  3  not found
-  4  unauthorized or forbidden
-  5  invalid input (HTTP 400)
-  6  rate limited after retries
-  7  cannot reach the server (or it answered 502/503/504) or open the store (a --store
-     path that holds no store, serve cannot listen, its lock stayed held, or a store or
-     config directory is writable by other users)
-  8  conflict: it exists already and differs from what was asked, or it changed since it
-     was read (HTTP 409, 412); `create --if-not-exists` accepts an identical one
-  9  the server has no such endpoint (a list or the client context a real Baack
-     deployment may lack): refer to objects by URN";
+  NO_COLOR                no colour in tables";
 
 /// Administer API access: API clients, bearer tokens, permission roles and OAuth clients.
 ///
 /// With no --api-url, baack works on a local JSON file store (created on first use) as its
 /// root client; `baack serve` exposes that store over HTTP.
 #[derive(Debug, Parser)]
-#[command(name = "baack", version, after_help = AFTER_HELP, propagate_version = true)]
+#[command(name = "baack", version, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -1363,7 +1350,8 @@ fn name_flags(f: Failure, flags: FlagMap) -> Failure {
 /// flags.
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
-    decorate(Cli::command(), "baack")
+    let after = format!("{ENVIRONMENT_HELP}\n\n{}", docs::exit_status_help());
+    decorate(Cli::command().after_help(after), "baack")
 }
 
 fn decorate(mut cmd: clap::Command, page: &str) -> clap::Command {
