@@ -7,6 +7,7 @@ mod clients;
 mod complete;
 mod config;
 mod docs;
+mod expiry;
 mod jq;
 mod logging;
 mod names;
@@ -299,6 +300,8 @@ pub struct Settings {
     pub default_owner: Option<String>,
     /// The profile's `default_token_ttl`, as written there.
     pub default_token_ttl: Option<String>,
+    /// The profile's `warn_before`, as written there.
+    pub warn_before: Option<String>,
 }
 
 impl Settings {
@@ -385,6 +388,7 @@ impl Settings {
                 None => profile.and_then(|p| p.default_owner.clone()),
             },
             default_token_ttl: profile.and_then(|p| p.default_token_ttl.clone()),
+            warn_before: profile.and_then(|p| p.warn_before.clone()),
         })
     }
 
@@ -623,6 +627,7 @@ impl Ctx {
         f: impl FnOnce(&Ctx) -> Result<(), Failure>,
     ) -> Result<(), Failure> {
         let ctx = Ctx::connect(g, out)?;
+        expiry::warn(&ctx.settings, &ctx.out);
         f(&ctx).map_err(|e| match e {
             Failure::Error(e) => Failure::Error(ctx.settings.annotate(e)),
             other => other,

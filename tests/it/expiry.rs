@@ -1,0 +1,175 @@
+//! Warned before it breaks: a command whose own token expires soon says so once an hour
+//! on stderr (never under -q or in machine formats, never with `warn_before = "0s"`), and
+//! `auth status` shows the token's expiry.
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::{Value, json};
+
+use crate::support::{Server, baack, baack_time, urn_field};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// A token of the root client expiring `in_ms` from now: (URN, secret).
+fn token_expiring(srv: &Server, in_ms: i64) -> (String, String) {
+    let (_, _, ctx) = srv.get("/n/v1/clientcontext");
+    let client = ctx["client"]["urn"].as_str().expect("root client urn");
+    let (s, _, b) = srv.post(
+        "/n/v1/apiclientbearertoken/",
+        json!({"apiClient": {"urn": client}, "expirationTimestamp": baack_time(in_ms)}),
+    );
+    assert!(s.is_success(), "{b}");
+    (
+        urn_field(&b).expect("urn").to_string(),
+        b["bearerToken"].as_str().expect("token").to_string(),
+    )
+}
+
+fn run(srv: &Server, cfg: &Path, token: &str, args: &[&str]) -> Output {
+    let o = baack()
+        .env("BAACK_CONFIG_DIR", cfg)
+        .env("BAACK_API_URL", &srv.base)
+        .env("BAACK_TOKEN", token)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{args:?}: {o:?}");
+    o
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn warnings(o: &Output) -> usize {
+    stderr(o)
+        .lines()
+        .filter(|l| l.contains("token expires in"))
+        .count()
+}
+
+#[test]
+fn a_token_near_its_expiry_is_warned_of_once_an_hour() {
+    let srv = Server::start();
+    let (urn, token) = token_expiring(&srv, 3 * DAY_MS);
+    let cfg = tempfile::tempdir().unwrap();
+    let first = run(&srv, cfg.path(), &token, &["client", "list"]);
+    let err = stderr(&first);
+    assert_eq!(warnings(&first), 1, "{err}");
+    assert!(
+        err.contains("warning: BAACK_TOKEN's token expires in 3d ("),
+        "{err}"
+    );
+    let (_, _, ctx) = srv.get("/n/v1/clientcontext");
+    let client = ctx["client"]["urn"].as_str().unwrap();
+    assert!(
+        err.contains(&format!(
+            "baack token create --client {client}` and put it in BAACK_TOKEN"
+        )),
+        "{err}"
+    );
+    // The state file remembers it by URN, never by secret.
+    let state = std::fs::read_to_string(cfg.path().join("tokens.toml")).unwrap();
+    assert!(state.contains(&urn), "{state}");
+    assert!(!state.contains(&token), "the secret is in the state file");
+    // Not again within the hour, on any command.
+    let second = run(&srv, cfg.path(), &token, &["client", "list"]);
+    assert_eq!(warnings(&second), 0, "{}", stderr(&second));
+    let third = run(&srv, cfg.path(), &token, &["whoami"]);
+    assert_eq!(warnings(&third), 0, "{}", stderr(&third));
+}
+
+#[test]
+fn machine_formats_and_quiet_stay_silent() {
+    let srv = Server::start();
+    let (_, token) = token_expiring(&srv, 2 * DAY_MS);
+    let cfg = tempfile::tempdir().unwrap();
+    for args in [
+        &["client", "list", "-q"][..],
+        &["client", "list", "-o", "json"],
+        &["client", "list", "-o", "yaml"],
+        &["client", "list", "--jq", ".[0].urn"],
+    ] {
+        let o = run(&srv, cfg.path(), &token, args);
+        assert_eq!(stderr(&o), "", "{args:?}");
+    }
+    // Silence is not a warning spent: the next command for people still gets it.
+    let o = run(&srv, cfg.path(), &token, &["client", "list"]);
+    assert_eq!(warnings(&o), 1, "{}", stderr(&o));
+}
+
+#[test]
+fn no_warning_for_a_long_lived_token_nor_with_warn_before_0s() {
+    let srv = Server::start();
+    let cfg = tempfile::tempdir().unwrap();
+    let (_, long) = token_expiring(&srv, 30 * DAY_MS);
+    let o = run(&srv, cfg.path(), &long, &["client", "list"]);
+    assert_eq!(stderr(&o), "");
+    // A longer window catches it.
+    std::fs::write(
+        cfg.path().join("config.toml"),
+        format!(
+            "[profiles.p]\napi_url = \"{}\"\nwarn_before = \"60d\"\n",
+            srv.base
+        ),
+    )
+    .unwrap();
+    let o = run(
+        &srv,
+        cfg.path(),
+        &long,
+        &["--profile", "p", "client", "list"],
+    );
+    assert!(
+        stderr(&o).contains("token expires in 30d"),
+        "{}",
+        stderr(&o)
+    );
+
+    let off = tempfile::tempdir().unwrap();
+    std::fs::write(
+        off.path().join("config.toml"),
+        format!(
+            "[profiles.p]\napi_url = \"{}\"\nwarn_before = \"0s\"\n",
+            srv.base
+        ),
+    )
+    .unwrap();
+    let (_, short) = token_expiring(&srv, DAY_MS);
+    let o = run(
+        &srv,
+        off.path(),
+        &short,
+        &["--profile", "p", "client", "list"],
+    );
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn auth_status_shows_the_tokens_expiry() {
+    let srv = Server::start();
+    let cfg = tempfile::tempdir().unwrap();
+    let (_, token) = token_expiring(&srv, 3 * DAY_MS);
+    let o = run(&srv, cfg.path(), &token, &["auth", "status", "-o", "json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let at = v["tokenExpires"].as_str().expect("tokenExpires");
+    assert!(at.starts_with(&baack_time(3 * DAY_MS)[..10]), "{v}");
+    assert_eq!(v["tokenLastUsed"], Value::Null, "{v}");
+    let o = run(&srv, cfg.path(), &token, &["auth", "status", "-o", "table"]);
+    let table = String::from_utf8_lossy(&o.stdout);
+    let row = table
+        .lines()
+        .find(|l| l.contains("token expires"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(row.contains("UTC (in 3d)"), "{row}");
+    // The root token of `serve` never expires.
+    let o = run(
+        &srv,
+        cfg.path(),
+        srv.root(),
+        &["auth", "status", "-o", "json"],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["tokenExpires"], Value::Null, "{v}");
+}
