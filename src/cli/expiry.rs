@@ -3,10 +3,12 @@
 //! never) says so in one line on stderr, at most once an hour per token. The expiry comes
 //! from the token's own record, read at most once an hour with a short timeout and
 //! remembered in `tokens.toml` of the config directory, keyed by the token's URN (never
-//! its secret). Only a courtesy: every failure is ignored, and nothing is asked of a
+//! its secret); where that directory cannot be made, nothing is asked. `BAACK_WARN_BEFORE`
+//! overrides the profile's setting, for a `BAACK_TOKEN` without a profile. Only a courtesy: every failure is ignored, and nothing is asked of a
 //! server more often than hourly.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::DirBuilderExt;
 use std::time::Duration;
 
 use baack::client::{Call, Client, Policy};
@@ -71,6 +73,20 @@ fn save(state: &State) {
     }
 }
 
+/// Whether the state file can be kept: the config directory exists (or can be made,
+/// private, as the first `auth login` would make it).
+fn can_remember() -> bool {
+    let Some(dir) = config_dir() else {
+        return false;
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .is_ok()
+        && baack::store::check_private_dir(&dir).is_ok()
+}
+
 /// Remembers what a fresh read of the token's `record` says, as `auth status` learns it.
 pub fn remember(urn: &str, record: &Value, now: i64) {
     let mut state = load();
@@ -88,16 +104,26 @@ pub fn remember(urn: &str, record: &Value, now: i64) {
     save(&state);
 }
 
-/// The profile's `warn_before`: `None` when it turns warnings off (`0s`), or is not a
+/// `BAACK_WARN_BEFORE`, else the profile's `warn_before`: `None` when it turns warnings off (`0s`), or is not a
 /// duration (which `out` says once, naming the fix).
 fn window(settings: &Settings, out: &Printer) -> Option<Duration> {
-    let d = match &settings.warn_before {
+    let env = std::env::var("BAACK_WARN_BEFORE")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let (given, whence) = match env {
+        Some(v) => (Some(v), "BAACK_WARN_BEFORE"),
+        None => (
+            settings.warn_before.clone(),
+            "the profile's warn_before in config.toml",
+        ),
+    };
+    let d = match given {
         None => DEFAULT_WARN_BEFORE,
-        Some(s) => match parse_duration(s) {
+        Some(s) => match parse_duration(&s) {
             Ok(d) => d,
             Err(why) => {
                 out.warn(&format!(
-                    "the profile's warn_before in config.toml: {why}; fix it (`0s` turns the expiry warning off)"
+                    "{whence}: {why}; fix it (`0s` turns the expiry warning off)"
                 ));
                 return None;
             }
@@ -159,6 +185,10 @@ pub fn warn(settings: &Settings, out: &Printer) {
     let now_ms = chrono::Utc::now().timestamp_millis();
     let now = now_ms / 1000;
     let urn = baack::secret::token_urn(&baack::secret::digest(token));
+    // Where nothing can be remembered, asking would add a request to every command.
+    if !can_remember() {
+        return;
+    }
     let mut state = load();
     let mut seen = state.tokens.get(&urn).cloned().unwrap_or_default();
     let before = seen.clone();

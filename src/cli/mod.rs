@@ -42,6 +42,7 @@ Environment:
   BAACK_CREDENTIAL_STORE  where `auth login` keeps tokens: keyring or file
   BAACK_OWNER             the owner company's URN for creates (see --owner)
   BAACK_KEYRING=off       never try the OS keyring
+  BAACK_WARN_BEFORE       warn when the command's own token expires within this (default 7d; 0s: never)
   BAACK_LOCK_TIMEOUT      how long a write waits for the store's lock (default 10s)
   BAACK_LOG               which events `baack serve` logs, EnvFilter syntax (default info)
   NO_COLOR                no colour in tables

@@ -7,7 +7,7 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 
-use crate::support::{Server, baack, baack_time, urn_field};
+use crate::support::{Server, baack, baack_time, request_event, urn_field};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
@@ -172,4 +172,49 @@ fn auth_status_shows_the_tokens_expiry() {
     );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["tokenExpires"], Value::Null, "{v}");
+}
+
+#[test]
+fn baack_warn_before_overrides_the_profile_and_no_state_means_no_request() {
+    let mut srv = Server::start();
+    let (_, token) = token_expiring(&srv, DAY_MS);
+    let cfg = tempfile::tempdir().unwrap();
+    let mut c = baack();
+    c.env("BAACK_CONFIG_DIR", cfg.path())
+        .env("BAACK_API_URL", &srv.base)
+        .env("BAACK_TOKEN", &token)
+        .env("BAACK_WARN_BEFORE", "0s")
+        .args(["client", "list"]);
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(stderr(&o), "");
+    // Where the config dir cannot be made, nothing is remembered, so nothing is asked
+    // (else every command would pay a request): the server sees the list alone.
+    let o = baack()
+        .env("BAACK_API_URL", &srv.base)
+        .env("BAACK_TOKEN", &token)
+        .args(["client", "list"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(stderr(&o), "");
+    srv.stop();
+    let gets: Vec<String> = srv
+        .log()
+        .iter()
+        .filter_map(|l| request_event(l))
+        .filter(|e| e.method == "GET")
+        .map(|e| e.path)
+        .collect();
+    assert_eq!(
+        gets.iter().filter(|p| *p == "/n/v1/apiclient/").count(),
+        2,
+        "{gets:?}"
+    );
+    assert!(
+        !gets
+            .iter()
+            .any(|p| p.starts_with("/n/v1/apiclientbearertoken/")),
+        "{gets:?}"
+    );
 }
