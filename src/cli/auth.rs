@@ -553,9 +553,13 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
             vec!["token expires".into(), expires_text],
         ];
         if let Some(used) = &last_used {
+            let shown = super::output::when(&Value::from(used.as_str()));
             rows.push(vec![
                 "token last used".into(),
-                super::output::when(&Value::from(used.as_str())),
+                match baack::clock::parse_timestamp(used) {
+                    Some(ms) => format!("{shown} ({} ago)", super::output::coarse(now - ms)),
+                    None => shown,
+                },
             ]);
         }
         rows.push(vec!["status".into(), state]);

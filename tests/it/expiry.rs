@@ -218,3 +218,64 @@ fn baack_warn_before_overrides_the_profile_and_no_state_means_no_request() {
         "{gets:?}"
     );
 }
+
+/// Answers each connection with the next scripted reply (the last one repeats).
+fn fake_server(replies: Vec<String>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for (i, stream) in listener.incoming().enumerate() {
+            let Ok(mut s) = stream else { break };
+            let mut req = Vec::new();
+            let mut buf = [0u8; 8192];
+            // GETs only: the head is the whole request.
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let body = &replies[i.min(replies.len() - 1)];
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn auth_status_shows_last_use_when_the_server_gives_it() {
+    let used = baack_time(-3 * DAY_MS);
+    let url = fake_server(vec![
+        json!({"hasBearer": true, "client": {"urn": "c1", "clientID": "ci"}, "permissions": ["READ"]})
+            .to_string(),
+        json!({"urn": "t1", "apiClient": {"urn": "c1"}, "expirationTimestamp": baack_time(40 * DAY_MS), "lastUsed": used})
+            .to_string(),
+    ]);
+    let cfg = tempfile::tempdir().unwrap();
+    let status = |args: &[&str]| {
+        let o = baack()
+            .env("BAACK_CONFIG_DIR", cfg.path())
+            .env("BAACK_API_URL", &url)
+            .env("BAACK_TOKEN", "bk_whatever")
+            .env("BAACK_WARN_BEFORE", "0s")
+            .args(["auth", "status"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let v: Value = serde_json::from_str(&status(&["-o", "json"])).unwrap();
+    assert_eq!(v["tokenLastUsed"], used.as_str(), "{v}");
+    let table = status(&["-o", "table"]);
+    let row = table
+        .lines()
+        .find(|l| l.contains("token last used"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(row.contains("UTC (3d ago)"), "{row}");
+}
