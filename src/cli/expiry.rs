@@ -28,6 +28,9 @@ pub const DEFAULT_WARN_BEFORE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// warning the same token is not warned of again.
 const HOUR: i64 = 3600;
 
+/// How long an entry of a token not used from here is kept.
+const FORGET_AFTER: i64 = 30 * 24 * HOUR;
+
 /// The whole budget of the one request: a slow server must not slow the command much.
 const TIMEOUT: Duration = Duration::from_millis(1500);
 
@@ -214,6 +217,11 @@ pub fn warn(settings: &Settings, out: &Printer) {
     }
     if seen != before {
         state.tokens.insert(urn, seen);
+        // Tokens not used from here for a month (rotated, deleted) are forgotten, so the
+        // file stays small.
+        state
+            .tokens
+            .retain(|_, s| (0..FORGET_AFTER).contains(&(now - s.checked)));
         save(&state);
     }
 }

@@ -103,9 +103,21 @@ fn machine_formats_and_quiet_stay_silent() {
 fn no_warning_for_a_long_lived_token_nor_with_warn_before_0s() {
     let srv = Server::start();
     let cfg = tempfile::tempdir().unwrap();
-    let (_, long) = token_expiring(&srv, 30 * DAY_MS);
+    let (long_urn, long) = token_expiring(&srv, 30 * DAY_MS);
+    // A token last seen from here long ago is forgotten when the file is next written.
+    let stale = "00000000-0000-0000-0000-000000000000";
+    std::fs::write(
+        cfg.path().join("tokens.toml"),
+        format!("[tokens.{stale}]\nchecked = 1000\nknown = false\n"),
+    )
+    .unwrap();
     let o = run(&srv, cfg.path(), &long, &["client", "list"]);
     assert_eq!(stderr(&o), "");
+    let state = std::fs::read_to_string(cfg.path().join("tokens.toml")).unwrap();
+    assert!(
+        state.contains(&long_urn) && !state.contains(stale),
+        "{state}"
+    );
     // A longer window catches it.
     std::fs::write(
         cfg.path().join("config.toml"),
