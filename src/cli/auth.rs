@@ -408,8 +408,9 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
         }
     };
     let embedded = store.is_some();
-    // The token's own record, for its expiry and last use: `None` when there is no token
-    // or it does not work, `Some(None)` when its record cannot be read.
+    // The token's own record, for its expiry and last use: `None` when there is no token,
+    // it does not work, or -q wants only the exit status; `Some(None)` when its record
+    // cannot be read.
     let record = match (&settings.target, &tried) {
         (
             Target::Remote {
@@ -417,7 +418,7 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
                 token: Some((t, _)),
             },
             Some(Ok(_)),
-        ) => {
+        ) if !g.quiet => {
             let urn = baack::secret::token_urn(&baack::secret::digest(t));
             let path = super::item_path("/n/v1/apiclientbearertoken/", &urn);
             let got = super::remote_client(g, url, Some(t.clone()))
