@@ -408,6 +408,39 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
         }
     };
     let embedded = store.is_some();
+    // The token's own record, for its expiry and last use: `None` when there is no token,
+    // it does not work, or -q wants only the exit status; `Some(None)` when its record
+    // cannot be read.
+    let record = match (&settings.target, &tried) {
+        (
+            Target::Remote {
+                url,
+                token: Some((t, _)),
+            },
+            Some(Ok(_)),
+        ) if !g.quiet => {
+            let urn = baack::secret::token_urn(&baack::secret::digest(t));
+            let path = super::item_path("/n/v1/apiclientbearertoken/", &urn);
+            let got = super::remote_client(g, url, Some(t.clone()))
+                .and_then(|c| c.send(&Call::new(Method::GET, &path)))
+                .ok()
+                .map(|r| r.body);
+            if let Some(r) = &got {
+                super::expiry::remember(&urn, r, chrono::Utc::now().timestamp());
+            }
+            Some(got)
+        }
+        _ => None,
+    };
+    let field = |k: &str| -> Option<String> {
+        record
+            .as_ref()?
+            .as_ref()?
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let (expires, last_used) = (field("expirationTimestamp"), field("lastUsed"));
     let (state, ctx, failure) = match tried {
         None => (
             "not logged in".to_string(),
@@ -470,6 +503,8 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
             "client": client,
             "permissions": if unknown { Value::Null } else { json!(perms) },
             "tokenSource": source,
+            "tokenExpires": expires,
+            "tokenLastUsed": last_used,
             "status": state,
             "error": failure.as_ref().map(ToString::to_string),
         }))?;
@@ -482,29 +517,54 @@ fn status(g: &Global, out: &Printer, config: &Config) -> Result<(), Failure> {
             super::Origin::Profile | super::Origin::Default => api,
             o => format!("{api} (from {o})"),
         };
-        out.table(
-            &["FIELD", "VALUE"],
+        let now = chrono::Utc::now().timestamp_millis();
+        let expires_text = match (&record, &expires) {
+            (None, _) => "-".to_string(),
+            (Some(None), _) => "unknown (the token may not read its own record)".to_string(),
+            (Some(Some(_)), None) => "never".to_string(),
+            (Some(Some(_)), Some(at)) => {
+                let shown = super::output::when(&Value::from(at.as_str()));
+                match baack::clock::parse_timestamp(at) {
+                    Some(ms) if ms <= now => {
+                        format!("{shown} (expired {} ago)", super::output::coarse(now - ms))
+                    }
+                    Some(ms) => format!("{shown} (in {})", super::output::coarse(ms - now)),
+                    None => shown,
+                }
+            }
+        };
+        let mut rows = vec![
+            vec!["profile".into(), profile],
+            vec!["api".into(), api],
             vec![
-                vec!["profile".into(), profile],
-                vec!["api".into(), api],
-                vec![
-                    "client".into(),
-                    client.unwrap_or_else(|| if unknown { "unknown" } else { "-" }.into()),
-                ],
-                vec![
-                    "permissions".into(),
-                    if unknown {
-                        "unknown (this server has no client context)".into()
-                    } else if perms.is_empty() {
-                        "-".into()
-                    } else {
-                        perms.join(", ")
-                    },
-                ],
-                vec!["token from".into(), source_text],
-                vec!["status".into(), state],
+                "client".into(),
+                client.unwrap_or_else(|| if unknown { "unknown" } else { "-" }.into()),
             ],
-        )?;
+            vec![
+                "permissions".into(),
+                if unknown {
+                    "unknown (this server has no client context)".into()
+                } else if perms.is_empty() {
+                    "-".into()
+                } else {
+                    perms.join(", ")
+                },
+            ],
+            vec!["token from".into(), source_text],
+            vec!["token expires".into(), expires_text],
+        ];
+        if let Some(used) = &last_used {
+            let shown = super::output::when(&Value::from(used.as_str()));
+            rows.push(vec![
+                "token last used".into(),
+                match baack::clock::parse_timestamp(used) {
+                    Some(ms) => format!("{shown} ({} ago)", super::output::coarse(now - ms)),
+                    None => shown,
+                },
+            ]);
+        }
+        rows.push(vec!["status".into(), state]);
+        out.table(&["FIELD", "VALUE"], rows)?;
     }
     match failure {
         Some(e) => Err(e.into()),

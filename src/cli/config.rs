@@ -45,6 +45,10 @@ pub struct Profile {
     /// How long `token create` makes a token last when not told (a duration: `90d`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_token_ttl: Option<String>,
+    /// How long before its own token expires a command warns of it (a duration: `7d`;
+    /// `0s` never warns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_before: Option<String>,
 }
 
 /// `config.toml`.

@@ -7,6 +7,7 @@ mod clients;
 mod complete;
 mod config;
 mod docs;
+mod expiry;
 mod jq;
 mod logging;
 mod names;
@@ -44,6 +45,7 @@ Environment:
   BAACK_CREDENTIAL_STORE  where `auth login` keeps tokens: keyring or file
   BAACK_OWNER             the owner company's URN for creates (see --owner)
   BAACK_KEYRING=off       never try the OS keyring
+  BAACK_WARN_BEFORE       warn when the command's own token expires within this (default 7d; 0s: never)
   BAACK_LOCK_TIMEOUT      how long a write waits for the store's lock (default 10s)
   BAACK_LOG               which events `baack serve` logs, EnvFilter syntax (default info)
   NO_COLOR                no colour in tables";
@@ -286,6 +288,8 @@ pub struct Settings {
     pub default_owner: Option<String>,
     /// The profile's `default_token_ttl`, as written there.
     pub default_token_ttl: Option<String>,
+    /// The profile's `warn_before`, as written there.
+    pub warn_before: Option<String>,
 }
 
 impl Settings {
@@ -372,6 +376,7 @@ impl Settings {
                 None => profile.and_then(|p| p.default_owner.clone()),
             },
             default_token_ttl: profile.and_then(|p| p.default_token_ttl.clone()),
+            warn_before: profile.and_then(|p| p.warn_before.clone()),
         })
     }
 
@@ -610,6 +615,7 @@ impl Ctx {
         f: impl FnOnce(&Ctx) -> Result<(), Failure>,
     ) -> Result<(), Failure> {
         let ctx = Ctx::connect(g, out)?;
+        expiry::warn(&ctx.settings, &ctx.out);
         f(&ctx).map_err(|e| match e {
             Failure::Error(e) => Failure::Error(ctx.settings.annotate(e)),
             other => other,

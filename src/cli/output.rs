@@ -280,7 +280,7 @@ pub fn token_status(expiry: Option<i64>, now: i64) -> String {
 
 /// A span in its largest unit, rounded: `3d`, `2h`, `5m`, `40s` (a token made with
 /// `--expires-in 3d` reads `expires in 3d`, not 2d for the seconds since).
-fn coarse(ms: i64) -> String {
+pub fn coarse(ms: i64) -> String {
     let s = ms / 1000;
     let round = |unit: i64| (s + unit / 2) / unit;
     match s {

@@ -363,6 +363,10 @@ fn a_missing_endpoint_is_exit_9_never_a_missing_object() {
 fn what_a_server_lacks_is_remembered_per_profile_for_a_while() {
     let srv = Server::start_documented();
     let cli = Cli::new(&srv, None);
+    // Only the command's own requests: no hourly read of the token's expiry among them.
+    let cfg = cli.config.path().join("config.toml");
+    let toml = std::fs::read_to_string(&cfg).unwrap() + "warn_before = \"0s\"\n";
+    std::fs::write(&cfg, toml).unwrap();
     let o = cli.run(&["client", "list"]);
     assert_eq!(code(&o), 9, "{}", err(&o));
     // The list, then the probe that tells a missing route from a hidden object.

@@ -5,6 +5,7 @@ mod cli;
 mod delivery;
 mod documented;
 mod durability;
+mod expiry;
 mod hostile;
 mod limits;
 mod names;

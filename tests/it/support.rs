@@ -82,6 +82,7 @@ pub fn hermetic(c: &mut Command) {
         "BAACK_PROFILE",
         "BAACK_LOG",
         "BAACK_OWNER",
+        "BAACK_WARN_BEFORE",
         "COMPLETE",
     ] {
         c.env_remove(var);
