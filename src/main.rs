@@ -166,6 +166,20 @@ mod tests {
     }
 
     #[test]
+    fn help_and_man_pages_list_the_same_variables() {
+        let mut help: Vec<&str> = cli::HELP_ENVIRONMENT
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+            .map(|v| v.split('=').next().unwrap_or(v))
+            .collect();
+        let mut man: Vec<&str> = cli::ENVIRONMENT.iter().map(|(v, _)| *v).collect();
+        help.sort_unstable();
+        man.sort_unstable();
+        assert_eq!(help, man);
+    }
+
+    #[test]
     fn help_man_pages_and_readme_document_every_exit_code_and_no_other() {
         let mut used: Vec<u8> = every_kind().into_iter().map(exit_code).collect();
         used.extend([0]);

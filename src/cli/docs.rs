@@ -294,7 +294,8 @@ pub fn exit_status_help() -> String {
     out
 }
 
-const ENVIRONMENT: &[(&str, &str)] = &[
+/// The variables baack reads, for the man pages (`--help` lists the same: a test).
+pub const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "BAACK_API_URL",
         "A remote Baack-compatible API; without it, the embedded store is used.",
@@ -320,6 +321,18 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "BAACK_LOCK_TIMEOUT",
         "How long a write waits for the store's lock: a duration such as 500ms or 10s, or seconds (default 10s); then exit 7.",
+    ),
+    (
+        "BAACK_OWNER",
+        "The owner company's URN for creates (as --owner), for a server without the client context.",
+    ),
+    (
+        "BAACK_WARN_BEFORE",
+        "Warn when the command's own token expires within this long (default 7d, or the profile's warn_before; 0s: never).",
+    ),
+    (
+        "BAACK_LOG",
+        "Which events baack serve logs, in tracing's EnvFilter syntax (default info).",
     ),
     ("NO_COLOR", "No colour in tables."),
 ];

@@ -30,7 +30,9 @@ use http::Method;
 
 pub use complete::{COMPLETE_VAR, SHELLS as COMPLETE_SHELLS};
 #[cfg(test)]
-pub use docs::EXIT_STATUS;
+pub use docs::{ENVIRONMENT, EXIT_STATUS};
+#[cfg(test)]
+pub const HELP_ENVIRONMENT: &str = ENVIRONMENT_HELP;
 pub use output::Failure;
 use output::{Kind, Printer};
 
