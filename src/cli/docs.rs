@@ -63,7 +63,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
     (
         "baack-token-create",
         &[
-            "baack token create --client Android --expires-in 30d",
+            "baack token create --client Android --expires-in 90d --description \"android app, prod\"",
             "TOKEN=$(baack token create --client ci-deploy --expires-in 1h -q)",
             "baack token create --client Android --expires-at 2035-01-01T00:00:00Z --secret-file ./android.token",
         ],

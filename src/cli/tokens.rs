@@ -45,6 +45,10 @@ pub enum TokenCmd {
         /// Write the token to this new file (mode 0600) instead of printing it
         #[arg(long, value_name = "PATH")]
         secret_file: Option<PathBuf>,
+        /// What the token is for, to a person ("android app, prod"; up to 256 printable
+        /// characters)
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
     },
     /// List bearer tokens (obfuscated)
     ///
@@ -252,6 +256,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             expires_at,
             no_expiry,
             secret_file,
+            description,
         } => {
             let expires = match (expires_in, expires_at) {
                 _ if no_expiry => None,
@@ -264,6 +269,9 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             let mut body = json!({ "apiClient": { "urn": urn_of(&c) } });
             if let Some(at) = expires {
                 body["expirationTimestamp"] = format_baack(at).into();
+            }
+            if let Some(d) = description {
+                body["description"] = d.into();
             }
             let file = secret_file
                 .as_deref()
@@ -444,6 +452,7 @@ pub fn flags(cmd: &TokenCmd) -> super::FlagMap {
         TokenCmd::Create { .. } => &[
             ("expirationTimestamp", "--expires-in/--expires-at"),
             ("apiClient", "--client"),
+            ("description", "--description"),
         ],
         TokenCmd::Revoke { .. } => &[("expirationTimestamp", "--notice")],
         _ => &[],

@@ -36,6 +36,7 @@ fn token(client: &ApiClient, value: &str) -> BearerToken {
         shown: format!("{value}..."),
         expires: None,
         created: 0,
+        description: None,
     }
 }
 

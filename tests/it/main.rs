@@ -6,6 +6,7 @@ mod delivery;
 mod documented;
 mod durability;
 mod hostile;
+mod lifecycle;
 mod limits;
 mod names;
 mod neighbours;

