@@ -85,6 +85,14 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "baack-token-whois",
+        &[
+            "baack token whois - < ./second.token",
+            "baack token whois - --offline < ./second.token",
+            "baack token whois - --revoke < ./second.token",
+        ],
+    ),
+    (
         "baack-token-revoke",
         &[
             "baack token revoke \"$URN\" --notice 24h",

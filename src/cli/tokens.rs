@@ -80,6 +80,15 @@ pub enum TokenCmd {
         #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
         notice: Duration,
     },
+    /// Identify a token from its value, such as a leaked one (read on stdin, never sent)
+    ///
+    /// Reads the token on stdin (a hidden prompt on a terminal), checks its shape and
+    /// checksum, and prints the URN derived from its digest: no request carries the
+    /// token. Then, unless --offline, it looks that URN up (client, expiry, status,
+    /// description): exit 3 if the store or server has no such token; a server that
+    /// cannot be reached is a warning, the URN is printed all the same. --revoke also
+    /// revokes it at once (its expiry set to now), by URN.
+    Whois(WhoisArgs),
     /// Delete a token: it stops working at once
     ///
     /// Removes the token: it fails from the next request on, with no notice period. Use
@@ -90,6 +99,89 @@ pub enum TokenCmd {
         #[command(flatten)]
         d: DeleteArgs,
     },
+}
+
+/// `token whois`'s arguments.
+#[derive(Debug, Args)]
+pub struct WhoisArgs {
+    /// - : the token on stdin (never an argument)
+    // Checked in `whois`, not by clap: clap's error would repeat a token pasted here.
+    #[arg(value_name = "-")]
+    pub input: String,
+    /// Revoke it too: its expiry is set to now
+    #[arg(long, conflicts_with = "offline")]
+    pub revoke: bool,
+    /// Only what the token itself says: its URN and checksum, no store or server
+    #[arg(long)]
+    pub offline: bool,
+}
+
+impl WhoisArgs {
+    /// The token on stdin, checked, as a reference by URN.
+    fn target(&self) -> Result<TokenRef, baack::Error> {
+        if self.input != "-" {
+            return UrnArg {
+                urn: self.input.clone(),
+            }
+            .target()
+            .and_then(|_| {
+                Err(baack::Error::Usage(
+                    "`token whois` reads the token on stdin: pass -, e.g. `baack token whois - < token-file`".into(),
+                ))
+            });
+        }
+        UrnArg { urn: "-".into() }.target()
+    }
+}
+
+/// What a token's value alone says: its URN, shown characters and a valid checksum.
+fn offline_view(t: &TokenRef) -> Value {
+    json!({
+        "urn": t.urn,
+        "bearerToken": t.shown,
+        "checksum": "valid",
+    })
+}
+
+/// `token whois`: the URN from the value, checked before any store or server is opened
+/// (with --offline none is, nor created), then the token as the store or server has it.
+pub fn whois(g: &super::Global, out: super::output::Printer, w: &WhoisArgs) -> Result<(), Failure> {
+    let t = w.target()?;
+    if w.offline {
+        // Kind::Client: a plain object, no STATUS row (the expiry is not known offline).
+        return out.item(Kind::Client, &offline_view(&t));
+    }
+    Ctx::run(g, out, |ctx| look_up(ctx, &t, w.revoke))
+}
+
+/// The lookup part of [`whois`], by URN: the token never leaves this process.
+fn look_up(ctx: &Ctx, t: &TokenRef, revoke_it: bool) -> Result<(), Failure> {
+    if revoke_it {
+        return revoke(ctx, t, now_ms(), Duration::ZERO);
+    }
+    match ctx.get(&item_path(TOKENS, &t.urn)) {
+        Ok(mut v) => {
+            if let Some(o) = v.as_object_mut() {
+                o.insert("checksum".into(), "valid".into());
+            }
+            ctx.out
+                .item_named(Kind::Token, &v, &ctx.client_name(&client_of(&v)))
+        }
+        Err(e) if e.kind() == baack::ErrorKind::Unavailable => {
+            ctx.out.item(Kind::Client, &offline_view(t))?;
+            ctx.out.warn(&format!(
+                "cannot look the token up ({e}): its URN above comes from its value alone"
+            ));
+            Ok(())
+        }
+        Err(e) => {
+            let e = t.not_found(ctx, e);
+            if e.kind() == baack::ErrorKind::NotFound {
+                ctx.out.item(Kind::Client, &offline_view(t))?;
+            }
+            Err(e.into())
+        }
+    }
 }
 
 /// A token: its URN, or `-` for the token itself on stdin.
@@ -374,6 +466,11 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             let t = u.target()?;
             let asked = expiry_after("--notice", notice)?;
             revoke(ctx, &t, asked, notice)
+        }
+        // Dispatched before a Ctx exists (see `whois`): the token is checked first.
+        TokenCmd::Whois(w) => {
+            let t = w.target()?;
+            look_up(ctx, &t, w.revoke)
         }
         TokenCmd::Delete { u, mut d } => {
             let t = u.target()?;
