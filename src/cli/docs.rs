@@ -85,6 +85,13 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "baack-token-update",
+        &[
+            "baack token update \"$URN\" --description \"android app, staging\"",
+            "baack token update \"$URN\" --description \"\"",
+        ],
+    ),
+    (
         "baack-token-whois",
         &[
             "baack token whois - < ./second.token",

@@ -68,6 +68,18 @@ pub enum TokenCmd {
     },
     /// Show one bearer token (obfuscated)
     Get(UrnArg),
+    /// Change a token's description
+    ///
+    /// Reads the token and sends its whole representation back with the new description
+    /// (its expiry as it is); an empty one clears it. A server that does not store
+    /// descriptions drops it: a warning, or an error with --strict.
+    Update {
+        #[command(flatten)]
+        u: UrnArg,
+        /// What the token is for, to a person (up to 256 printable characters; "" clears it)
+        #[arg(long, value_name = "TEXT")]
+        description: String,
+    },
     /// Revoke a token, at once or after a notice period
     ///
     /// Sets the token's expiry to now plus --notice (never later than an expiry it has
@@ -462,6 +474,28 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             ctx.out
                 .item_named(Kind::Token, &v, &ctx.client_name(&client_of(&v)))
         }
+        TokenCmd::Update { u, description } => {
+            let t = u.target()?;
+            let path = item_path(TOKENS, &t.urn);
+            let mut body = ctx.get(&path).map_err(|e| t.not_found(ctx, e))?;
+            if let Some(o) = body.as_object_mut() {
+                // The obfuscated value is no part of a change.
+                o.remove("bearerToken");
+                o.insert("description".into(), description.clone().into());
+            }
+            let r = ctx
+                .client
+                .send(&Call::new(Method::PUT, &path).body(body))
+                .map_err(|e| t.not_found(ctx, e))?;
+            ctx.out
+                .item_named(Kind::Token, &r.body, &ctx.client_name(&client_of(&r.body)))?;
+            if description.is_empty() {
+                // Cleared: the answer rightly shows no description.
+                return Ok(());
+            }
+            let done = format!("bearer token {} was updated", t.urn);
+            Ok(ctx.kept(&done, &json!({ "description": description }), &r.body)?)
+        }
         TokenCmd::Revoke { u, notice } => {
             let t = u.target()?;
             let asked = expiry_after("--notice", notice)?;
@@ -552,6 +586,7 @@ pub fn flags(cmd: &TokenCmd) -> super::FlagMap {
             ("description", "--description"),
         ],
         TokenCmd::Revoke { .. } => &[("expirationTimestamp", "--notice")],
+        TokenCmd::Update { .. } => &[("description", "--description")],
         _ => &[],
     }
 }

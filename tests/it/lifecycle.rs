@@ -72,6 +72,35 @@ fn descriptions_are_set_on_create_shown_changed_by_put_and_checked() {
             .any(|l| !l.contains(&urn) && l.trim_end().ends_with('-')),
         "{list}"
     );
+    // `token update` changes it, the expiry untouched, and "" clears it.
+    let v: Value = serde_json::from_str(&ok(remote(
+        &srv,
+        &[
+            "token",
+            "update",
+            &urn,
+            "--description",
+            "android app, beta",
+            "-o",
+            "json",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(v["description"], json!("android app, beta"), "{v}");
+    assert_eq!(v["expirationTimestamp"], made["expirationTimestamp"], "{v}");
+    let o = run(remote(
+        &srv,
+        &["token", "update", &urn, "--description", ""],
+    ));
+    assert!(o.status.success() && stderr(&o).is_empty(), "{o:?}");
+    let (_, _, b) = srv.get(&format!("/n/v1/apiclientbearertoken/{urn}"));
+    assert!(b.get("description").is_none(), "{b}");
+    let o = run(remote(
+        &srv,
+        &["token", "update", &urn, "--description", "x\u{7}"],
+    ));
+    assert_eq!(o.status.code(), Some(5), "{o:?}");
+    assert!(stderr(&o).contains("--description"), "{o:?}");
     // PUT changes it (the expiry untouched), an empty one clears it, absent keeps it.
     let path = format!("/n/v1/apiclientbearertoken/{urn}");
     let (s, _, b) = srv.put(&path, json!({ "description": "android app, staging" }));
@@ -155,6 +184,17 @@ fn the_documented_server_drops_descriptions_and_the_cli_still_works() {
     let urn = urn_field(&made).unwrap().to_string();
     let get = ok(remote(&srv, &["token", "get", &urn]));
     assert!(get.contains(&urn) && !get.contains("description"), "{get}");
+    let o = run(remote(
+        &srv,
+        &["token", "update", &urn, "--description", "ci"],
+    ));
+    assert!(o.status.success(), "{o:?}");
+    assert!(stderr(&o).contains("did not keep `description`"), "{o:?}");
+    let o = run(remote(
+        &srv,
+        &["token", "update", &urn, "--description", "ci", "--strict"],
+    ));
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
     ok(remote(&srv, &["token", "revoke", &urn]));
 }
 
