@@ -46,6 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 shown: secret::obfuscate(&value),
                 expires: None,
                 created: now,
+                description: None,
             };
             txn.put_token(&t)?;
         }

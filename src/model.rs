@@ -134,6 +134,9 @@ pub struct BearerToken {
     pub expires: Option<Millis>,
     /// When it was made.
     pub created: Millis,
+    /// What it is for, to a person; absent in records written before descriptions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 impl BearerToken {
@@ -332,6 +335,36 @@ pub struct TokenInput {
     pub client: Option<String>,
     /// `expirationTimestamp`.
     pub expires: Option<Millis>,
+    /// `description`, checked: absent leaves it as it is (none on create); empty clears
+    /// it.
+    pub description: Option<String>,
+}
+
+/// The most characters a token's `description` may have.
+pub const DESCRIPTION_MAX: usize = 256;
+
+/// Checks a token's `description` (API.md: 0 to 256 printable characters).
+pub fn check_description(s: &str) -> Result<String> {
+    let n = s.chars().count();
+    if n > DESCRIPTION_MAX {
+        return Err(Error::invalid(
+            "description",
+            format!("must be at most {DESCRIPTION_MAX} characters, not {n}"),
+        ));
+    }
+    if let Some((c, why)) = s
+        .chars()
+        .find_map(|c| forbidden_in_name(c).map(|why| (c, why)))
+    {
+        return Err(Error::invalid(
+            "description",
+            format!(
+                "must hold printable characters only, not U+{:04X} ({why})",
+                u32::from(c)
+            ),
+        ));
+    }
+    Ok(s.to_string())
 }
 
 /// What a create or update body says of a permission role.

@@ -506,6 +506,7 @@ impl Service {
             shown: secret::obfuscate(&token),
             expires: input.expires,
             created: now,
+            description: input.description.clone().filter(|d| !d.is_empty()),
         };
         let staged = self.store.stage_token(&rec)?;
         Ok(NewToken { rec, token, staged })
@@ -574,11 +575,17 @@ impl Service {
                 .token(&urn)?
                 .ok_or_else(|| not_found("bearer token", &urn))?;
             self.check_root_token(caller, &t.client)?;
+            let before = t.clone();
             if let Some(new) = input.expires {
                 t.expires = Some(match rule {
                     ExpiryRule::NeverLater => t.expires.map_or(new, |old| old.min(new)),
                     ExpiryRule::AsGiven => new,
                 });
+            }
+            if let Some(d) = &input.description {
+                t.description = Some(d.clone()).filter(|d| !d.is_empty());
+            }
+            if t != before {
                 txn.update_token(&t)?;
             }
             Ok(t)

@@ -63,7 +63,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
     (
         "baack-token-create",
         &[
-            "baack token create --client Android --expires-in 30d",
+            "baack token create --client Android --expires-in 90d --description \"android app, prod\"",
             "TOKEN=$(baack token create --client ci-deploy --expires-in 1h -q)",
             "baack token create --client Android --expires-at 2035-01-01T00:00:00Z --secret-file ./android.token",
         ],
@@ -82,6 +82,21 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
             "baack token get \"$URN\"",
             "baack token get - < ./android.token",
             "baack token get \"$URN\" --jq .expirationTimestamp",
+        ],
+    ),
+    (
+        "baack-token-update",
+        &[
+            "baack token update \"$URN\" --description \"android app, staging\"",
+            "baack token update \"$URN\" --description \"\"",
+        ],
+    ),
+    (
+        "baack-token-whois",
+        &[
+            "baack token whois - < ./second.token",
+            "baack token whois - --offline < ./second.token",
+            "baack token whois - --revoke < ./second.token",
         ],
     ),
     (

@@ -1474,6 +1474,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let f = clients::flags(&c);
             Ctx::run(&cli.global, out, |ctx| clients::run(ctx, c)).map_err(|e| name_flags(e, f))
         }
+        // The token on stdin is checked before any store or server is opened.
+        Command::Token(tokens::TokenCmd::Whois(w)) => tokens::whois(&cli.global, out, &w),
         Command::Token(c) => {
             let f = tokens::flags(&c);
             Ctx::run(&cli.global, out, |ctx| tokens::run(ctx, c)).map_err(|e| name_flags(e, f))

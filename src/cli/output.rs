@@ -179,6 +179,7 @@ impl Kind {
                 ("TOKEN", "/bearerToken", Col::Id),
                 ("EXPIRES", "/expirationTimestamp", Col::Time),
                 ("STATUS", "/expirationTimestamp", Col::Status),
+                ("DESCRIPTION", "/description", Col::Text),
             ],
             Kind::Role => &[
                 ("NAME", "/name", Col::Text),

@@ -167,6 +167,7 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
                     let input = baack::model::TokenInput {
                         client: Some(root.client.urn.clone()),
                         expires: None,
+                        description: None,
                     };
                     let (t, token) = svc.create_token(&root, &input)?;
                     let mut source = None;

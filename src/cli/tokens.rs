@@ -45,6 +45,10 @@ pub enum TokenCmd {
         /// Write the token to this new file (mode 0600) instead of printing it
         #[arg(long, value_name = "PATH")]
         secret_file: Option<PathBuf>,
+        /// What the token is for, to a person ("android app, prod"; up to 256 printable
+        /// characters)
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
     },
     /// List bearer tokens (obfuscated)
     ///
@@ -64,6 +68,18 @@ pub enum TokenCmd {
     },
     /// Show one bearer token (obfuscated)
     Get(UrnArg),
+    /// Change a token's description
+    ///
+    /// Reads the token and sends its whole representation back with the new description
+    /// (its expiry as it is); an empty one clears it. A server that does not store
+    /// descriptions drops it: a warning, or an error with --strict.
+    Update {
+        #[command(flatten)]
+        u: UrnArg,
+        /// What the token is for, to a person (up to 256 printable characters; "" clears it)
+        #[arg(long, value_name = "TEXT")]
+        description: String,
+    },
     /// Revoke a token, at once or after a notice period
     ///
     /// Sets the token's expiry to now plus --notice (never later than an expiry it has
@@ -76,6 +92,15 @@ pub enum TokenCmd {
         #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
         notice: Duration,
     },
+    /// Identify a token from its value, such as a leaked one (read on stdin, never sent)
+    ///
+    /// Reads the token on stdin (a hidden prompt on a terminal), checks its shape and
+    /// checksum, and prints the URN derived from its digest: no request carries the
+    /// token. Then, unless --offline, it looks that URN up (client, expiry, status,
+    /// description): exit 3 if the store or server has no such token; a server that
+    /// cannot be reached is a warning, the URN is printed all the same. --revoke also
+    /// revokes it at once (its expiry set to now), by URN.
+    Whois(WhoisArgs),
     /// Delete a token: it stops working at once
     ///
     /// Removes the token: it fails from the next request on, with no notice period. Use
@@ -86,6 +111,89 @@ pub enum TokenCmd {
         #[command(flatten)]
         d: DeleteArgs,
     },
+}
+
+/// `token whois`'s arguments.
+#[derive(Debug, Args)]
+pub struct WhoisArgs {
+    /// - : the token on stdin (never an argument)
+    // Checked in `whois`, not by clap: clap's error would repeat a token pasted here.
+    #[arg(value_name = "-")]
+    pub input: String,
+    /// Revoke it too: its expiry is set to now
+    #[arg(long, conflicts_with = "offline")]
+    pub revoke: bool,
+    /// Only what the token itself says: its URN and checksum, no store or server
+    #[arg(long)]
+    pub offline: bool,
+}
+
+impl WhoisArgs {
+    /// The token on stdin, checked, as a reference by URN.
+    fn target(&self) -> Result<TokenRef, baack::Error> {
+        if self.input != "-" {
+            return UrnArg {
+                urn: self.input.clone(),
+            }
+            .target()
+            .and_then(|_| {
+                Err(baack::Error::Usage(
+                    "`token whois` reads the token on stdin: pass -, e.g. `baack token whois - < token-file`".into(),
+                ))
+            });
+        }
+        UrnArg { urn: "-".into() }.target()
+    }
+}
+
+/// What a token's value alone says: its URN, shown characters and a valid checksum.
+fn offline_view(t: &TokenRef) -> Value {
+    json!({
+        "urn": t.urn,
+        "bearerToken": t.shown,
+        "checksum": "valid",
+    })
+}
+
+/// `token whois`: the URN from the value, checked before any store or server is opened
+/// (with --offline none is, nor created), then the token as the store or server has it.
+pub fn whois(g: &super::Global, out: super::output::Printer, w: &WhoisArgs) -> Result<(), Failure> {
+    let t = w.target()?;
+    if w.offline {
+        // Kind::Client: a plain object, no STATUS row (the expiry is not known offline).
+        return out.item(Kind::Client, &offline_view(&t));
+    }
+    Ctx::run(g, out, |ctx| look_up(ctx, &t, w.revoke))
+}
+
+/// The lookup part of [`whois`], by URN: the token never leaves this process.
+fn look_up(ctx: &Ctx, t: &TokenRef, revoke_it: bool) -> Result<(), Failure> {
+    if revoke_it {
+        return revoke(ctx, t, now_ms(), Duration::ZERO);
+    }
+    match ctx.get(&item_path(TOKENS, &t.urn)) {
+        Ok(mut v) => {
+            if let Some(o) = v.as_object_mut() {
+                o.insert("checksum".into(), "valid".into());
+            }
+            ctx.out
+                .item_named(Kind::Token, &v, &ctx.client_name(&client_of(&v)))
+        }
+        Err(e) if e.kind() == baack::ErrorKind::Unavailable => {
+            ctx.out.item(Kind::Client, &offline_view(t))?;
+            ctx.out.warn(&format!(
+                "cannot look the token up ({e}): its URN above comes from its value alone"
+            ));
+            Ok(())
+        }
+        Err(e) => {
+            let e = t.not_found(ctx, e);
+            if e.kind() == baack::ErrorKind::NotFound {
+                ctx.out.item(Kind::Client, &offline_view(t))?;
+            }
+            Err(e.into())
+        }
+    }
 }
 
 /// A token: its URN, or `-` for the token itself on stdin.
@@ -252,6 +360,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             expires_at,
             no_expiry,
             secret_file,
+            description,
         } => {
             let expires = match (expires_in, expires_at) {
                 _ if no_expiry => None,
@@ -265,6 +374,9 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             let mut body = json!({ "apiClient": { "urn": urn_of(&c) } });
             if let Some(at) = expires {
                 body["expirationTimestamp"] = format_baack(at).into();
+            }
+            if let Some(d) = description {
+                body["description"] = d.into();
             }
             let file = secret_file
                 .as_deref()
@@ -363,10 +475,37 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             ctx.out
                 .item_named(Kind::Token, &v, &ctx.client_name(&client_of(&v)))
         }
+        TokenCmd::Update { u, description } => {
+            let t = u.target()?;
+            let path = item_path(TOKENS, &t.urn);
+            let mut body = ctx.get(&path).map_err(|e| t.not_found(ctx, e))?;
+            if let Some(o) = body.as_object_mut() {
+                // The obfuscated value is no part of a change.
+                o.remove("bearerToken");
+                o.insert("description".into(), description.clone().into());
+            }
+            let r = ctx
+                .client
+                .send(&Call::new(Method::PUT, &path).body(body))
+                .map_err(|e| t.not_found(ctx, e))?;
+            ctx.out
+                .item_named(Kind::Token, &r.body, &ctx.client_name(&client_of(&r.body)))?;
+            if description.is_empty() {
+                // Cleared: the answer rightly shows no description.
+                return Ok(());
+            }
+            let done = format!("bearer token {} was updated", t.urn);
+            Ok(ctx.kept(&done, &json!({ "description": description }), &r.body)?)
+        }
         TokenCmd::Revoke { u, notice } => {
             let t = u.target()?;
             let asked = expiry_after("--notice", notice)?;
             revoke(ctx, &t, asked, notice)
+        }
+        // Dispatched before a Ctx exists (see `whois`): the token is checked first.
+        TokenCmd::Whois(w) => {
+            let t = w.target()?;
+            look_up(ctx, &t, w.revoke)
         }
         TokenCmd::Delete { u, mut d } => {
             let t = u.target()?;
@@ -445,8 +584,10 @@ pub fn flags(cmd: &TokenCmd) -> super::FlagMap {
         TokenCmd::Create { .. } => &[
             ("expirationTimestamp", "--expires-in/--expires-at"),
             ("apiClient", "--client"),
+            ("description", "--description"),
         ],
         TokenCmd::Revoke { .. } => &[("expirationTimestamp", "--notice")],
+        TokenCmd::Update { .. } => &[("description", "--description")],
         _ => &[],
     }
 }

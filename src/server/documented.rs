@@ -2,8 +2,8 @@
 //! testing the CLI against a real deployment. One middleware in front of the normal
 //! routes takes away what API.md marks "our addition": the list endpoints and
 //! `clientcontext` answer 404 as a server without those routes would, `If-Match` is
-//! ignored and no `ETag` is sent, roles store no `permissions` (dropped silently, and never
-//! shown), a token's `expirationTimestamp` is set as given (no never-later rule), and each
+//! ignored and no `ETag` is sent, roles store no `permissions` and tokens no `description`
+//! (dropped silently, and never shown), a token's `expirationTimestamp` is set as given (no never-later rule), and each
 //! object's own `urn` is spelled `Urn`, as seed 001 shows a deployment doing.
 
 use axum::body::Body;
@@ -51,8 +51,16 @@ pub(super) async fn only_documented(
     let baack = route.starts_with("/n/");
     req.headers_mut().remove(header::IF_MATCH);
     let role = ROLES.contains(&route.as_str()) || ROLE.contains(&route.as_str());
-    if role && (method == Method::POST || method == Method::PUT) {
-        req = match without_permissions(req).await {
+    let token = TOKENS.contains(&route.as_str()) || TOKEN.contains(&route.as_str());
+    let ours = match (role, token) {
+        (true, _) => Some("permissions"),
+        (_, true) => Some("description"),
+        _ => None,
+    };
+    if let Some(field) = ours
+        && (method == Method::POST || method == Method::PUT)
+    {
+        req = match without(req, field).await {
             Ok(r) => r,
             Err(e) => return e.into_response(),
         };
@@ -63,22 +71,22 @@ pub(super) async fn only_documented(
         next.run(req).await
     };
     if baack {
-        documented_answer(resp, role).await
+        documented_answer(resp, ours).await
     } else {
         resp
     }
 }
 
-/// The request with `permissions` taken out of its JSON body. The body is read here,
+/// The request with `field` taken out of its JSON body. The body is read here,
 /// before the caller is admitted, unlike the normal routes: this server is for tests.
-async fn without_permissions(req: Request) -> Result<Request, ApiError> {
+async fn without(req: Request, field: &str) -> Result<Request, ApiError> {
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| ApiError::new(Api::Baack, Error::TooLarge(MAX_BODY)))?;
     let bytes = match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(mut o)) => {
-            o.remove("permissions");
+            o.remove(field);
             serde_json::to_vec(&o)
                 .map_err(|e| ApiError::new(Api::Baack, Error::Internal(e.to_string())))?
         }
@@ -90,9 +98,9 @@ async fn without_permissions(req: Request) -> Result<Request, ApiError> {
     Ok(req)
 }
 
-/// The answer without `ETag`, a role's `permissions`, and with the object's own `urn`
-/// spelled `Urn`.
-async fn documented_answer(resp: Response, role: bool) -> Response {
+/// The answer without `ETag`, without the object's field `ours` (a role's `permissions`,
+/// a token's `description`), and with the object's own `urn` spelled `Urn`.
+async fn documented_answer(resp: Response, ours: Option<&str>) -> Response {
     let (mut parts, body) = resp.into_parts();
     parts.headers.remove(header::ETAG);
     let json = parts
@@ -108,8 +116,8 @@ async fn documented_answer(resp: Response, role: bool) -> Response {
     };
     let bytes = match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(mut o)) => {
-            if role {
-                o.remove("permissions");
+            if let Some(f) = ours {
+                o.remove(f);
             }
             if let Some(u) = o.remove("urn") {
                 o.insert("Urn".into(), u);

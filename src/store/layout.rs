@@ -340,6 +340,7 @@ impl Store {
                 shown: secret::obfuscate(&token),
                 expires: None,
                 created: chrono::Utc::now().timestamp_millis(),
+                description: None,
             };
             txn.put_token(&root_token)?;
             Some((root_token, token))

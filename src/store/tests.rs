@@ -36,6 +36,7 @@ fn token(client: &ApiClient, value: &str) -> BearerToken {
         shown: format!("{value}..."),
         expires: None,
         created: 0,
+        description: None,
     }
 }
 
@@ -647,4 +648,24 @@ fn a_record_must_be_the_one_its_file_name_says() {
         Store::open(dir.path()),
         Err(Error::StoreCorrupt { .. })
     ));
+}
+
+#[test]
+fn a_token_record_without_a_description_loads_and_one_with_it_round_trips() {
+    let (dir, b, s) = fixture();
+    let tok = &b.root_token;
+    let file = dir.path().join("tokens").join(format!("{}.json", tok.urn));
+    // As a build before descriptions wrote it: the field is not there at all.
+    let mut old = serde_json::to_value(tok).unwrap();
+    old.as_object_mut().unwrap().remove("description");
+    fs::write(&file, serde_json::to_vec(&old).unwrap()).unwrap();
+    let s2 = Store::open(dir.path()).unwrap();
+    assert_eq!(s2.token(&tok.urn).unwrap().unwrap().description, None);
+    let described = BearerToken {
+        description: Some("android app, prod".into()),
+        ..tok.clone()
+    };
+    s.write(|t| t.update_token(&described)).unwrap();
+    let s3 = Store::open(dir.path()).unwrap();
+    assert_eq!(s3.token(&tok.urn).unwrap().unwrap(), described);
 }

@@ -44,6 +44,12 @@ pub fn printable() -> String {
     format!("^(?:[^{WS}{NOT_NAME}](?:[^{NOT_NAME}]*[^{WS}{NOT_NAME}])?)?$")
 }
 
+/// A token `description`, as far as a pattern can say: none of `NOT_NAME` (the length
+/// is a separate rule; the server refuses more, as for names).
+pub fn description() -> String {
+    format!("^[^{NOT_NAME}]*$")
+}
+
 /// A timestamp of the contract, unanchored: a real date in the years the server takes
 /// (1970 to 9999: `clock::in_range`), a time, 0 to 9 fractional digits and an optional
 /// `Z`. Second 60 is a leap second, which ISO 8601 (and the server) allow; it counts as

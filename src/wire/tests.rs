@@ -366,6 +366,7 @@ mod mutation_pins {
             shown: String::new(),
             expires,
             created: 0,
+            description: None,
         };
         assert!(t(None).is_live(i64::MAX));
         assert!(t(Some(1_000)).is_live(999));

@@ -29,6 +29,10 @@ pub struct BearerTokenInput {
     #[schema(schema_with = timestamp_in, required = false)]
     #[serde(skip_serializing_if = "is_absent")]
     pub expiration_timestamp: Loose<String>,
+    /// What the token is for, to a person (our addition); absent or null: none.
+    #[schema(schema_with = description_in, required = false)]
+    #[serde(skip_serializing_if = "is_absent")]
+    pub description: Loose<String>,
 }
 
 fn api_client_schema() -> RefOr<Schema> {
@@ -44,6 +48,40 @@ pub struct BearerTokenUpdate {
     #[schema(schema_with = timestamp_in, required = false)]
     #[serde(skip_serializing_if = "is_absent")]
     pub expiration_timestamp: Loose<String>,
+    /// A new description (our addition); absent or null: unchanged, empty: none.
+    #[schema(schema_with = description_in, required = false)]
+    #[serde(skip_serializing_if = "is_absent")]
+    pub description: Loose<String>,
+}
+
+/// A description in a request, or null.
+fn description_in() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(
+            [Type::String, Type::Null]
+                .into_iter()
+                .collect::<SchemaType>(),
+        )
+        .max_length(Some(model::DESCRIPTION_MAX))
+        .pattern(Some(patterns::description()))
+        .examples(["android app, prod"])
+        .into()
+}
+
+/// A description in a response.
+fn description_out() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(model::DESCRIPTION_MAX))
+        .into()
+}
+
+fn description(v: &Loose<String>) -> Result<Option<String>> {
+    match v {
+        Loose::Absent => Ok(None),
+        Loose::Wrong(_) => Err(Error::invalid("description", "must be a string")),
+        Loose::Got(s) => model::check_description(s).map(Some),
+    }
 }
 
 /// A timestamp in a request, or null.
@@ -100,6 +138,7 @@ impl TryFrom<&BearerTokenInput> for TokenInput {
         Ok(TokenInput {
             client: Some(client),
             expires: expires(&b.expiration_timestamp)?,
+            description: description(&b.description)?,
         })
     }
 }
@@ -110,6 +149,7 @@ impl TryFrom<&BearerTokenUpdate> for TokenInput {
         Ok(TokenInput {
             client: None,
             expires: expires(&b.expiration_timestamp)?,
+            description: description(&b.description)?,
         })
     }
 }
@@ -133,6 +173,10 @@ pub struct BearerToken {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = timestamp_out, required = false)]
     pub expiration_timestamp: Option<String>,
+    /// What it is for, to a person (our addition), if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = description_out, required = false)]
+    pub description: Option<String>,
 }
 
 fn shown_token() -> Schema {
@@ -150,6 +194,7 @@ impl From<&model::BearerToken> for BearerToken {
             api_client: ReferenceOut::new(paths::CLIENT, &t.client),
             bearer_token: t.shown.clone(),
             expiration_timestamp: t.expires.map(format_baack),
+            description: t.description.clone(),
         }
     }
 }

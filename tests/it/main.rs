@@ -7,6 +7,7 @@ mod documented;
 mod durability;
 mod expiry;
 mod hostile;
+mod lifecycle;
 mod limits;
 mod names;
 mod neighbours;

@@ -724,10 +724,11 @@ proptest! {
         prop_assert_eq!(&input, &TokenInput {
             client: Some(case.client.clone()),
             expires: case.expires,
+            description: None,
         });
         prop_assert_eq!(
             TokenInput::parse(&body, false).unwrap(),
-            TokenInput { client: None, expires: case.expires }
+            TokenInput { client: None, expires: case.expires, description: None }
         );
         let rec = BearerToken {
             urn: new_urn(),
@@ -736,6 +737,7 @@ proptest! {
             shown: "bk_abc...".into(),
             expires: input.expires,
             created: 0,
+            description: None,
         };
         let wire = token_json(&rec, None);
         prop_assert_eq!(TokenInput::parse(&wire, true).unwrap(), input);
