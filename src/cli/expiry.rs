@@ -57,6 +57,21 @@ pub struct Seen {
     pub warned: Option<i64>,
 }
 
+impl Seen {
+    /// Takes what a read of the token's own `record` says: its expiry and its client.
+    fn learn(&mut self, record: &Value) {
+        self.known = true;
+        self.expires = record
+            .get("expirationTimestamp")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        self.client = record
+            .pointer("/apiClient/urn")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    }
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     #[serde(default)]
@@ -95,15 +110,7 @@ pub fn remember(urn: &str, record: &Value, now: i64) {
     let mut state = load();
     let seen = state.tokens.entry(urn.to_string()).or_default();
     seen.checked = now;
-    seen.known = true;
-    seen.expires = record
-        .get("expirationTimestamp")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    seen.client = record
-        .pointer("/apiClient/urn")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    seen.learn(record);
     save(&state);
 }
 
@@ -198,15 +205,7 @@ pub fn warn(settings: &Settings, out: &Printer) {
     if !(0..HOUR).contains(&(now - seen.checked)) {
         seen.checked = now;
         if let Some(record) = read_record(url, token, &urn) {
-            seen.known = true;
-            seen.expires = record
-                .get("expirationTimestamp")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            seen.client = record
-                .pointer("/apiClient/urn")
-                .and_then(Value::as_str)
-                .map(str::to_string);
+            seen.learn(&record);
         }
         // A failed read keeps what was known, and is not retried for an hour.
     }

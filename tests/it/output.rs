@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use crate::support::{Server, baack, bin, is_urn};
+use crate::support::{OAUTH_CREATE, Server, baack, bin, is_urn};
 
 /// An embedded store with clients `zeta`, `Android` and `ci`, a role granted to two of
 /// them, and tokens: Android's expiring in 3 days, ci's never and one of ci's revoked.
@@ -274,24 +274,14 @@ fn yaml_and_jq_select_without_jq_installed() {
     // A filter that would drop a new secret is refused before anything is created; with
     // --secret-file the secret has its place and the filter applies to the rest.
     let before = f.ok(&["token", "list", "--all", "-q"]).lines().count();
+    let oauth: Vec<&str> = OAUTH_CREATE
+        .iter()
+        .copied()
+        .chain(["--jq", ".id"])
+        .collect();
     for create in [
         &["token", "create", "--client", "ci", "--jq", ".urn"][..],
-        &[
-            "oauth",
-            "create",
-            "--name",
-            "n",
-            "--description",
-            "d",
-            "--grant-type",
-            "CLIENT_CREDENTIALS",
-            "--access-type",
-            "ONLINE",
-            "--access-token-validity",
-            "60",
-            "--jq",
-            ".id",
-        ][..],
+        &oauth[..],
     ] {
         let out = f.run(create);
         assert_eq!(out.status.code(), Some(2), "{create:?}: {out:?}");
