@@ -548,21 +548,11 @@ impl Service {
         Ok(finish_page(items, more, |t| t.urn.clone()))
     }
 
-    /// Sets a token's expiry, never later than one already set: this is revocation with
-    /// a notice period (a past time revokes it at once).
+    /// Changes a token (its expiry, its description). The expiry follows `rule`:
+    /// [`ExpiryRule::NeverLater`] is API.md's revocation with a notice period (a past time
+    /// revokes it at once); [`ExpiryRule::AsGiven`] is what a server without that rule of
+    /// ours does (`baack serve --documented-only`).
     pub fn update_token(
-        &self,
-        caller: &Caller,
-        urn: &str,
-        input: &TokenInput,
-    ) -> Result<BearerToken> {
-        self.update_token_by(caller, urn, input, ExpiryRule::NeverLater)
-    }
-
-    /// Sets a token's expiry by `rule`: [`Service::update_token`] with
-    /// [`ExpiryRule::NeverLater`] is API.md's operation; [`ExpiryRule::AsGiven`] is what a
-    /// server without that rule of ours does (`baack serve --documented-only`).
-    pub fn update_token_by(
         &self,
         caller: &Caller,
         urn: &str,

@@ -308,6 +308,7 @@ pub(crate) async fn token_update(
     Path(urn): Path<String>,
     body: JsonBody,
 ) -> Reply {
+    let rule = st.expiry_rule;
     let t = st
         .write_body(
             Api::Baack,
@@ -319,7 +320,7 @@ pub(crate) async fn token_update(
                 let input = TokenInput::try_from(&from_body_owned::<BearerTokenUpdate>(v)?)?;
                 Ok((urn, input))
             },
-            |svc, c, (urn, input)| svc.update_token(c, &urn, &input),
+            move |svc, c, (urn, input)| svc.update_token(c, &urn, &input, rule),
         )
         .await?;
     Ok(reply(StatusCode::ACCEPTED, BearerToken::from(&t)))

@@ -7,22 +7,16 @@
 //! object's own `urn` is spelled `Urn`, as seed 001 shows a deployment doing.
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
-use axum::handler::Handler;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::errors::{Api, ApiError};
-use super::extract::Path;
-use super::handlers::{Head, JsonBody, Reply, no_route, reply};
-use super::{AppState, CLIENTS, CONTEXT, MAX_BODY, ROLE, ROLES, TOKEN, TOKENS};
+use super::handlers::no_route;
+use super::{CLIENTS, CONTEXT, MAX_BODY, ROLE, ROLES, TOKEN, TOKENS};
 use crate::error::Error;
-use crate::model::TokenInput;
-use crate::service::{ExpiryRule, Operation as Op, urn_param};
-use crate::wire::from_body_owned;
-use crate::wire::token::{BearerToken, BearerTokenUpdate};
 
 /// Whether `method` on the route `route` is one of API.md's additions.
 fn is_addition(method: &Method, route: &str) -> bool {
@@ -32,7 +26,6 @@ fn is_addition(method: &Method, route: &str) -> bool {
 
 /// The middleware (see the module's comment).
 pub(super) async fn only_documented(
-    State(st): State<AppState>,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -65,11 +58,8 @@ pub(super) async fn only_documented(
             Err(e) => return e.into_response(),
         };
     }
-    let resp = if method == Method::PUT && TOKEN.contains(&route.as_str()) {
-        token_update_as_given.call(req, st).await
-    } else {
-        next.run(req).await
-    };
+    // The expiry rule is the router's (`AppState::expiry_rule`), not this layer's.
+    let resp = next.run(req).await;
     if baack {
         documented_answer(resp, ours).await
     } else {
@@ -128,30 +118,6 @@ async fn documented_answer(resp: Response, ours: Option<&str>) -> Response {
     };
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(bytes))
-}
-
-/// `PUT /n/v1/apiclientbearertoken/{urn}` setting the expiry as given.
-async fn token_update_as_given(
-    State(st): State<AppState>,
-    h: Head,
-    Path(urn): Path<String>,
-    body: JsonBody,
-) -> Reply {
-    let t = st
-        .write_body(
-            Api::Baack,
-            Op::UpdateToken,
-            &h,
-            body,
-            move |v| {
-                let urn = urn_param(&urn)?;
-                let input = TokenInput::try_from(&from_body_owned::<BearerTokenUpdate>(v)?)?;
-                Ok((urn, input))
-            },
-            |svc, c, (urn, input)| svc.update_token_by(c, &urn, &input, ExpiryRule::AsGiven),
-        )
-        .await?;
-    Ok(reply(StatusCode::ACCEPTED, BearerToken::from(&t)))
 }
 
 #[cfg(test)]

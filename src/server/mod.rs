@@ -27,7 +27,7 @@ use utoipa_axum::routes;
 pub use errors::{Api, ApiError, ErrorDetail};
 pub use ratelimit::RateLimit;
 
-use crate::service::Service;
+use crate::service::{ExpiryRule, Service};
 
 /// The largest request body accepted; larger ones get 413.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -65,6 +65,9 @@ pub(crate) struct AppState {
     svc: Arc<Service>,
     limiter: Option<Arc<ratelimit::Limiter>>,
     embedded_root: bool,
+    /// How a token PUT treats an expiry already set: API.md's never-later rule, or (for
+    /// `documented_only`) as given, as Baack's own documentation has it.
+    expiry_rule: ExpiryRule,
 }
 
 /// The router over `svc`.
@@ -75,16 +78,18 @@ pub fn router(svc: Arc<Service>, opts: Options) -> Router {
             .rate_limit
             .map(|r| Arc::new(ratelimit::Limiter::new(r))),
         embedded_root: opts.embedded_root,
+        expiry_rule: if opts.documented_only {
+            ExpiryRule::AsGiven
+        } else {
+            ExpiryRule::NeverLater
+        },
     };
     let mut r = served()
         .0
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::no_method);
     if opts.documented_only {
-        r = r.layer(middleware::from_fn_with_state(
-            state.clone(),
-            documented::only_documented,
-        ));
+        r = r.layer(middleware::from_fn(documented::only_documented));
     }
     let mut r = r.with_state(state);
     if opts.request_log {
