@@ -174,7 +174,18 @@ fn flag_value(words: &[String], flag: &str) -> Option<String> {
 /// --api-url, else the environment and config, as a real run would see them.
 fn settings() -> Option<Settings> {
     let words: Vec<String> = std::env::args().skip_while(|a| a != "--").collect();
+    // What came from a variable rather than the line being completed.
+    let from_env = [
+        ("--store", "BAACK_STORE"),
+        ("--api-url", "BAACK_API_URL"),
+        ("--profile", "BAACK_PROFILE"),
+    ]
+    .into_iter()
+    .filter(|(flag, var)| flag_value(&words, flag).is_none() && std::env::var_os(var).is_some())
+    .map(|(_, var)| var)
+    .collect();
     let g = Global {
+        from_env,
         store: flag_value(&words, "--store")
             .map(Into::into)
             .or_else(|| std::env::var_os("BAACK_STORE").map(Into::into)),

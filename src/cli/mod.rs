@@ -69,6 +69,12 @@ pub struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct Global {
+    /// Which of the settings below clap took from their environment variables rather
+    /// than the command line (`BAACK_STORE`, …), for messages that say where a setting
+    /// came from: read off clap's matches, never guessed from argv.
+    #[arg(skip)]
+    pub from_env: Vec<&'static str>,
+
     /// The embedded store directory [default: <data dir>/baack/store]
     #[arg(long, global = true, env = "BAACK_STORE", value_name = "PATH")]
     pub store: Option<PathBuf>,
@@ -247,18 +253,13 @@ pub enum Origin {
 }
 
 impl Origin {
-    /// `--flag` when the command line has it, else `VAR`: called only for a value clap
-    /// found in one of the two (its flag wins over its variable, as here).
-    fn of(flag: &'static str, var: &'static str) -> Origin {
-        let eq = format!("{flag}=");
-        let on_line = std::env::args_os()
-            .skip(1)
-            .take_while(|a| a != "--")
-            .any(|a| a == flag || a.to_str().is_some_and(|a| a.starts_with(&eq)));
-        if on_line {
-            Origin::Flag(flag)
-        } else {
+    /// `--flag`, or `VAR` when clap took the value from it: called only for a value
+    /// clap found in one of the two.
+    fn of(g: &Global, flag: &'static str, var: &'static str) -> Origin {
+        if g.from_env.contains(&var) {
             Origin::Env(var)
+        } else {
+            Origin::Flag(flag)
         }
     }
 }
@@ -302,7 +303,7 @@ impl Settings {
         let (name, profile_origin) = match (&g.profile, &config.default_profile) {
             (Some(n), _) => (
                 Some(n.clone()),
-                Some(Origin::of("--profile", "BAACK_PROFILE")),
+                Some(Origin::of(g, "--profile", "BAACK_PROFILE")),
             ),
             (None, Some(n)) => (Some(n.clone()), Some(Origin::ConfigDefault)),
             (None, None) => (None, None),
@@ -324,11 +325,11 @@ impl Settings {
         let explicit_url = g
             .api_url
             .as_ref()
-            .map(|u| (u.clone(), Origin::of("--api-url", "BAACK_API_URL")));
+            .map(|u| (u.clone(), Origin::of(g, "--api-url", "BAACK_API_URL")));
         let explicit_store = g
             .store
             .as_ref()
-            .map(|p| (p.clone(), Origin::of("--store", "BAACK_STORE")));
+            .map(|p| (p.clone(), Origin::of(g, "--store", "BAACK_STORE")));
         let explicit = match (explicit_url, explicit_store) {
             (Some((url, uo)), Some((path, so))) => match (uo, so) {
                 (Origin::Flag(_), Origin::Env(_)) => Some(Err((url, uo))),
@@ -372,7 +373,7 @@ impl Settings {
                 Some(o) => Some(baack::model::parse_urn(o).ok_or_else(|| {
                     Error::Usage(format!(
                         "{} `{o}` is not a URN; `baack client get <URN>` shows a client's owner company",
-                        Origin::of("--owner", "BAACK_OWNER")
+                        Origin::of(g, "--owner", "BAACK_OWNER")
                     ))
                 })?),
                 None => profile.and_then(|p| p.default_owner.clone()),
@@ -462,7 +463,7 @@ impl Settings {
 /// default. The origin says whether it was chosen.
 pub fn local_store(g: &Global, config: &config::Config) -> Result<(PathBuf, Origin), Error> {
     if let Some(p) = &g.store {
-        return Ok((p.clone(), Origin::of("--store", "BAACK_STORE")));
+        return Ok((p.clone(), Origin::of(g, "--store", "BAACK_STORE")));
     }
     let profile = g.profile.as_ref().and_then(|n| config.profiles.get(n));
     match profile.and_then(|p| p.store.clone()) {
@@ -1431,7 +1432,43 @@ pub fn parse() -> Result<Cli, clap::Error> {
         Cli::command()
     };
     let mut m = cmd.try_get_matches()?;
-    Cli::from_arg_matches_mut(&mut m)
+    let from_env = from_env(&m);
+    let mut cli = Cli::from_arg_matches_mut(&mut m)?;
+    cli.global.from_env = from_env;
+    Ok(cli)
+}
+
+/// The variables of [`Global`]'s settings that clap read a value from: a global flag
+/// given at any level of the command line wins over its variable.
+fn from_env(m: &clap::ArgMatches) -> Vec<&'static str> {
+    use clap::parser::ValueSource;
+    const SETTINGS: [(&str, &str); 4] = [
+        ("store", "BAACK_STORE"),
+        ("api_url", "BAACK_API_URL"),
+        ("profile", "BAACK_PROFILE"),
+        ("owner", "BAACK_OWNER"),
+    ];
+    let mut levels = vec![m];
+    while let Some((_, sub)) = levels[levels.len() - 1].subcommand() {
+        levels.push(sub);
+    }
+    SETTINGS
+        .iter()
+        .filter(|(id, _)| {
+            let sources: Vec<ValueSource> = levels
+                .iter()
+                .filter_map(|l| {
+                    l.try_get_raw(id)
+                        .ok()
+                        .flatten()
+                        .and_then(|_| l.value_source(id))
+                })
+                .collect();
+            sources.contains(&ValueSource::EnvVariable)
+                && !sources.contains(&ValueSource::CommandLine)
+        })
+        .map(|(_, var)| *var)
+        .collect()
 }
 
 /// Runs the parsed command.

@@ -25,10 +25,7 @@ fn is_addition(method: &Method, route: &str) -> bool {
 }
 
 /// The middleware (see the module's comment).
-pub(super) async fn only_documented(
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub(super) async fn only_documented(mut req: Request, next: Next) -> Response {
     let Some(route) = req
         .extensions()
         .get::<MatchedPath>()
