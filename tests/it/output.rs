@@ -4,18 +4,17 @@
 //! help that teaches (global options heading, examples, `[required]`, flags named in 400
 //! errors, `baack` alone, `baack version`, man page DESCRIPTION and SEE ALSO).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use crate::support::{OAUTH_CREATE, Server, baack, bin, is_urn};
+use crate::support::{Local, OAUTH_CREATE, Server, baack, bin, is_urn};
 
 /// An embedded store with clients `zeta`, `Android` and `ci`, a role granted to two of
 /// them, and tokens: Android's expiring in 3 days, ci's never and one of ci's revoked.
 struct Fixture {
-    _dir: tempfile::TempDir,
-    store: PathBuf,
+    local: Local,
     android: String,
     ci: String,
     revoked: String,
@@ -23,17 +22,8 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let store = dir.path().join("store");
-        let out = baack()
-            .args(["init", "-q", "--store"])
-            .arg(&store)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
         let mut f = Fixture {
-            _dir: dir,
-            store,
+            local: Local::new(),
             android: String::new(),
             ci: String::new(),
             revoked: String::new(),
@@ -72,26 +62,15 @@ impl Fixture {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = baack();
-        c.env("BAACK_STORE", &self.store)
-            .args(args)
-            .stdin(Stdio::null());
-        c
+        self.local.cmd(args)
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
+        self.local.run(args)
     }
 
-    /// Runs with stdout a pipe, expects exit 0; returns stdout, trimmed.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "baack {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        self.local.ok(args)
     }
 
     /// Runs on a pseudo-terminal `cols` wide; returns what it printed.
@@ -293,7 +272,7 @@ fn yaml_and_jq_select_without_jq_installed() {
         before
     );
     assert_eq!(f.ok(&["oauth", "list", "--jq", "length"]), "0");
-    let file = f._dir.path().join("ci.token");
+    let file = f.local.dir.path().join("ci.token");
     let urn = f.ok(&[
         "token",
         "create",
@@ -490,7 +469,10 @@ fn bare_baack_prints_help_and_version_matches_the_flag() {
 #[test]
 fn invalid_input_names_the_flag_in_both_modes() {
     let f = Fixture::new();
-    let server = Server::start_on(&f.store.with_file_name("remote"), &["--rate-limit", "off"]);
+    let server = Server::start_on(
+        &f.local.store().with_file_name("remote"),
+        &["--rate-limit", "off"],
+    );
     let remote = |args: &[&str]| {
         baack()
             .env("BAACK_API_URL", &server.base)

@@ -2,55 +2,11 @@
 //! idempotent creates and deletes, a total timeout, tokens named by their value, expiry
 //! defaults, completion candidates, percent-encoded paths and OAuth clients by name.
 
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use crate::support::{Server, baack, oauth_create, run_with_stdin};
-
-/// A temp embedded store made with `init`, and the config directory beside it.
-struct Local {
-    dir: tempfile::TempDir,
-}
-
-impl Local {
-    fn new() -> Local {
-        let dir = tempfile::tempdir().unwrap();
-        let l = Local { dir };
-        let out = l.cmd(&["init", "-q"]).output().unwrap();
-        assert!(out.status.success(), "{out:?}");
-        l
-    }
-
-    fn store(&self) -> PathBuf {
-        self.dir.path().join("store")
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("config")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = baack();
-        c.env("BAACK_STORE", self.store())
-            .env("BAACK_CONFIG_DIR", self.config())
-            .args(args)
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    /// Runs `args`, which must succeed, and returns its stdout trimmed.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(out.status.success(), "{args:?}: {out:?}");
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-}
+use crate::support::{Local, Server, baack, oauth_create, run_with_stdin};
 
 fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -672,4 +672,47 @@ pub fn parse_raw_answer(resp: &[u8]) -> (u16, Value) {
         status,
         serde_json::from_str(&json_text).unwrap_or(Value::Null),
     )
+}
+
+/// A temp embedded store made with `init`, and the config directory beside it.
+pub struct Local {
+    pub dir: tempfile::TempDir,
+}
+
+impl Local {
+    pub fn new() -> Local {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Local { dir };
+        let out = l.cmd(&["init", "-q"]).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        l
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = baack();
+        c.env("BAACK_STORE", self.store())
+            .env("BAACK_CONFIG_DIR", self.config())
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs `args`, which must succeed, and returns its stdout trimmed.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
 }
