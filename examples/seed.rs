@@ -24,6 +24,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut urns = Vec::with_capacity(clients);
         for i in 0..clients {
             let c = ApiClient {
+                created: None,
+                last_used: None,
+                rev: None,
                 urn: new_urn(),
                 client_id: format!("c{i}"),
                 scope: Scope::Api,
@@ -37,6 +40,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let value = format!("bench-token-{i}-{}", new_urn());
             let digest = secret::digest(&value);
             let t = BearerToken {
+                last_used: None,
+                rev: None,
+                retire: None,
                 urn: secret::token_urn(&digest),
                 client: urns
                     .get(i % clients.max(1))

@@ -86,6 +86,9 @@ fn main() {
     let owner = "6f97bac3-26fe-4333-91f0-f12af2d1d167".to_string();
     let clients: Vec<ApiClient> = (0..1000)
         .map(|i| ApiClient {
+            created: None,
+            last_used: None,
+            rev: None,
             urn: baack::model::new_urn(),
             client_id: format!("client-{i}"),
             scope: Scope::Api,
@@ -98,6 +101,7 @@ fn main() {
         next: next.clone(),
     };
     let q = ApiClientQuery {
+        used: Default::default(),
         limit: 1000,
         cursor: None,
         client_id: None,
@@ -121,6 +125,8 @@ fn main() {
     let fields: OAuthFields = parse_oauth(&body).unwrap();
     let oauth: Vec<OAuthClient> = (0..250)
         .map(|i| OAuthClient {
+            rev: None,
+            previous_secret: None,
             id: format!("{i:032x}"),
             secret_digest: String::new(),
             fields: fields.clone(),

@@ -12,7 +12,9 @@
 //! - `store`: the JSON file store on disk
 //!
 //! and beside them `error` (the error type and its kinds), `clock` (injectable "now" and
-//! the wire's timestamp formats) and `secret` (bearer tokens, OAuth secrets, digests).
+//! the wire's timestamp formats), `secret` (bearer tokens, OAuth secrets, digests) and
+//! `usage` (last use and refused requests, noted in memory and flushed off the request
+//! path).
 
 pub mod client;
 pub mod clock;
@@ -22,6 +24,7 @@ pub mod secret;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod usage;
 pub mod wire;
 
 pub use error::{Error, ErrorKind, Result};

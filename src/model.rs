@@ -117,6 +117,15 @@ pub struct ApiClient {
     pub scope: Scope,
     /// The owning company's URN.
     pub owner: String,
+    /// When it was made; absent in records written before last use was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<Millis>,
+    /// Its latest successful authentication, to the minute (see `crate::usage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<Millis>,
+    /// The audit event of its latest change (see `crate::store::audit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<String>,
 }
 
 /// A bearer token as stored: never the token itself, only its digest.
@@ -137,12 +146,50 @@ pub struct BearerToken {
     /// What it is for, to a person; absent in records written before descriptions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Its latest successful authentication, to the minute (see `crate::usage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<Millis>,
+    /// The audit event of its latest change (see `crate::store::audit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<String>,
+    /// Set by a rotation `--until-unused`: it also stops once unused this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retire: Option<Retire>,
+}
+
+/// A rotated-out token's idle rule: it stops working once it has gone `idle` without a
+/// use, counted from the later of its last use and the rotation (its `expires` is the
+/// hard bound, `--max-overlap`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retire {
+    /// How long without a use ends it, in milliseconds.
+    pub idle: Millis,
+    /// When it was rotated out.
+    pub since: Millis,
 }
 
 impl BearerToken {
     /// Whether it still authenticates at `now` (its client aside).
     pub fn is_live(&self, now: Millis) -> bool {
-        self.expires.is_none_or(|t| now < t)
+        self.expires.is_none_or(|t| now < t) && self.retire.is_none_or(|r| now < self.idle_end(r))
+    }
+
+    /// When an idle rule ends it, as things stand.
+    pub fn idle_end(&self, r: Retire) -> Millis {
+        r.since
+            .max(self.last_used.unwrap_or(i64::MIN))
+            .saturating_add(r.idle)
+    }
+
+    /// When it stops working, as things stand: the earlier of its expiry and its idle
+    /// rule's end.
+    pub fn ends(&self) -> Option<Millis> {
+        let idle = self.retire.map(|r| self.idle_end(r));
+        match (self.expires, idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -163,6 +210,9 @@ pub struct Role {
     pub permissions: Vec<Permission>,
     /// Bumped by every change; the `ETag` of the role.
     pub version: u64,
+    /// The audit event of its latest change (see `crate::store::audit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<String>,
 }
 
 /// The OAuth 2.0 grant types.
@@ -228,6 +278,23 @@ pub struct OAuthClient {
     pub modified: Millis,
     /// Last use, if any.
     pub last_used: Option<Millis>,
+    /// The audit event of its latest change (see `crate::store::audit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<String>,
+    /// The previous secret's digest and when it stops working, during a rotation's
+    /// overlap (API.md "OAuth secret rotation").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret: Option<PreviousSecret>,
+}
+
+/// A rotated-out OAuth secret that still works until `until`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviousSecret {
+    /// Lowercase hex SHA-256 of the secret.
+    pub digest: String,
+    /// When it stops working.
+    pub until: Millis,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -569,3 +636,90 @@ pub(crate) fn check_redirect_uri(uri: &str) -> std::result::Result<(), &'static 
         _ => Err("must be an https URL"),
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Audit events
+
+/// Who made a change: the API client, and the token or OAuth client it came through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Actor {
+    /// The API client's URN.
+    pub client: String,
+    /// The bearer token's URN; none for the embedded mode's root, which presents none.
+    pub token: Option<String>,
+    /// The OAuth client's id, when an OAuth access token was presented.
+    pub oauth_client: Option<String>,
+}
+
+/// What an audit event is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// `apiclient`, `apiclientbearertoken`, `permissionrole`, `oauthclient` or `auth`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its URN or OAuth id; none when a refused request named no object.
+    pub key: Option<String>,
+}
+
+/// Whether the action took place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// It did.
+    Success,
+    /// It was refused for lack of permission.
+    Denied,
+}
+
+impl Outcome {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+/// One entry of the audit log (API.md "Audit events"). Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent {
+    /// Its URN.
+    pub urn: String,
+    /// When it happened.
+    pub timestamp: Millis,
+    /// Who.
+    pub actor: Actor,
+    /// What, as `<type>.<verb>` (`apiclient.create`, `auth.denied`, …).
+    pub action: String,
+    /// On what.
+    pub target: Target,
+    /// Whether it took place.
+    pub outcome: Outcome,
+    /// More, for a person (what changed, what was needed); never a secret.
+    pub detail: Option<String>,
+}
+
+/// The audit actions, as spelled on the wire.
+pub const AUDIT_ACTIONS: [&str; 18] = [
+    "apiclient.create",
+    "apiclient.update",
+    "apiclient.delete",
+    "apiclientbearertoken.create",
+    "apiclientbearertoken.update",
+    "apiclientbearertoken.revoke",
+    "apiclientbearertoken.rotate",
+    "apiclientbearertoken.delete",
+    "permissionrole.create",
+    "permissionrole.update",
+    "permissionrole.grant",
+    "permissionrole.delete",
+    "oauthclient.create",
+    "oauthclient.update",
+    "oauthclient.rotatesecret",
+    "oauthclient.delete",
+    "audit.retention",
+    "auth.denied",
+];

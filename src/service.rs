@@ -15,11 +15,13 @@ use crate::clock::{Clock, Millis, format_baack};
 use crate::error::{Error, Result};
 use crate::model::skeleton;
 use crate::model::{
-    ApiClient, BearerToken, ClientInput, Company, OAuthClient, OAuthFields, OAuthFilter,
-    OAuthPatch, Permission, Role, RoleInput, Scope, TokenInput, new_urn, parse_urn,
+    Actor, ApiClient, AuditEvent, BearerToken, ClientInput, Company, OAuthClient, OAuthFields,
+    OAuthFilter, OAuthPatch, Outcome, Permission, PreviousSecret, Retire, Role, RoleInput, Scope,
+    Target, TokenInput, new_urn, parse_urn,
 };
 use crate::secret;
-use crate::store::Store;
+use crate::store::{AuditQuery, Check, Position, Store};
+use crate::usage::{Taken, Usage, Used};
 use unicode_normalization::UnicodeNormalization;
 
 /// The most items one page of a Baack list may hold.
@@ -36,6 +38,8 @@ pub struct Caller {
     pub client: ApiClient,
     /// The union of its roles' permissions (`ADMINISTER` for the root client).
     pub permissions: Vec<Permission>,
+    /// The URN of the bearer token it presented; none for the embedded mode's root.
+    pub token: Option<String>,
 }
 
 /// What an operation needs of its caller.
@@ -119,9 +123,44 @@ pub enum Operation {
     PatchOAuth,
     /// `DELETE /v3/oauth-clients/{id}`.
     DeleteOAuth,
+    /// `POST /v3/oauth-clients/{id}/secret`.
+    RotateOAuthSecret,
+    /// `POST /n/v1/apiclientbearertoken/{urn}/rotate`.
+    RotateToken,
+    /// `GET /n/v1/auditevent/`.
+    ListAudit,
+    /// `GET /n/v1/auditevent/{urn}`.
+    GetAudit,
 }
 
 impl Operation {
+    /// The type of object it is about, as audit events name it.
+    pub fn kind(self) -> &'static str {
+        use Operation as O;
+        match self {
+            O::ClientContext | O::GetCompany | O::ListCompanies => "company",
+            O::CreateClient | O::GetClient | O::ListClients | O::UpdateClient | O::DeleteClient => {
+                "apiclient"
+            }
+            O::CreateToken
+            | O::GetToken
+            | O::ListTokens
+            | O::UpdateToken
+            | O::DeleteToken
+            | O::RotateToken => "apiclientbearertoken",
+            O::CreateRole | O::GetRole | O::ListRoles | O::UpdateRole | O::DeleteRole => {
+                "permissionrole"
+            }
+            O::CreateOAuth
+            | O::GetOAuth
+            | O::ListOAuth
+            | O::PatchOAuth
+            | O::DeleteOAuth
+            | O::RotateOAuthSecret => "oauthclient",
+            O::ListAudit | O::GetAudit => "auditevent",
+        }
+    }
+
     /// What the operation needs of its caller: nothing more than a valid token for the
     /// client context, `READ` for any other read, `ADMINISTER` for any change.
     pub fn need(self) -> Option<Need> {
@@ -137,7 +176,9 @@ impl Operation {
             | O::GetRole
             | O::ListRoles
             | O::GetOAuth
-            | O::ListOAuth => Some(Need::Read),
+            | O::ListOAuth
+            | O::ListAudit
+            | O::GetAudit => Some(Need::Read),
             O::CreateClient
             | O::UpdateClient
             | O::DeleteClient
@@ -149,12 +190,23 @@ impl Operation {
             | O::DeleteRole
             | O::CreateOAuth
             | O::PatchOAuth
-            | O::DeleteOAuth => Some(Need::Administer),
+            | O::DeleteOAuth
+            | O::RotateOAuthSecret
+            | O::RotateToken => Some(Need::Administer),
         }
     }
 }
 
 impl Caller {
+    /// Who this is, for an audit event.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            client: self.client.urn.clone(),
+            token: self.token.clone(),
+            oauth_client: None,
+        }
+    }
+
     /// Fails with [`Error::Forbidden`] unless the caller may run `op`: the one check of
     /// the permission an operation needs.
     pub fn authorize(&self, op: Operation) -> Result<()> {
@@ -181,6 +233,28 @@ pub struct PageQuery {
     pub after: Option<String>,
     /// At most this many items.
     pub limit: usize,
+    /// Only what has not been used for this long (and is older than that).
+    pub unused_for: Option<Millis>,
+    /// Only what was used within this long.
+    pub used_within: Option<Millis>,
+}
+
+impl PageQuery {
+    fn filters(&self) -> bool {
+        self.unused_for.is_some() || self.used_within.is_some()
+    }
+
+    /// Whether something made at `created` and last used at `last_used` passes the
+    /// last-use filters at `now`. Never used counts as unused since it was made; a
+    /// record from before creation times were kept counts as made long ago.
+    fn wants(&self, created: Option<Millis>, last_used: Option<Millis>, now: Millis) -> bool {
+        let active = last_used.max(created).unwrap_or(i64::MIN);
+        self.unused_for
+            .is_none_or(|d| active <= now.saturating_sub(d))
+            && self
+                .used_within
+                .is_none_or(|d| last_used.is_some_and(|u| u >= now.saturating_sub(d)))
+    }
 }
 
 /// How a PUT of a token's `expirationTimestamp` treats an expiry already set.
@@ -197,6 +271,7 @@ pub enum ExpiryRule {
 pub struct Service {
     store: Store,
     clock: Arc<dyn Clock>,
+    usage: Arc<Usage>,
 }
 
 /// Parses a URN taken from a path or a query.
@@ -230,10 +305,132 @@ pub struct NewToken {
     staged: crate::store::Staged,
 }
 
+/// How `POST /n/v1/apiclientbearertoken/{urn}/rotate` makes the new token and retires
+/// the old one.
+#[derive(Debug, Clone, Default)]
+pub struct Rotation {
+    /// The new token's expiry; `None`: as long a lifetime as the old one was given
+    /// (none, if it had no expiry).
+    pub expires: Option<Millis>,
+    /// The old token keeps working this long (milliseconds).
+    pub overlap: Millis,
+    /// Instead: the old token works until unused for `overlap`, but at most this long.
+    pub until_unused_max: Option<Millis>,
+}
+
+/// The most a rotation's overlap may be: 30 days, as for OAuth secrets.
+pub const MAX_OVERLAP: Millis = 2_592_000_000;
+
+/// The least idle window of a rotation until unused: last use is recorded to the minute.
+pub const MIN_IDLE: Millis = 300_000;
+
+/// A new event about `key` of type `kind` by `caller`.
+fn event(
+    caller: &Caller,
+    now: Millis,
+    action: &str,
+    kind: &str,
+    key: &str,
+    detail: Option<String>,
+) -> AuditEvent {
+    AuditEvent {
+        urn: new_urn(),
+        timestamp: now,
+        actor: caller.actor(),
+        action: action.into(),
+        target: Target {
+            kind: kind.into(),
+            key: Some(key.into()),
+        },
+        outcome: Outcome::Success,
+        detail,
+    }
+}
+
 impl Service {
     /// A service over `store`, reading the time from `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Service { store, clock }
+        Service {
+            store,
+            clock,
+            usage: Arc::default(),
+        }
+    }
+
+    /// What was noted about use since the last flush (see `crate::usage`).
+    pub fn usage(&self) -> &Usage {
+        &self.usage
+    }
+
+    /// Writes what was noted about use: last-use times (never earlier than those stored)
+    /// and refused-request events, in one write. On failure nothing noted is lost: it
+    /// waits for the next flush. Returns how many records and events were written.
+    pub fn flush_usage(&self) -> Result<usize> {
+        let taken = self.usage.take(self.now());
+        if taken.is_empty() {
+            return Ok(0);
+        }
+        match self.store.write(|txn| Self::write_usage(txn, &taken)) {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                self.usage.put_back(taken);
+                Err(e)
+            }
+        }
+    }
+
+    fn write_usage(txn: &crate::store::Txn<'_>, taken: &Taken) -> Result<usize> {
+        let later = |stored: Option<Millis>, at: Millis| stored.is_none_or(|s| s < at);
+        let mut n = 0;
+        for (what, at) in &taken.uses {
+            let at = *at;
+            match what {
+                Used::Token(u) => {
+                    if let Some(mut t) = txn.token(u)?.filter(|t| later(t.last_used, at)) {
+                        t.last_used = Some(at);
+                        txn.update_token(&t)?;
+                        n += 1;
+                    }
+                }
+                Used::Client(u) => {
+                    if let Some(mut c) = txn.client(u)?.filter(|c| later(c.last_used, at)) {
+                        let old = c.clone();
+                        c.last_used = Some(at);
+                        txn.put_client(&c, Some(&old))?;
+                        n += 1;
+                    }
+                }
+                Used::OAuth(id) => {
+                    if let Some(mut o) = txn.oauth(id)?.filter(|o| later(o.last_used, at)) {
+                        o.last_used = Some(at);
+                        txn.put_oauth(&o)?;
+                        n += 1;
+                    }
+                }
+            }
+        }
+        txn.append_events(&taken.denied)?;
+        Ok(n + taken.denied.len())
+    }
+
+    /// Notes that `caller` was refused `what` (an operation, for a person) for lack of
+    /// permission: an `auth.denied` event, at most one per token per minute, written by
+    /// the next flush. Only a valid token's refusals are noted; the embedded root is
+    /// never refused.
+    pub fn note_denied(&self, caller: &Caller, kind: &str, what: &str, why: &str) {
+        let ev = AuditEvent {
+            urn: new_urn(),
+            timestamp: self.now(),
+            actor: caller.actor(),
+            action: "auth.denied".into(),
+            target: Target {
+                kind: kind.into(),
+                key: None,
+            },
+            outcome: Outcome::Denied,
+            detail: Some(format!("{what}: {why}")),
+        };
+        self.usage.note_denied(ev, caller.token.as_deref());
     }
 
     /// The store underneath.
@@ -273,9 +470,15 @@ impl Service {
             )));
         }
         let permissions = self.permissions_of(&client)?;
+        let now = self.now();
+        self.usage
+            .note(Used::Token(t.urn.clone()), t.last_used, now);
+        self.usage
+            .note(Used::Client(client.urn.clone()), client.last_used, now);
         Ok(Caller {
             client,
             permissions,
+            token: Some(t.urn),
         })
     }
 
@@ -296,6 +499,7 @@ impl Service {
         Ok(Caller {
             client,
             permissions: vec![Permission::Administer],
+            token: None,
         })
     }
 
@@ -362,20 +566,39 @@ impl Service {
     // --- API clients ---------------------------------------------------------------
 
     /// Creates an API client.
-    pub fn create_client(&self, _caller: &Caller, input: &ClientInput) -> Result<ApiClient> {
+    pub fn create_client(&self, caller: &Caller, input: &ClientInput) -> Result<ApiClient> {
         let owner = self.check_owner(input.owner.as_deref())?;
         self.store.write(|txn| {
             if txn.client_by_id(&input.client_id)?.is_some() {
                 return Err(duplicate_client(&input.client_id));
             }
             check_client_skeleton(txn, &input.client_id, None)?;
+            let now = self.now();
+            let urn = new_urn();
+            let ev = event(
+                caller,
+                now,
+                "apiclient.create",
+                "apiclient",
+                &urn,
+                Some(format!(
+                    "clientID {}, scope {}",
+                    input.client_id,
+                    input.scope.as_str()
+                )),
+            );
             let c = ApiClient {
-                urn: new_urn(),
+                urn,
                 client_id: input.client_id.clone(),
                 scope: input.scope,
                 owner,
+                created: Some(now),
+                last_used: None,
+                rev: Some(ev.urn.clone()),
             };
-            txn.put_client(&c, None)?;
+            txn.audited(&ev, vec![Check::created("clients", &c.urn)], || {
+                txn.put_client(&c, None)
+            })?;
             Ok(c)
         })
     }
@@ -388,13 +611,16 @@ impl Service {
             .ok_or_else(|| not_found("API client", &urn))
     }
 
-    /// Lists API clients, optionally only the one with `client_id`.
+    /// Lists API clients, optionally only the one with `client_id`, optionally only
+    /// those the last-use filters of `q` pass.
     pub fn list_clients(
         &self,
         _caller: &Caller,
         client_id: Option<&str>,
         q: &PageQuery,
     ) -> Result<Page<ApiClient>> {
+        let now = self.now();
+        let wanted = |c: &ApiClient| q.wants(c.created, c.last_used, now);
         if let Some(id) = client_id {
             // Names are stored NFC: a decomposed spelling finds the same client.
             let id: String = id.nfc().collect();
@@ -402,18 +628,23 @@ impl Service {
                 .store
                 .client_by_id(&id)?
                 .filter(|c| q.after.as_deref().is_none_or(|a| c.urn.as_str() > a))
+                .filter(wanted)
                 .into_iter()
                 .collect();
             return Ok(Page { items, next: None });
         }
-        let (items, more) = self.store.clients(q.after.as_deref(), q.limit)?;
-        Ok(finish_page(items, more, |c| c.urn.clone()))
+        filtered_page(
+            q,
+            wanted,
+            |after, limit| self.store.clients(after, limit),
+            |c| c.urn.clone(),
+        )
     }
 
     /// Replaces an API client's `clientID` and `scope`.
     pub fn update_client(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         urn: &str,
         input: &ClientInput,
     ) -> Result<ApiClient> {
@@ -435,18 +666,43 @@ impl Service {
                 }
                 check_client_skeleton(txn, &input.client_id, Some(&urn))?;
             }
+            let mut changes = Vec::new();
+            if old.client_id != input.client_id {
+                changes.push(format!("clientID {} -> {}", old.client_id, input.client_id));
+            }
+            if old.scope != input.scope {
+                changes.push(format!(
+                    "scope {} -> {}",
+                    old.scope.as_str(),
+                    input.scope.as_str()
+                ));
+            }
+            if changes.is_empty() {
+                return Ok(old);
+            }
+            let ev = event(
+                caller,
+                self.now(),
+                "apiclient.update",
+                "apiclient",
+                &urn,
+                Some(changes.join("; ")),
+            );
             let new = ApiClient {
                 client_id: input.client_id.clone(),
                 scope: input.scope,
+                rev: Some(ev.urn.clone()),
                 ..old.clone()
             };
-            txn.put_client(&new, Some(&old))?;
+            txn.audited(&ev, vec![Check::updated("clients", &urn)], || {
+                txn.put_client(&new, Some(&old))
+            })?;
             Ok(new)
         })
     }
 
     /// Deletes an API client, its tokens and its role memberships.
-    pub fn delete_client(&self, _caller: &Caller, urn: &str) -> Result<String> {
+    pub fn delete_client(&self, caller: &Caller, urn: &str) -> Result<String> {
         let urn = urn_param(urn)?;
         if urn == self.store.meta().root_client {
             return Err(Error::invalid(
@@ -458,7 +714,21 @@ impl Service {
             let c = txn
                 .client(&urn)?
                 .ok_or_else(|| not_found("API client", &urn))?;
-            txn.delete_client(&c)?;
+            let tokens = txn.client_token_urns(&urn)?.len();
+            let ev = event(
+                caller,
+                self.now(),
+                "apiclient.delete",
+                "apiclient",
+                &urn,
+                Some(format!(
+                    "clientID {}, with its tokens ({tokens})",
+                    c.client_id
+                )),
+            );
+            txn.audited(&ev, vec![Check::deleted("clients", &urn)], || {
+                txn.delete_client(&c)
+            })?;
             Ok(urn.clone())
         })
     }
@@ -507,6 +777,10 @@ impl Service {
             expires: input.expires,
             created: now,
             description: input.description.clone().filter(|d| !d.is_empty()),
+            last_used: None,
+            // Its create event's URN, known now because the file is written now.
+            rev: Some(new_urn()),
+            retire: None,
         };
         let staged = self.store.stage_token(&rec)?;
         Ok(NewToken { rec, token, staged })
@@ -518,10 +792,21 @@ impl Service {
         let NewToken { rec, token, staged } = new;
         self.check_root_token(caller, &rec.client)?;
         self.store.write(|txn| {
-            if txn.client(&rec.client)?.is_none() {
+            let Some(client) = txn.client(&rec.client)? else {
                 return Err(not_found("API client", &rec.client));
-            }
-            txn.put_staged_token(&rec, staged)
+            };
+            let mut ev = event(
+                caller,
+                self.now(),
+                "apiclientbearertoken.create",
+                "apiclientbearertoken",
+                &rec.urn,
+                Some(token_detail(&client.client_id, &rec)),
+            );
+            ev.urn = rec.rev.clone().unwrap_or_default();
+            txn.audited(&ev, vec![Check::created("tokens", &rec.urn)], || {
+                txn.put_staged_token(&rec, staged)
+            })
         })?;
         Ok((rec, token))
     }
@@ -534,7 +819,8 @@ impl Service {
             .ok_or_else(|| not_found("bearer token", &urn))
     }
 
-    /// Lists bearer tokens, of one client (a URN, checked again here) or of all.
+    /// Lists bearer tokens, of one client (a URN, checked again here) or of all,
+    /// optionally only those the last-use filters of `q` pass.
     pub fn list_tokens(
         &self,
         _caller: &Caller,
@@ -542,10 +828,13 @@ impl Service {
         q: &PageQuery,
     ) -> Result<Page<BearerToken>> {
         let client = client.map(urn_param).transpose()?;
-        let (items, more) = self
-            .store
-            .tokens(client.as_deref(), q.after.as_deref(), q.limit)?;
-        Ok(finish_page(items, more, |t| t.urn.clone()))
+        let now = self.now();
+        filtered_page(
+            q,
+            |t: &BearerToken| q.wants(Some(t.created), t.last_used, now),
+            |after, limit| self.store.tokens(client.as_deref(), after, limit),
+            |t| t.urn.clone(),
+        )
     }
 
     /// Changes a token (its expiry, its description). The expiry follows `rule`:
@@ -575,9 +864,27 @@ impl Service {
             if let Some(d) = &input.description {
                 t.description = Some(d.clone()).filter(|d| !d.is_empty());
             }
-            if t != before {
-                txn.update_token(&t)?;
+            if t == before {
+                return Ok(t);
             }
+            let (action, detail) = if t.expires != before.expires {
+                let at = t.expires.map_or("never".into(), format_baack);
+                ("apiclientbearertoken.revoke", format!("expires {at}"))
+            } else {
+                ("apiclientbearertoken.update", "description".to_string())
+            };
+            let ev = event(
+                caller,
+                self.now(),
+                action,
+                "apiclientbearertoken",
+                &urn,
+                Some(detail),
+            );
+            t.rev = Some(ev.urn.clone());
+            txn.audited(&ev, vec![Check::updated("tokens", &urn)], || {
+                txn.update_token(&t)
+            })?;
             Ok(t)
         })
     }
@@ -590,8 +897,151 @@ impl Service {
                 .token(&urn)?
                 .ok_or_else(|| not_found("bearer token", &urn))?;
             self.check_root_token(caller, &t.client)?;
-            txn.delete_token(&t)?;
+            let ev = event(
+                caller,
+                self.now(),
+                "apiclientbearertoken.delete",
+                "apiclientbearertoken",
+                &urn,
+                None,
+            );
+            txn.audited(&ev, vec![Check::deleted("tokens", &urn)], || {
+                txn.delete_token(&t)
+            })?;
             Ok(urn.clone())
+        })
+    }
+
+    /// Replaces a live token with a new one for the same client, in one audited
+    /// change: the new token (same description; the lifetime `rot` gives, else as long a
+    /// one as the old token was given) and the old token's retirement, as a revocation
+    /// with `rot.overlap` as notice, or (`until_unused_max`) once unused for the overlap
+    /// but at most that long. Either both are stored or neither. Returns the new token,
+    /// its secret, and the old token as it now stands.
+    pub fn rotate_token(
+        &self,
+        caller: &Caller,
+        urn: &str,
+        rot: &Rotation,
+    ) -> Result<(BearerToken, String, BearerToken)> {
+        let urn = urn_param(urn)?;
+        let now = self.now();
+        let secs = |ms: Millis| ms / 1000;
+        if !(0..=MAX_OVERLAP).contains(&rot.overlap) {
+            return Err(Error::invalid(
+                "overlapSeconds",
+                format!("must be from 0 to {} (30 days)", secs(MAX_OVERLAP)),
+            ));
+        }
+        if let Some(max) = rot.until_unused_max {
+            if rot.overlap < MIN_IDLE {
+                return Err(Error::invalid(
+                    "overlapSeconds",
+                    format!(
+                        "with untilUnused it must be at least {} (5 minutes): last use is recorded to the minute",
+                        secs(MIN_IDLE)
+                    ),
+                ));
+            }
+            if !(rot.overlap..=MAX_OVERLAP).contains(&max) {
+                return Err(Error::invalid(
+                    "maxOverlapSeconds",
+                    format!(
+                        "must be from overlapSeconds ({}) to {} (30 days)",
+                        secs(rot.overlap),
+                        secs(MAX_OVERLAP)
+                    ),
+                ));
+            }
+        }
+        if let Some(t) = rot.expires
+            && t <= now
+        {
+            return Err(Error::invalid(
+                "expirationTimestamp",
+                format!("{} is not in the future", format_baack(t)),
+            ));
+        }
+        let token = secret::new_bearer_token()?;
+        self.store.write(|txn| {
+            let mut old = txn
+                .token(&urn)?
+                .ok_or_else(|| not_found("bearer token", &urn))?;
+            self.check_root_token(caller, &old.client)?;
+            if !old.is_live(now) {
+                return Err(Error::invalid(
+                    "urn",
+                    format!(
+                        "bearer token {urn} has expired or was revoked, so there is nothing to rotate; create a new token with `baack token create`"
+                    ),
+                ));
+            }
+            let client = txn
+                .client(&old.client)?
+                .ok_or_else(|| not_found("API client", &old.client))?;
+            let expires = match (rot.expires, old.expires) {
+                (Some(t), _) => Some(t),
+                (None, None) => None,
+                (None, Some(e)) => Some(
+                    crate::clock::later_in_range(now, e.saturating_sub(old.created).max(0))
+                        .unwrap_or(crate::clock::LATEST),
+                ),
+            };
+            let digest = secret::digest(&token);
+            let mut new = BearerToken {
+                urn: secret::token_urn(&digest),
+                client: old.client.clone(),
+                digest,
+                shown: secret::obfuscate(&token),
+                expires,
+                created: now,
+                description: old.description.clone(),
+                last_used: None,
+                rev: None,
+                retire: None,
+            };
+            let bound = rot.until_unused_max.unwrap_or(rot.overlap);
+            let until = now.saturating_add(bound);
+            let retired = match rot.until_unused_max {
+                Some(max) => format!(
+                    "works until unused for {}s, at most {}s (until {})",
+                    secs(rot.overlap),
+                    secs(max),
+                    format_baack(until)
+                ),
+                None => format!("works until {}", format_baack(until)),
+            };
+            let ev = event(
+                caller,
+                now,
+                "apiclientbearertoken.rotate",
+                "apiclientbearertoken",
+                &urn,
+                Some(format!(
+                    "for {}: replaced by {}; the old token {retired}",
+                    client.client_id, new.urn
+                )),
+            );
+            new.rev = Some(ev.urn.clone());
+            old.expires = Some(old.expires.map_or(until, |e| e.min(until)));
+            if rot.until_unused_max.is_some() {
+                old.retire = Some(Retire {
+                    idle: rot.overlap,
+                    since: now,
+                });
+            }
+            old.rev = Some(ev.urn.clone());
+            // The new token first: should the second write not happen, recovery finds the
+            // change half made and removes the new token, leaving the old one untouched.
+            let checks = vec![
+                Check::created("tokens", &new.urn),
+                Check::updated("tokens", &urn),
+            ];
+            txn.audited(&ev, checks, || {
+                txn.put_token(&new)?;
+                txn.update_token(&old)
+            })?;
+            Ok((new, token.clone(), old))
         })
     }
 
@@ -607,7 +1057,7 @@ impl Service {
     }
 
     /// Creates a role.
-    pub fn create_role(&self, _caller: &Caller, input: &RoleInput) -> Result<Role> {
+    pub fn create_role(&self, caller: &Caller, input: &RoleInput) -> Result<Role> {
         let owner = self.check_owner(input.owner.as_deref())?;
         self.store.write(|txn| {
             if txn.role_by_name(&input.name)?.is_some() {
@@ -615,16 +1065,29 @@ impl Service {
             }
             check_role_skeleton(txn, &input.name, None)?;
             Self::check_clients(txn, &input.clients)?;
+            let urn = new_urn();
+            let permissions = input.permissions.clone().unwrap_or_default();
+            let ev = event(
+                caller,
+                self.now(),
+                "permissionrole.create",
+                "permissionrole",
+                &urn,
+                Some(role_detail(&input.name, &permissions, &input.clients, &[])),
+            );
             let r = Role {
-                urn: new_urn(),
+                urn,
                 name: input.name.clone(),
                 owner,
                 identities: input.identities.clone(),
                 clients: input.clients.clone(),
-                permissions: input.permissions.clone().unwrap_or_default(),
+                permissions,
                 version: 1,
+                rev: Some(ev.urn.clone()),
             };
-            txn.put_role(&r, None)?;
+            txn.audited(&ev, vec![Check::created("roles", &r.urn)], || {
+                txn.put_role(&r, None)
+            })?;
             Ok(r)
         })
     }
@@ -657,7 +1120,7 @@ impl Service {
     /// 412 when the role changed since that `ETag` was read.
     pub fn update_role(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         urn: &str,
         input: &RoleInput,
         if_match: Option<&str>,
@@ -694,19 +1157,50 @@ impl Service {
                 version: old.version.wrapping_add(1),
                 ..old.clone()
             };
-            txn.put_role(&new, Some(&old))?;
+            // Who holds it and what it grants is a grant; its name or identities, an update.
+            let granted = new.clients != old.clients || new.permissions != old.permissions;
+            let action = if granted {
+                "permissionrole.grant"
+            } else {
+                "permissionrole.update"
+            };
+            let ev = event(
+                caller,
+                self.now(),
+                action,
+                "permissionrole",
+                &urn,
+                Some(role_detail(&new.name, &new.permissions, &new.clients, &old.clients)),
+            );
+            let new = Role {
+                rev: Some(ev.urn.clone()),
+                ..new
+            };
+            txn.audited(&ev, vec![Check::updated("roles", &urn)], || {
+                txn.put_role(&new, Some(&old))
+            })?;
             Ok(new)
         })
     }
 
     /// Deletes a role.
-    pub fn delete_role(&self, _caller: &Caller, urn: &str) -> Result<String> {
+    pub fn delete_role(&self, caller: &Caller, urn: &str) -> Result<String> {
         let urn = urn_param(urn)?;
         self.store.write(|txn| {
             let r = txn
                 .role(&urn)?
                 .ok_or_else(|| not_found("permission role", &urn))?;
-            txn.delete_role(&r)?;
+            let ev = event(
+                caller,
+                self.now(),
+                "permissionrole.delete",
+                "permissionrole",
+                &urn,
+                Some(format!("name {}", r.name)),
+            );
+            txn.audited(&ev, vec![Check::deleted("roles", &urn)], || {
+                txn.delete_role(&r)
+            })?;
             Ok(urn.clone())
         })
     }
@@ -726,21 +1220,83 @@ impl Service {
     /// Creates an OAuth client; its secret is returned here and nowhere else.
     pub fn create_oauth(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         fields: OAuthFields,
     ) -> Result<(OAuthClient, String)> {
         let secret = secret::new_oauth_secret()?;
         let now = self.now();
+        let id = secret::new_oauth_id()?;
+        let ev = event(
+            caller,
+            now,
+            "oauthclient.create",
+            "oauthclient",
+            &id,
+            Some(format!("name {}", fields.name)),
+        );
         let rec = OAuthClient {
-            id: secret::new_oauth_id()?,
+            id,
             secret_digest: secret::digest(&secret),
             fields,
             created: now,
             modified: now,
             last_used: None,
+            rev: Some(ev.urn.clone()),
+            previous_secret: None,
         };
-        self.store.write(|txn| txn.put_oauth(&rec))?;
+        self.store.write(|txn| {
+            txn.audited(&ev, vec![Check::created("oauth", &rec.id)], || {
+                txn.put_oauth(&rec)
+            })
+        })?;
         Ok((rec, secret))
+    }
+
+    /// Gives an OAuth client a new secret; the previous one keeps working for
+    /// `overlap` milliseconds, and any older one stops at once (API.md "OAuth secret
+    /// rotation": at most two live secrets).
+    pub fn rotate_oauth_secret(
+        &self,
+        caller: &Caller,
+        id: &str,
+        overlap: Millis,
+    ) -> Result<(OAuthClient, String)> {
+        let id = Self::oauth_id(id)?;
+        if !(0..=MAX_OVERLAP).contains(&overlap) {
+            return Err(Error::invalid(
+                "overlapSeconds",
+                format!("must be from 0 to {} (30 days)", MAX_OVERLAP / 1000),
+            ));
+        }
+        let secret = secret::new_oauth_secret()?;
+        let now = self.now();
+        self.store.write(|txn| {
+            let mut rec = txn
+                .oauth(&id)?
+                .ok_or_else(|| not_found("OAuth client", &id))?;
+            let ev = event(
+                caller,
+                now,
+                "oauthclient.rotatesecret",
+                "oauthclient",
+                &id,
+                Some(format!(
+                    "the previous secret works for {}s more",
+                    overlap / 1000
+                )),
+            );
+            rec.previous_secret = (overlap > 0).then(|| PreviousSecret {
+                digest: rec.secret_digest.clone(),
+                until: now.saturating_add(overlap),
+            });
+            rec.secret_digest = secret::digest(&secret);
+            rec.modified = now;
+            rec.rev = Some(ev.urn.clone());
+            txn.audited(&ev, vec![Check::updated("oauth", &id)], || {
+                txn.put_oauth(&rec)
+            })?;
+            Ok((rec, secret.clone()))
+        })
     }
 
     /// Reads an OAuth client.
@@ -775,7 +1331,7 @@ impl Service {
     /// nested arrays into each other, is refused before it can exhaust memory or the stack.
     pub fn patch_oauth(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         id: &str,
         patch: &OAuthPatch,
     ) -> Result<OAuthClient> {
@@ -795,23 +1351,67 @@ impl Service {
                 check_patched(&doc, i)?;
             }
             // What a patch leaves must pass the create rules.
-            rec.fields = crate::wire::oauth::parse_oauth(&doc)?;
+            let fields = crate::wire::oauth::parse_oauth(&doc)?;
+            if fields == rec.fields {
+                return Ok(rec);
+            }
+            let changed = oauth_changes(&rec.fields, &fields)?;
+            let ev = event(
+                caller,
+                now,
+                "oauthclient.update",
+                "oauthclient",
+                &id,
+                Some(changed),
+            );
+            rec.fields = fields;
             rec.modified = now;
-            txn.put_oauth(&rec)?;
+            rec.rev = Some(ev.urn.clone());
+            txn.audited(&ev, vec![Check::updated("oauth", &id)], || {
+                txn.put_oauth(&rec)
+            })?;
             Ok(rec)
         })
     }
 
     /// Deletes an OAuth client.
-    pub fn delete_oauth(&self, _caller: &Caller, id: &str) -> Result<()> {
+    pub fn delete_oauth(&self, caller: &Caller, id: &str) -> Result<()> {
         let id = Self::oauth_id(id)?;
         self.store.write(|txn| {
-            if txn.delete_oauth(&id)? {
-                Ok(())
-            } else {
-                Err(not_found("OAuth client", &id))
-            }
+            let rec = txn
+                .oauth(&id)?
+                .ok_or_else(|| not_found("OAuth client", &id))?;
+            let ev = event(
+                caller,
+                self.now(),
+                "oauthclient.delete",
+                "oauthclient",
+                &id,
+                Some(format!("name {}", rec.fields.name)),
+            );
+            txn.audited(&ev, vec![Check::deleted("oauth", &id)], || {
+                txn.delete_oauth(&id).map(drop)
+            })
         })
+    }
+
+    // --- audit events --------------------------------------------------------------
+
+    /// A page of audit events, newest first.
+    pub fn list_audit(
+        &self,
+        _caller: &Caller,
+        q: &AuditQuery,
+    ) -> Result<(Vec<AuditEvent>, Option<Position>)> {
+        self.store.audit_events(q, self.now())
+    }
+
+    /// One audit event.
+    pub fn get_audit(&self, _caller: &Caller, urn: &str) -> Result<AuditEvent> {
+        let urn = urn_param(urn)?;
+        self.store
+            .audit_event(&urn, self.now())?
+            .ok_or_else(|| not_found("audit event", &urn))
     }
 }
 
@@ -879,6 +1479,90 @@ impl std::io::Write for Budget {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// A page of what `get_page` lists that `wanted` keeps: pages are read until `q.limit`
+/// are kept or the list ends, so a filter never makes a short page mid-list.
+fn filtered_page<T>(
+    q: &PageQuery,
+    wanted: impl Fn(&T) -> bool,
+    get_page: impl Fn(Option<&str>, usize) -> Result<(Vec<T>, bool)>,
+    key: impl Fn(&T) -> String,
+) -> Result<Page<T>> {
+    if !q.filters() {
+        let (items, more) = get_page(q.after.as_deref(), q.limit)?;
+        return Ok(finish_page(items, more, key));
+    }
+    let mut out = Vec::new();
+    let mut after = q.after.clone();
+    loop {
+        let (items, more) = get_page(after.as_deref(), q.limit.max(100))?;
+        after = items.last().map(&key);
+        for it in items {
+            if !wanted(&it) {
+                continue;
+            }
+            if out.len() == q.limit {
+                return Ok(finish_page(out, true, key));
+            }
+            out.push(it);
+        }
+        if !more || after.is_none() {
+            return Ok(finish_page(out, false, key));
+        }
+    }
+}
+
+/// What a token's create event says: its client, expiry and description.
+fn token_detail(client_id: &str, t: &BearerToken) -> String {
+    let mut d = format!(
+        "for {client_id}, expires {}",
+        t.expires.map_or("never".into(), format_baack)
+    );
+    if let Some(desc) = &t.description {
+        d.push_str(&format!(", \"{desc}\""));
+    }
+    d
+}
+
+/// What a role event says: its name, what it grants, and who gained or lost it.
+fn role_detail(name: &str, perms: &[Permission], clients: &[String], before: &[String]) -> String {
+    let perms: Vec<&str> = perms.iter().map(|p| p.as_str()).collect();
+    let mut d = format!("name {name}, permissions [{}]", perms.join(", "));
+    let added: Vec<&str> = clients
+        .iter()
+        .filter(|c| !before.contains(c))
+        .map(String::as_str)
+        .collect();
+    let removed: Vec<&str> = before
+        .iter()
+        .filter(|c| !clients.contains(c))
+        .map(String::as_str)
+        .collect();
+    if !added.is_empty() {
+        d.push_str(&format!(", granted to {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        d.push_str(&format!(", revoked from {}", removed.join(", ")));
+    }
+    d
+}
+
+/// The names of the OAuth fields a patch changed.
+fn oauth_changes(old: &OAuthFields, new: &OAuthFields) -> Result<String> {
+    let (a, b) = (
+        serde_json::to_value(old).map_err(|e| Error::Internal(e.to_string()))?,
+        serde_json::to_value(new).map_err(|e| Error::Internal(e.to_string()))?,
+    );
+    let (Value::Object(a), Value::Object(b)) = (a, b) else {
+        return Ok(String::new());
+    };
+    let changed: Vec<&str> = b
+        .iter()
+        .filter(|(k, v)| a.get(*k) != Some(v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    Ok(format!("changed {}", changed.join(", ")))
 }
 
 fn duplicate_client(id: &str) -> Error {

@@ -48,6 +48,16 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
     pub log_format: LogFormat,
 
+    /// How often last use and refused-request audit events are written; a crash loses
+    /// at most this much of them (never anything else)
+    #[arg(long, default_value = "15s", value_name = "DURATION", value_parser = parse_flush)]
+    pub usage_flush: Duration,
+
+    /// Do not record last use (`lastUsed` stays as it is); refused requests are still
+    /// audited
+    #[arg(long)]
+    pub no_last_use: bool,
+
     /// Serve only the operations Baack's own documentation has, without API.md's
     /// additions (see README, "Testing against the documented API")
     #[arg(long, hide = true)]
@@ -58,6 +68,16 @@ fn parse_body_timeout(s: &str) -> Result<Duration, String> {
     let d = super::parse_duration(s)?;
     if d.is_zero() {
         return Err("the body timeout must be longer than 0s".into());
+    }
+    Ok(d)
+}
+
+fn parse_flush(s: &str) -> Result<Duration, String> {
+    let d = super::parse_duration(s)?;
+    if d.is_zero() || d > Duration::from_secs(60) {
+        return Err(
+            "the flush interval must be from 1ms to 60s: last use is kept to the minute".into(),
+        );
     }
     Ok(d)
 }
@@ -126,6 +146,11 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
         // same few files: cache them, for as long as no writer anywhere has written.
         let store = store.with_group_commit()?.with_read_cache()?;
         let svc = Arc::new(Service::new(store.clone(), Arc::new(SystemClock)));
+        if a.no_last_use {
+            svc.usage().disable_last_use();
+        }
+        let flusher = tokio::spawn(server::flush_usage_every(svc.clone(), a.usage_flush));
+        let flush_svc = svc.clone();
         // `--profile NAME` logs that profile in to this server, as `vault server -dev`
         // does: with the new store's root token, or else a new token of the root client.
         let login = g.profile.as_ref().map(|name| {
@@ -193,7 +218,10 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
         }
         out.note(&format!("listening on http://{addr}"));
         server::serve(listener, app, stop, listen).await;
-        // Every request has been answered: let go of the store before exiting.
+        // Every request has been answered: what they noted is written, then the store
+        // let go of before exiting.
+        flusher.abort();
+        server::flush_usage(&flush_svc).await;
         if let Some(c) = store.committer() {
             c.stop();
         }

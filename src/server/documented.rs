@@ -3,7 +3,9 @@
 //! routes takes away what API.md marks "our addition": the list endpoints and
 //! `clientcontext` answer 404 as a server without those routes would, `If-Match` is
 //! ignored and no `ETag` is sent, roles store no `permissions` and tokens no `description`
-//! (dropped silently, and never shown), a token's `expirationTimestamp` is set as given (no never-later rule), and each
+//! (dropped silently, and never shown), tokens show no `created`, `lastUsed` or
+//! `idleTimeoutSeconds` and clients no `lastUsed`, the rotations and the audit log answer
+//! 404, a token's `expirationTimestamp` is set as given (no never-later rule), and each
 //! object's own `urn` is spelled `Urn`, as seed 001 shows a deployment doing.
 
 use axum::body::Body;
@@ -15,13 +17,33 @@ use serde_json::Value;
 
 use super::errors::{Api, ApiError};
 use super::handlers::no_route;
-use super::{CLIENTS, CONTEXT, MAX_BODY, ROLE, ROLES, TOKEN, TOKENS};
+use super::{
+    AUDIT, AUDITS, CLIENT, CLIENTS, CONTEXT, MAX_BODY, OAUTH_SECRET, ROLE, ROLES, TOKEN,
+    TOKEN_ROTATE, TOKENS,
+};
 use crate::error::Error;
 
 /// Whether `method` on the route `route` is one of API.md's additions.
 fn is_addition(method: &Method, route: &str) -> bool {
     let list = [CLIENTS, TOKENS, ROLES].iter().any(|c| c.contains(&route));
-    CONTEXT.contains(&route) || (list && (method == Method::GET || method == Method::HEAD))
+    let ours = [CONTEXT, TOKEN_ROTATE, AUDITS, AUDIT, OAUTH_SECRET];
+    ours.iter().any(|r| r.contains(&route))
+        || (list && (method == Method::GET || method == Method::HEAD))
+}
+
+/// The fields of our own that a route's objects carry: a role's `permissions`, a
+/// token's `description` and last-use fields, a client's `lastUsed`.
+fn our_fields(route: &str) -> &'static [&'static str] {
+    let on = |spellings: &[&[&str]]| spellings.iter().any(|s| s.contains(&route));
+    if on(&[ROLES, ROLE]) {
+        &["permissions"]
+    } else if on(&[TOKENS, TOKEN]) {
+        &["description", "created", "lastUsed", "idleTimeoutSeconds"]
+    } else if on(&[CLIENTS, CLIENT]) {
+        &["lastUsed"]
+    } else {
+        &[]
+    }
 }
 
 /// The middleware (see the module's comment).
@@ -40,14 +62,9 @@ pub(super) async fn only_documented(mut req: Request, next: Next) -> Response {
     }
     let baack = route.starts_with("/n/");
     req.headers_mut().remove(header::IF_MATCH);
-    let role = ROLES.contains(&route.as_str()) || ROLE.contains(&route.as_str());
-    let token = TOKENS.contains(&route.as_str()) || TOKEN.contains(&route.as_str());
-    let ours = match (role, token) {
-        (true, _) => Some("permissions"),
-        (_, true) => Some("description"),
-        _ => None,
-    };
-    if let Some(field) = ours
+    let ours = our_fields(&route);
+    // Only the first is settable: the rest are read-only, and ignored on input anyway.
+    if let Some(field) = ours.first()
         && (method == Method::POST || method == Method::PUT)
     {
         req = match without(req, field).await {
@@ -85,9 +102,9 @@ async fn without(req: Request, field: &str) -> Result<Request, ApiError> {
     Ok(req)
 }
 
-/// The answer without `ETag`, without the object's field `ours` (a role's `permissions`,
-/// a token's `description`), and with the object's own `urn` spelled `Urn`.
-async fn documented_answer(resp: Response, ours: Option<&str>) -> Response {
+/// The answer without `ETag`, without the object's fields `ours` (see [`our_fields`]),
+/// and with the object's own `urn` spelled `Urn`.
+async fn documented_answer(resp: Response, ours: &[&str]) -> Response {
     let (mut parts, body) = resp.into_parts();
     parts.headers.remove(header::ETAG);
     let json = parts
@@ -103,8 +120,8 @@ async fn documented_answer(resp: Response, ours: Option<&str>) -> Response {
     };
     let bytes = match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(mut o)) => {
-            if let Some(f) = ours {
-                o.remove(f);
+            for f in ours {
+                o.remove(*f);
             }
             if let Some(u) = o.remove("urn") {
                 o.insert("Urn".into(), u);

@@ -213,10 +213,22 @@ impl AppState {
             Ok(caller) => {
                 super::note_caller(&caller.client.urn);
                 self.limit(api, Key::Client(&caller.client.urn))?;
-                caller.authorize(op).map_err(|e| ApiError::new(api, e))?;
+                if let Err(e) = caller.authorize(op) {
+                    self.denied(&caller, op, &e);
+                    return Err(ApiError::new(api, e));
+                }
                 Ok(Admitted { token, caller })
             }
             Err(e) => by_addr(e),
+        }
+    }
+
+    /// Notes a valid token's refusal for the audit log (see `crate::usage`: at most one
+    /// per token per minute, written off the request path).
+    fn denied(&self, caller: &Caller, op: Operation, e: &Error) {
+        if let Error::Forbidden(why) = e {
+            self.svc
+                .note_denied(caller, op.kind(), &format!("{op:?}"), why);
         }
     }
 
@@ -239,6 +251,7 @@ impl AppState {
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
         let svc = self.svc.clone();
+        let caller = admitted.caller.clone();
         // In-process, one request runs at a time on the CLI's own thread: handing it to
         // another thread would only add a switch. A server runs writes on its store's
         // committer, and keeps its workers free for anything longer than a single-object
@@ -272,7 +285,11 @@ impl AppState {
                 .map_err(|e| Error::Internal(format!("a request task failed: {e}")))
                 .and_then(|r| r)
         };
-        result.map_err(|e| ApiError::new(api, e))
+        result.map_err(|e| {
+            // A refusal the operation itself made (another client's root token).
+            self.denied(&caller, op, &e);
+            ApiError::new(api, e)
+        })
     }
 }
 

@@ -100,6 +100,41 @@ pub fn router(svc: Arc<Service>, opts: Options) -> Router {
     r
 }
 
+/// Writes what requests noted about use (last use, refused requests: see
+/// `crate::usage`) every `every`, on the store's committer when it has one, so the
+/// write joins a batch instead of taking the lock in between. Runs until dropped; a
+/// failed flush is logged and its data kept for the next.
+pub async fn flush_usage_every(svc: Arc<Service>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is at once; nothing has been noted yet.
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        flush_usage(&svc).await;
+    }
+}
+
+/// One flush of what requests noted about use; see [`flush_usage_every`].
+pub async fn flush_usage(svc: &Arc<Service>) {
+    if !svc.usage().is_pending() {
+        return;
+    }
+    let s = svc.clone();
+    let result = match svc.store().committer() {
+        Some(c) => c.submit(move || s.flush_usage()).await,
+        None => tokio::task::spawn_blocking(move || s.flush_usage())
+            .await
+            .unwrap_or_else(|e| Err(crate::Error::Internal(format!("a flush task failed: {e}")))),
+    };
+    match result {
+        Ok(n) => tracing::debug!(records = n, "wrote last use and refused requests"),
+        Err(e) => tracing::warn!(
+            "could not write last use and refused requests (kept for the next try): {e}"
+        ),
+    }
+}
+
 /// The address a request came from, attached by [`serve`] to every request it hands the
 /// router. In-process requests have none.
 #[derive(Debug, Clone, Copy)]
@@ -420,6 +455,9 @@ const CLIENTS: &[&str] = &["/n/v1/apiclient/", "/n/v1/apiclient"];
 const CLIENT: &[&str] = &["/n/v1/apiclient/{urn}"];
 const TOKENS: &[&str] = &["/n/v1/apiclientbearertoken/", "/n/v1/apiclientbearertoken"];
 const TOKEN: &[&str] = &["/n/v1/apiclientbearertoken/{urn}"];
+const TOKEN_ROTATE: &[&str] = &["/n/v1/apiclientbearertoken/{urn}/rotate"];
+const AUDITS: &[&str] = &["/n/v1/auditevent/", "/n/v1/auditevent"];
+const AUDIT: &[&str] = &["/n/v1/auditevent/{urn}"];
 const ROLES: &[&str] = &[
     "/n/v1/permissionrole/",
     "/n/v1/permissionrole",
@@ -432,6 +470,11 @@ const OAUTH: &[&str] = &[
     "/v3/oauth-clients/{id}",
     "/oauth-clients/{id}",
     "/beta/oauth-clients/{id}",
+];
+const OAUTH_SECRET: &[&str] = &[
+    "/v3/oauth-clients/{id}/secret",
+    "/oauth-clients/{id}/secret",
+    "/beta/oauth-clients/{id}/secret",
 ];
 
 /// Every operation at every spelling of its path: the one list that both the router
@@ -448,10 +491,14 @@ macro_rules! operations {
         $add!(CLIENT: baack::client_get, baack::client_update, baack::client_delete);
         $add!(TOKENS: baack::token_create, baack::token_list);
         $add!(TOKEN: baack::token_get, baack::token_update, baack::token_delete);
+        $add!(TOKEN_ROTATE: baack::token_rotate);
+        $add!(AUDITS: baack::audit_list);
+        $add!(AUDIT: baack::audit_get);
         $add!(ROLES: baack::role_create, baack::role_list);
         $add!(ROLE: baack::role_get, baack::role_update, baack::role_delete);
         $add!(OAUTHS: oauth::oauth_create, oauth::oauth_list);
         $add!(OAUTH: oauth::oauth_get, oauth::oauth_patch, oauth::oauth_delete);
+        $add!(OAUTH_SECRET: oauth::oauth_rotate_secret);
     };
 }
 

@@ -152,3 +152,40 @@ pub(crate) async fn oauth_delete(
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+#[utoipa::path(
+    post,
+    path = "/v3/oauth-clients/{id}/secret",
+    operation_id = "rotateOauthClientSecret",
+    tag = super::openapi::OAUTH,
+    summary = "Give an OAuth client a new secret; the previous one works overlapSeconds more (our addition)",
+    description = "At most two secrets are live at once: rotating again ends the older one at once. Needs ADMINISTER.",
+    params(("id" = inline(super::openapi::OAuthIdParam), Path)),
+    request_body(content = crate::wire::audit::OAuthSecretRotation, content_type = "application/json"),
+    responses((status = 200, description = "Success", body = crate::wire::oauth::OAuthClientCreated, headers(("Cache-Control" = inline(super::openapi::NoStore), description = "A secret is never cached")))),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn oauth_rotate_secret(
+    State(st): State<AppState>,
+    h: Head,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Reply {
+    let (o, secret) = st
+        .write_body(
+            Api::OAuth,
+            Op::RotateOAuthSecret,
+            &h,
+            body,
+            move |v| {
+                let r = from_body_owned::<crate::wire::audit::OAuthSecretRotation>(v)?;
+                Ok((Service::oauth_id(&id)?, r.overlap()?))
+            },
+            |svc, c, (id, overlap)| svc.rotate_oauth_secret(c, &id, overlap),
+        )
+        .await?;
+    let mut r = reply(StatusCode::OK, OAuthClientCreated::new(&o, &secret));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}

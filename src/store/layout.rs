@@ -23,10 +23,12 @@ use crate::secret;
 /// its first write, so that an older build, which would not bump the counter or would
 /// not find such a token, refuses the store from then on. Format 4 added the skeleton
 /// indexes (see [`crate::model::skeleton`]), which an older build would not maintain.
-pub(super) const FORMAT: u64 = 4;
+/// Format 5 added the audit log (see `audit`), which an older build would not write.
+pub(super) const FORMAT: u64 = 5;
 
-const DIRS: [&str; 14] = [
+const DIRS: [&str; 15] = [
     "tmp",
+    "audit",
     "pending",
     "company",
     "clients",
@@ -328,6 +330,9 @@ impl Store {
             client_id: ROOT_CLIENT_ID.into(),
             scope: Scope::Api,
             owner: company.urn.clone(),
+            created: Some(chrono::Utc::now().timestamp_millis()),
+            last_used: None,
+            rev: None,
         };
         txn.put_client(&root_client, None)?;
         let minted = if mint {
@@ -341,6 +346,9 @@ impl Store {
                 expires: None,
                 created: chrono::Utc::now().timestamp_millis(),
                 description: None,
+                last_used: None,
+                rev: None,
+                retire: None,
             };
             txn.put_token(&root_token)?;
             Some((root_token, token))
@@ -378,6 +386,9 @@ impl Txn<'_> {
             // goes last, so a crash half-way builds them again next time.
             if meta.format < 4 {
                 self.build_skeleton_indexes()?;
+            }
+            if meta.format < 5 {
+                mkdir_private(&self.root.join("audit"))?;
             }
             meta.format = FORMAT;
             self.put(&path, &meta)?;

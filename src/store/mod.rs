@@ -11,6 +11,8 @@
 //!                                    progress; swept by the next writer
 //! cache/<collection>.json            a whole collection, derived (see `snapshot`)
 //! pending/<client-urn>               a client deletion whose cascade must be finished
+//! audit/<ms>.jsonl                   the audit log, in segments (see `audit`), with
+//! audit/intent  audit/retention.json the change under way and how long events are kept
 //! company/<urn>.json  clients/<urn>.json  tokens/<urn>.json  roles/<urn>.json  oauth/<id>.json
 //! index/client-id/<sha256(clientID)>     -> client URN   (a symlink: created atomically,
 //! index/role-name/<sha256(name)>         -> role URN       no data block to fsync)
@@ -54,6 +56,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::error::Result;
 
+mod audit;
 mod cache;
 mod commit;
 mod files;
@@ -68,6 +71,7 @@ mod snapshot;
 mod tests;
 mod txn;
 mod writes;
+pub use audit::{AuditQuery, Check, Position, Retention};
 use cache::{ReadCache, SeqFile};
 pub use commit::Committer;
 pub use files::Staged;

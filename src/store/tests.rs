@@ -21,6 +21,9 @@ fn fixture() -> (tempfile::TempDir, Bootstrap, Store) {
 
 fn client(client_id: &str, owner: &str) -> ApiClient {
     ApiClient {
+        created: None,
+        last_used: None,
+        rev: None,
         urn: new_urn(),
         client_id: client_id.into(),
         scope: Scope::Api,
@@ -30,6 +33,9 @@ fn client(client_id: &str, owner: &str) -> ApiClient {
 
 fn token(client: &ApiClient, value: &str) -> BearerToken {
     BearerToken {
+        last_used: None,
+        rev: None,
+        retire: None,
         urn: new_urn(),
         client: client.urn.clone(),
         digest: sha(value),
@@ -129,6 +135,9 @@ fn stale_indexes_are_ignored_and_pages_are_ordered() {
     s.write(|t| {
         for i in 0..5 {
             let c = ApiClient {
+                created: None,
+                last_used: None,
+                rev: None,
                 urn: new_urn(),
                 client_id: format!("c{i}"),
                 scope: Scope::Api,
@@ -276,6 +285,9 @@ fn group_commit_batches_concurrent_writers_and_loses_none() {
         .map(|i| {
             let (s2, owner) = (s.clone(), b.company.urn.clone());
             let c = ApiClient {
+                created: None,
+                last_used: None,
+                rev: None,
                 urn: new_urn(),
                 client_id: format!("c{i}"),
                 scope: Scope::Api,
@@ -287,6 +299,9 @@ fn group_commit_batches_concurrent_writers_and_loses_none() {
         .collect();
     // A write from another thread meanwhile runs at once, under the same lock.
     let other = ApiClient {
+        created: None,
+        last_used: None,
+        rev: None,
         urn: new_urn(),
         client_id: "other".into(),
         scope: Scope::Api,
@@ -325,6 +340,9 @@ fn a_cached_listing_is_dropped_when_the_directory_changes() {
     let s = Store::open(dir.path()).unwrap();
     let add = |i: usize| {
         let c = ApiClient {
+            created: None,
+            last_used: None,
+            rev: None,
             urn: new_urn(),
             client_id: format!("c{i}"),
             scope: Scope::Api,
@@ -429,6 +447,7 @@ fn the_first_write_indexes_the_skeletons_of_a_format_3_store() {
     s.write(|t| t.put_client(&android, None)).unwrap();
     s.write(|t| t.put_client(&cyrillic, None)).unwrap();
     let role = Role {
+        rev: None,
         urn: new_urn(),
         name: "Auditors".into(),
         owner: b.company.urn.clone(),

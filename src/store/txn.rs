@@ -202,6 +202,7 @@ impl<'a> Txn<'a> {
             self.repair()?;
             self.remove(&self.root.join("dirty"))?;
         }
+        self.resolve_intent()?;
         let pending = self.root.join("pending");
         for client in sorted_names(&pending)? {
             self.finish_client_delete(&client)?;

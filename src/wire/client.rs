@@ -6,9 +6,9 @@ use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, ToSchema};
 
 use super::common::{
-    CURSOR_DOC, LIMIT_DOC, Loose, Params, Reference, ReferenceOut, component, cursor_param,
-    is_absent, limit_param, name, next_page, next_page_url, page, param, query_param, scope,
-    string_param, urn_out,
+    CURSOR_DOC, LIMIT_DOC, Loose, Params, Reference, ReferenceOut, UseFilter, component,
+    cursor_param, is_absent, limit_param, name, next_page, next_page_url, page, param, query_param,
+    scope, string_param, urn_out,
 };
 use crate::error::{Error, Result};
 use crate::model::{self, ClientInput, Scope, check_name, paths};
@@ -109,6 +109,11 @@ pub struct ApiClient {
     /// Its name.
     #[serde(rename = "clientID")]
     pub client_id: String,
+    /// Its latest successful authentication, to the minute (our addition); null until
+    /// used.
+    #[serde(default, rename = "lastUsed")]
+    #[schema(schema_with = super::common::last_used_out, required = false)]
+    pub last_used: Option<String>,
 }
 
 impl From<&model::ApiClient> for ApiClient {
@@ -119,6 +124,7 @@ impl From<&model::ApiClient> for ApiClient {
             scope: c.scope,
             owner: ReferenceOut::new(paths::COMPANY, &c.owner),
             client_id: c.client_id.clone(),
+            last_used: c.last_used.map(crate::clock::format_baack),
         }
     }
 }
@@ -137,10 +143,12 @@ pub struct ApiClientList {
 impl ApiClientList {
     /// The answer to `q` that found `page`.
     pub fn new(page: &Page<model::ApiClient>, q: &ApiClientQuery) -> Self {
+        let used = q.used.extra();
         let extra: Vec<(&str, &str)> = q
             .client_id
             .iter()
             .map(|i| ("clientID", i.as_str()))
+            .chain(used.iter().map(|(k, v)| (*k, v.as_str())))
             .collect();
         ApiClientList {
             api_clients: page.items.iter().map(ApiClient::from).collect(),
@@ -157,6 +165,8 @@ pub struct ApiClientQuery {
     pub limit: usize,
     /// `cursor`: the URN the page starts after.
     pub cursor: Option<String>,
+    /// `unusedFor`, `usedWithin`: the last-use filters.
+    pub used: UseFilter,
     /// `clientID`: only the API client with exactly this clientID.
     pub client_id: Option<String>,
 }
@@ -172,6 +182,9 @@ impl IntoParams for ApiClientQuery {
                 string_param(),
             ),
         ]
+        .into_iter()
+        .chain(UseFilter::params())
+        .collect()
     }
 }
 
@@ -182,6 +195,7 @@ impl TryFrom<&Params> for ApiClientQuery {
         Ok(ApiClientQuery {
             limit,
             cursor,
+            used: UseFilter::parse(q)?,
             client_id: param(q, "clientID").map(str::to_string),
         })
     }
@@ -190,10 +204,7 @@ impl TryFrom<&Params> for ApiClientQuery {
 impl ApiClientQuery {
     /// The paging part.
     pub fn page(&self) -> PageQuery {
-        PageQuery {
-            after: self.cursor.clone(),
-            limit: self.limit,
-        }
+        self.used.page(self.cursor.clone(), self.limit)
     }
 }
 

@@ -288,6 +288,7 @@ pub(crate) fn scope() -> Schema {
 // --- reading fields --------------------------------------------------------------------
 
 use crate::error::{Error, Result};
+use crate::service::PageQuery;
 
 impl Loose<String> {
     /// A required string field: absent is [`Error::MissingField`], another type is
@@ -466,4 +467,90 @@ pub(crate) fn next_page_url(
         }
         url
     })
+}
+
+/// The most seconds a last-use filter may name: 100 years.
+pub(crate) const MAX_FILTER_SECONDS: usize = 3_153_600_000;
+
+/// The last-use filters of the token and client lists (API.md "Last use"), in seconds
+/// as sent.
+#[derive(Debug, Clone, Default)]
+pub struct UseFilter {
+    /// `unusedFor`: only what has not been used for this long.
+    pub unused_for: Option<usize>,
+    /// `usedWithin`: only what was used within this long.
+    pub used_within: Option<usize>,
+}
+
+impl UseFilter {
+    pub(crate) fn parse(q: &Params) -> Result<UseFilter> {
+        let read = |name: &str| -> Result<Option<usize>> {
+            match param(q, name) {
+                None => Ok(None),
+                Some(_) => number(q, name, 0, MAX_FILTER_SECONDS, 0).map(Some),
+            }
+        };
+        Ok(UseFilter {
+            unused_for: read("unusedFor")?,
+            used_within: read("usedWithin")?,
+        })
+    }
+
+    /// The query parameters, for a next page's URL.
+    pub(crate) fn extra(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        if let Some(s) = self.unused_for {
+            v.push(("unusedFor", s.to_string()));
+        }
+        if let Some(s) = self.used_within {
+            v.push(("usedWithin", s.to_string()));
+        }
+        v
+    }
+
+    /// The document's parameters.
+    pub(crate) fn params() -> Vec<utoipa::openapi::path::Parameter> {
+        let seconds = || -> Schema {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(MAX_FILTER_SECONDS as u64))
+                .into()
+        };
+        vec![
+            query_param(
+                "unusedFor",
+                "Only those not used for this many seconds (never used: since made)",
+                seconds(),
+            ),
+            query_param(
+                "usedWithin",
+                "Only those used within this many seconds",
+                seconds(),
+            ),
+        ]
+    }
+
+    /// Into the service's page query, beside `after` and `limit`.
+    pub(crate) fn page(&self, after: Option<String>, limit: usize) -> PageQuery {
+        let ms = |s: usize| (s as i64).saturating_mul(1000);
+        PageQuery {
+            after,
+            limit,
+            unused_for: self.unused_for.map(ms),
+            used_within: self.used_within.map(ms),
+        }
+    }
+}
+
+/// A `lastUsed` in a Baack response: a timestamp, or null until used.
+pub(crate) fn last_used_out() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(
+            [Type::String, Type::Null]
+                .into_iter()
+                .collect::<SchemaType>(),
+        )
+        .pattern(Some(patterns::timestamp()))
+        .into()
 }

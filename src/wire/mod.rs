@@ -3,6 +3,7 @@
 //! domain's inputs (`TryFrom`), checking every rule of API.md; domain objects render
 //! into responses (`From`). One file per resource.
 
+pub mod audit;
 pub mod client;
 pub mod common;
 pub mod company;

@@ -272,6 +272,7 @@ impl PermissionRoleQuery {
         PageQuery {
             after: self.cursor.clone(),
             limit: self.limit,
+            ..PageQuery::default()
         }
     }
 }

@@ -360,6 +360,9 @@ mod mutation_pins {
     #[test]
     fn a_token_stops_working_at_its_expiry_exactly() {
         let t = |expires| BearerToken {
+            last_used: None,
+            rev: None,
+            retire: None,
             urn: String::new(),
             client: String::new(),
             digest: String::new(),
@@ -518,6 +521,49 @@ mod document {
             let ts = &mut old_r[body]["properties"]["expirationTimestamp"];
             let example = ts.as_object_mut().unwrap().remove("example").unwrap();
             ts["examples"] = Value::Array(vec![example]);
+        }
+        // Issue 16's additions: last use on clients and tokens, a token's creation time
+        // and idle rule, wherever a client or a token is embedded.
+        let new_r: Map<String, Value> = new
+            .iter()
+            .map(|(k, v)| (k.clone(), resolve(v, &new)))
+            .collect();
+        let added = |shape: &str, fields: &[&str]| -> Vec<(String, Value)> {
+            fields
+                .iter()
+                .map(|f| (f.to_string(), new_r[shape]["properties"][f].clone()))
+                .collect()
+        };
+        let client_fields = added("ApiClient", &["lastUsed"]);
+        let token_fields = added(
+            "BearerToken",
+            &["created", "lastUsed", "idleTimeoutSeconds"],
+        );
+        fn add(v: &mut Value, client: &[(String, Value)], token: &[(String, Value)]) {
+            match v {
+                Value::Object(o) => {
+                    if let Some(Value::Object(p)) = o.get_mut("properties") {
+                        let fields = if p.contains_key("clientID") && p.contains_key("url") {
+                            client
+                        } else if p.contains_key("bearerToken") && p.contains_key("url") {
+                            token
+                        } else {
+                            &[]
+                        };
+                        for (k, s) in fields {
+                            p.insert(k.clone(), s.clone());
+                        }
+                    }
+                    for (_, c) in o.iter_mut() {
+                        add(c, client, token);
+                    }
+                }
+                Value::Array(a) => a.iter_mut().for_each(|c| add(c, client, token)),
+                _ => {}
+            }
+        }
+        for (_, v) in old_r.iter_mut() {
+            add(v, &client_fields, &token_fields);
         }
         for (name, want) in &old_r {
             if name == "Any" {

@@ -8,8 +8,9 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::common::{
-    CURSOR_DOC, LIMIT_DOC, Loose, Params, Reference, ReferenceOut, component, cursor_param,
-    is_absent, limit_param, next_page, next_page_url, page, param, query_param, urn_in, urn_out,
+    CURSOR_DOC, LIMIT_DOC, Loose, Params, Reference, ReferenceOut, UseFilter, component,
+    cursor_param, is_absent, limit_param, next_page, next_page_url, page, param, query_param,
+    urn_in, urn_out,
 };
 use super::patterns;
 use crate::clock::{RANGE, format_baack, in_range, parse_timestamp};
@@ -177,6 +178,20 @@ pub struct BearerToken {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = description_out, required = false)]
     pub description: Option<String>,
+    /// When it was made (our addition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = timestamp_out, required = false)]
+    pub created: Option<String>,
+    /// Its latest successful authentication, to the minute (our addition); null until
+    /// used.
+    #[serde(default)]
+    #[schema(schema_with = super::common::last_used_out, required = false)]
+    pub last_used: Option<String>,
+    /// Set by a rotation with `untilUnused` (our addition): it also stops working once
+    /// unused this many seconds (before its `expirationTimestamp`, the hard bound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, minimum = 1)]
+    pub idle_timeout_seconds: Option<i64>,
 }
 
 fn shown_token() -> Schema {
@@ -195,6 +210,9 @@ impl From<&model::BearerToken> for BearerToken {
             bearer_token: t.shown.clone(),
             expiration_timestamp: t.expires.map(format_baack),
             description: t.description.clone(),
+            created: Some(format_baack(t.created)),
+            last_used: t.last_used.map(format_baack),
+            idle_timeout_seconds: t.retire.map(|r| r.idle / 1000),
         }
     }
 }
@@ -246,10 +264,12 @@ pub struct BearerTokenList {
 impl BearerTokenList {
     /// The answer to `q` that found `page`.
     pub fn new(page: &Page<model::BearerToken>, q: &BearerTokenQuery) -> Self {
+        let used = q.used.extra();
         let extra: Vec<(&str, &str)> = q
             .api_client_asked
             .iter()
             .map(|i| ("apiClient", i.as_str()))
+            .chain(used.iter().map(|(k, v)| (*k, v.as_str())))
             .collect();
         BearerTokenList {
             bearer_tokens: page.items.iter().map(BearerToken::from).collect(),
@@ -265,6 +285,8 @@ pub struct BearerTokenQuery {
     pub limit: usize,
     /// `cursor`: the URN the page starts after.
     pub cursor: Option<String>,
+    /// `unusedFor`, `usedWithin`: the last-use filters.
+    pub used: UseFilter,
     /// `apiClient`, normalised: only the tokens of this API client.
     pub api_client: Option<String>,
     /// `apiClient` as sent, for the next page's URL.
@@ -278,6 +300,9 @@ impl IntoParams for BearerTokenQuery {
             query_param("cursor", CURSOR_DOC, cursor_param()),
             query_param("apiClient", "Only the tokens of this API client", urn_in()),
         ]
+        .into_iter()
+        .chain(UseFilter::params())
+        .collect()
     }
 }
 
@@ -290,6 +315,7 @@ impl TryFrom<&Params> for BearerTokenQuery {
         Ok(BearerTokenQuery {
             limit,
             cursor,
+            used: UseFilter::parse(q)?,
             api_client,
             api_client_asked: asked,
         })
@@ -299,10 +325,7 @@ impl TryFrom<&Params> for BearerTokenQuery {
 impl BearerTokenQuery {
     /// The paging part.
     pub fn page(&self) -> PageQuery {
-        PageQuery {
-            after: self.cursor.clone(),
-            limit: self.limit,
-        }
+        self.used.page(self.cursor.clone(), self.limit)
     }
 }
 

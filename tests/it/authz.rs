@@ -87,6 +87,7 @@ enum Res {
     Token,
     Role,
     OAuth,
+    Audit,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +97,8 @@ enum Verb {
     Get,
     Update,
     Delete,
+    /// A token's rotation, an OAuth client's new secret: a POST to one object.
+    Rotate,
 }
 
 #[derive(Debug)]
@@ -109,7 +112,9 @@ struct Route {
 
 fn classify(method: Method, path: &'static str) -> Route {
     let item = path.ends_with('}');
+    let rotate = path.ends_with("}/rotate") || path.ends_with("}/secret");
     let verb = match (method.as_str(), item) {
+        ("POST", false) if rotate => Verb::Rotate,
         ("POST", false) => Verb::Create,
         ("GET", false) => Verb::List,
         ("GET", true) => Verb::Get,
@@ -133,6 +138,8 @@ fn classify(method: Method, path: &'static str) -> Route {
         Res::Role
     } else if path.contains("oauth-clients") {
         Res::OAuth
+    } else if path.starts_with("/n/v1/auditevent") {
+        Res::Audit
     } else {
         panic!("no rule for {method} {path}")
     };
@@ -172,7 +179,7 @@ fn outcome(r: &Route, cred: Cred) -> Outcome {
     }
     let enough: &[&str] = match r.verb {
         Verb::List | Verb::Get => &["READ", "ADMINISTER"],
-        Verb::Create | Verb::Update | Verb::Delete => &["ADMINISTER"],
+        Verb::Create | Verb::Update | Verb::Delete | Verb::Rotate => &["ADMINISTER"],
     };
     if perms.iter().any(|p| enough.contains(p)) {
         Outcome::Success
@@ -187,7 +194,7 @@ fn expected_status(r: &Route, o: Outcome) -> u16 {
         // Baack hides what the caller may not see; SailPoint says 403.
         (Outcome::Denied, Api::OAuth, _) => 403,
         (Outcome::Denied, _, _) => 404,
-        (Outcome::Success, Api::Baack, Verb::Create) => 201,
+        (Outcome::Success, Api::Baack, Verb::Create | Verb::Rotate) => 201,
         (Outcome::Success, Api::Baack, Verb::Update) => 202,
         (Outcome::Success, Api::OAuth, Verb::Delete) => 204,
         (Outcome::Success, _, _) => 200,
@@ -251,6 +258,7 @@ struct World {
     token: String,
     role: String,
     oauth: String,
+    audit: String,
     /// The client whose tokens the create cells make.
     token_owner: String,
     /// The client fresh tokens belong to.
@@ -335,6 +343,9 @@ impl World {
         let (s, _, b) = srv.post("/v3/oauth-clients", oauth_body("authz-target"));
         assert_eq!(s, 200, "{b}");
         let oauth = b["id"].as_str().unwrap().to_string();
+        let (s, _, b) = srv.get("/n/v1/auditevent/?limit=1");
+        assert_eq!(s, 200, "{b}");
+        let audit = b["auditEvents"][0]["urn"].as_str().unwrap().to_string();
 
         let tokens = vec![
             (Cred::Expired, expired),
@@ -362,6 +373,7 @@ impl World {
             token,
             role,
             oauth,
+            audit,
             token_owner,
             fresh_owner,
             fresh: 0,
@@ -412,6 +424,7 @@ impl World {
             Res::Token => self.token.clone(),
             Res::Role => self.role.clone(),
             Res::OAuth => self.oauth.clone(),
+            Res::Audit => self.audit.clone(),
             _ => unreachable!("{res:?} has no items"),
         }
     }
@@ -455,6 +468,8 @@ fn body(w: &World, r: &Route, cell: usize) -> Option<Value> {
         (Res::OAuth, Verb::Update) => {
             Some(json!([{"op": "replace", "path": "/name", "value": renamed}]))
         }
+        (Res::Token, Verb::Rotate) => Some(json!({"overlapSeconds": 60})),
+        (Res::OAuth, Verb::Rotate) => Some(json!({"overlapSeconds": 0})),
         _ => None,
     }
 }
@@ -504,6 +519,16 @@ fn judge(r: &Route, cred: Cred, o: Outcome, target: Option<&str>, a: &Answer) ->
                 }
                 (Res::OAuth, Verb::Delete) => b.is_null(),
                 (Res::OAuth, Verb::Create) => b["secret"].as_str().is_some_and(|x| x.len() == 64),
+                (Res::OAuth, Verb::Rotate) => {
+                    b["id"].as_str() == target
+                        && b["secret"].as_str().is_some_and(|x| x.len() == 64)
+                }
+                (_, Verb::Rotate) => {
+                    b["replaced"]["urn"].as_str() == target
+                        && b["bearerToken"]["bearerToken"]
+                            .as_str()
+                            .is_some_and(|x| baack::secret::check_bearer_token(x).is_ok())
+                }
                 (_, Verb::Delete) => {
                     b["apiCode"] == "DELETE_SUCCESS" && b["detail"].as_str() == target
                 }
@@ -569,8 +594,10 @@ fn every_route_against_every_credential() {
             let cell = cells;
             cells += 1;
             let o = outcome(r, cred);
-            let target = r.path.ends_with('}').then(|| {
-                if o == Outcome::Success && matches!(r.verb, Verb::Update | Verb::Delete) {
+            let target = (r.path.ends_with('}') || r.verb == Verb::Rotate).then(|| {
+                if o == Outcome::Success
+                    && matches!(r.verb, Verb::Update | Verb::Delete | Verb::Rotate)
+                {
                     w.fresh(r.res)
                 } else {
                     w.shared(r.res)

@@ -498,7 +498,7 @@ proptest! {
         let update = ClientInput::parse(&body, false).unwrap();
         prop_assert_eq!(&update, &ClientInput { owner: None, ..input.clone() });
 
-        let rec = ApiClient {
+        let rec = ApiClient { created: None, last_used: None, rev: None,
             urn: new_urn(),
             client_id: input.client_id.clone(),
             scope: input.scope,
@@ -730,7 +730,7 @@ proptest! {
             TokenInput::parse(&body, false).unwrap(),
             TokenInput { client: None, expires: case.expires, description: None }
         );
-        let rec = BearerToken {
+        let rec = BearerToken { last_used: None, rev: None, retire: None,
             urn: new_urn(),
             client: case.client.clone(),
             digest: "0".repeat(64),
@@ -924,7 +924,7 @@ proptest! {
             RoleInput::parse(&body, false).unwrap(),
             RoleInput { owner: None, ..input.clone() }
         );
-        let rec = Role {
+        let rec = Role { rev: None,
             urn: new_urn(),
             name: input.name.clone(),
             owner: case.owner.clone(),
@@ -1472,7 +1472,7 @@ proptest! {
         let body = Value::Object(case.body.clone());
         let fields = parse_oauth(&body).unwrap();
         prop_assert_eq!(&fields, &case.fields);
-        let rec = OAuthClient {
+        let rec = OAuthClient { rev: None, previous_secret: None,
             id: "0".repeat(32),
             secret_digest: "0".repeat(64),
             fields: fields.clone(),
