@@ -26,6 +26,8 @@ pub enum ErrorKind {
     /// The server has no such operation: a route API.md adds that a deployment lacks
     /// (a list, `clientcontext`), unlike a missing object (exit 9).
     NoEndpoint,
+    /// A hygiene check found what it fails on: `baack audit check` (exit 10).
+    CheckFailed,
     /// Anything unexpected (HTTP 500, exit 1).
     Internal,
 }
@@ -149,6 +151,9 @@ pub enum Error {
     /// take (exit 1). The message says what was done and what to check.
     #[error("{0}")]
     Answer(String),
+    /// `baack audit check` found offending credentials (what and how many).
+    #[error("{0}")]
+    CheckFailed(String),
     /// The remote server has no endpoint for what was asked (see [`ErrorKind::NoEndpoint`]);
     /// the message names the request, its answer and what to do instead.
     #[error("{0}")]
@@ -241,6 +246,7 @@ impl Error {
             },
             Error::Usage(_) => ErrorKind::Usage,
             Error::NoEndpoint(_) => ErrorKind::NoEndpoint,
+            Error::CheckFailed(_) => ErrorKind::CheckFailed,
             Error::Embedded { kind, .. } => *kind,
             Error::Undelivered(_)
             | Error::NotLoggedIn(_)

@@ -25,6 +25,7 @@ fn exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::Unavailable => 7,
         ErrorKind::Conflict => 8,
         ErrorKind::NoEndpoint => 9,
+        ErrorKind::CheckFailed => 10,
     }
 }
 
@@ -146,6 +147,7 @@ mod tests {
             K::Unavailable,
             K::Conflict,
             K::NoEndpoint,
+            K::CheckFailed,
         ];
         // A kind missing above fails to compile here.
         for k in all {
@@ -159,7 +161,8 @@ mod tests {
                 | K::RateLimited
                 | K::Unavailable
                 | K::Conflict
-                | K::NoEndpoint => {}
+                | K::NoEndpoint
+                | K::CheckFailed => {}
             }
         }
         all.to_vec()

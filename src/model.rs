@@ -405,6 +405,12 @@ pub struct TokenInput {
     /// `description`, checked: absent leaves it as it is (none on create); empty clears
     /// it.
     pub description: Option<String>,
+    /// `idleTimeoutSeconds` (update only), in milliseconds: it also stops once unused
+    /// this long.
+    pub idle: Option<Millis>,
+    /// `replacedBy` (update only): the token that replaces it, which makes the update
+    /// the retirement step of a rotation.
+    pub replaced_by: Option<String>,
 }
 
 /// The most characters a token's `description` may have.

@@ -125,8 +125,6 @@ pub enum Operation {
     DeleteOAuth,
     /// `POST /v3/oauth-clients/{id}/secret`.
     RotateOAuthSecret,
-    /// `POST /n/v1/apiclientbearertoken/{urn}/rotate`.
-    RotateToken,
     /// `GET /n/v1/auditevent/`.
     ListAudit,
     /// `GET /n/v1/auditevent/{urn}`.
@@ -146,8 +144,7 @@ impl Operation {
             | O::GetToken
             | O::ListTokens
             | O::UpdateToken
-            | O::DeleteToken
-            | O::RotateToken => "apiclientbearertoken",
+            | O::DeleteToken => "apiclientbearertoken",
             O::CreateRole | O::GetRole | O::ListRoles | O::UpdateRole | O::DeleteRole => {
                 "permissionrole"
             }
@@ -191,8 +188,7 @@ impl Operation {
             | O::CreateOAuth
             | O::PatchOAuth
             | O::DeleteOAuth
-            | O::RotateOAuthSecret
-            | O::RotateToken => Some(Need::Administer),
+            | O::RotateOAuthSecret => Some(Need::Administer),
         }
     }
 }
@@ -305,23 +301,11 @@ pub struct NewToken {
     staged: crate::store::Staged,
 }
 
-/// How `POST /n/v1/apiclientbearertoken/{urn}/rotate` makes the new token and retires
-/// the old one.
-#[derive(Debug, Clone, Default)]
-pub struct Rotation {
-    /// The new token's expiry; `None`: as long a lifetime as the old one was given
-    /// (none, if it had no expiry).
-    pub expires: Option<Millis>,
-    /// The old token keeps working this long (milliseconds).
-    pub overlap: Millis,
-    /// Instead: the old token works until unused for `overlap`, but at most this long.
-    pub until_unused_max: Option<Millis>,
-}
-
 /// The most a rotation's overlap may be: 30 days, as for OAuth secrets.
 pub const MAX_OVERLAP: Millis = 2_592_000_000;
 
-/// The least idle window of a rotation until unused: last use is recorded to the minute.
+/// The least idle window of a token retired once unused (`idleTimeoutSeconds`): last
+/// use is recorded to the minute.
 pub const MIN_IDLE: Millis = 300_000;
 
 /// A new event about `key` of type `kind` by `caller`.
@@ -864,14 +848,48 @@ impl Service {
             if let Some(d) = &input.description {
                 t.description = Some(d.clone()).filter(|d| !d.is_empty());
             }
-            if t == before {
+            let now = self.now();
+            if let Some(idle) = input.idle {
+                // An idle rule only ever shortens a life: a second one keeps the earlier end.
+                let new = Retire { idle, since: now };
+                let keep_old = t.retire.is_some_and(|r| t.idle_end(r) <= now.saturating_add(idle));
+                if !keep_old {
+                    t.retire = Some(new);
+                }
+            }
+            let successor = match &input.replaced_by {
+                Some(n) => {
+                    let new = txn
+                        .token(n)?
+                        .filter(|new| new.client == t.client && new.urn != t.urn)
+                        .ok_or_else(|| {
+                            Error::invalid(
+                                "replacedBy",
+                                format!("{n} is not another token of the same API client"),
+                            )
+                        })?;
+                    Some(new.urn)
+                }
+                None => None,
+            };
+            if t == before && successor.is_none() {
                 return Ok(t);
             }
-            let (action, detail) = if t.expires != before.expires {
-                let at = t.expires.map_or("never".into(), format_baack);
-                ("apiclientbearertoken.revoke", format!("expires {at}"))
-            } else {
-                ("apiclientbearertoken.update", "description".to_string())
+            let ends = t.ends().map_or("never".into(), format_baack);
+            let idle = t
+                .retire
+                .map(|r| format!(", or once unused for {}s", r.idle / 1000))
+                .unwrap_or_default();
+            let (action, detail) = match &successor {
+                Some(n) => (
+                    "apiclientbearertoken.rotate",
+                    format!("replaced by {n}; works until {ends}{idle}"),
+                ),
+                None if t.expires != before.expires || t.retire != before.retire => (
+                    "apiclientbearertoken.revoke",
+                    format!("works until {ends}{idle}"),
+                ),
+                None => ("apiclientbearertoken.update", "description".to_string()),
             };
             let ev = event(
                 caller,
@@ -909,139 +927,6 @@ impl Service {
                 txn.delete_token(&t)
             })?;
             Ok(urn.clone())
-        })
-    }
-
-    /// Replaces a live token with a new one for the same client, in one audited
-    /// change: the new token (same description; the lifetime `rot` gives, else as long a
-    /// one as the old token was given) and the old token's retirement, as a revocation
-    /// with `rot.overlap` as notice, or (`until_unused_max`) once unused for the overlap
-    /// but at most that long. Either both are stored or neither. Returns the new token,
-    /// its secret, and the old token as it now stands.
-    pub fn rotate_token(
-        &self,
-        caller: &Caller,
-        urn: &str,
-        rot: &Rotation,
-    ) -> Result<(BearerToken, String, BearerToken)> {
-        let urn = urn_param(urn)?;
-        let now = self.now();
-        let secs = |ms: Millis| ms / 1000;
-        if !(0..=MAX_OVERLAP).contains(&rot.overlap) {
-            return Err(Error::invalid(
-                "overlapSeconds",
-                format!("must be from 0 to {} (30 days)", secs(MAX_OVERLAP)),
-            ));
-        }
-        if let Some(max) = rot.until_unused_max {
-            if rot.overlap < MIN_IDLE {
-                return Err(Error::invalid(
-                    "overlapSeconds",
-                    format!(
-                        "with untilUnused it must be at least {} (5 minutes): last use is recorded to the minute",
-                        secs(MIN_IDLE)
-                    ),
-                ));
-            }
-            if !(rot.overlap..=MAX_OVERLAP).contains(&max) {
-                return Err(Error::invalid(
-                    "maxOverlapSeconds",
-                    format!(
-                        "must be from overlapSeconds ({}) to {} (30 days)",
-                        secs(rot.overlap),
-                        secs(MAX_OVERLAP)
-                    ),
-                ));
-            }
-        }
-        if let Some(t) = rot.expires
-            && t <= now
-        {
-            return Err(Error::invalid(
-                "expirationTimestamp",
-                format!("{} is not in the future", format_baack(t)),
-            ));
-        }
-        let token = secret::new_bearer_token()?;
-        self.store.write(|txn| {
-            let mut old = txn
-                .token(&urn)?
-                .ok_or_else(|| not_found("bearer token", &urn))?;
-            self.check_root_token(caller, &old.client)?;
-            if !old.is_live(now) {
-                return Err(Error::invalid(
-                    "urn",
-                    format!(
-                        "bearer token {urn} has expired or was revoked, so there is nothing to rotate; create a new token with `baack token create`"
-                    ),
-                ));
-            }
-            let client = txn
-                .client(&old.client)?
-                .ok_or_else(|| not_found("API client", &old.client))?;
-            let expires = match (rot.expires, old.expires) {
-                (Some(t), _) => Some(t),
-                (None, None) => None,
-                (None, Some(e)) => Some(
-                    crate::clock::later_in_range(now, e.saturating_sub(old.created).max(0))
-                        .unwrap_or(crate::clock::LATEST),
-                ),
-            };
-            let digest = secret::digest(&token);
-            let mut new = BearerToken {
-                urn: secret::token_urn(&digest),
-                client: old.client.clone(),
-                digest,
-                shown: secret::obfuscate(&token),
-                expires,
-                created: now,
-                description: old.description.clone(),
-                last_used: None,
-                rev: None,
-                retire: None,
-            };
-            let bound = rot.until_unused_max.unwrap_or(rot.overlap);
-            let until = now.saturating_add(bound);
-            let retired = match rot.until_unused_max {
-                Some(max) => format!(
-                    "works until unused for {}s, at most {}s (until {})",
-                    secs(rot.overlap),
-                    secs(max),
-                    format_baack(until)
-                ),
-                None => format!("works until {}", format_baack(until)),
-            };
-            let ev = event(
-                caller,
-                now,
-                "apiclientbearertoken.rotate",
-                "apiclientbearertoken",
-                &urn,
-                Some(format!(
-                    "for {}: replaced by {}; the old token {retired}",
-                    client.client_id, new.urn
-                )),
-            );
-            new.rev = Some(ev.urn.clone());
-            old.expires = Some(old.expires.map_or(until, |e| e.min(until)));
-            if rot.until_unused_max.is_some() {
-                old.retire = Some(Retire {
-                    idle: rot.overlap,
-                    since: now,
-                });
-            }
-            old.rev = Some(ev.urn.clone());
-            // The new token first: should the second write not happen, recovery finds the
-            // change half made and removes the new token, leaving the old one untouched.
-            let checks = vec![
-                Check::created("tokens", &new.urn),
-                Check::updated("tokens", &urn),
-            ];
-            txn.audited(&ev, checks, || {
-                txn.put_token(&new)?;
-                txn.update_token(&old)
-            })?;
-            Ok((new, token.clone(), old))
         })
     }
 

@@ -285,6 +285,10 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
         "9",
         "the server has no such endpoint (a list or the client context, which a real Baack deployment may lack): refer to objects by URN; never a missing object",
     ),
+    (
+        "10",
+        "audit check found tokens or OAuth clients that break a --fail-on rule (listed on stdout)",
+    ),
 ];
 
 /// [`EXIT_STATUS`] as `--help` shows it: one code a line, wrapped under its text.

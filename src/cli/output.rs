@@ -136,6 +136,8 @@ enum Col {
     Clients,
     /// A token's status, from its expiry.
     Status,
+    /// A last use, as `3d ago` or `never` (`-` when the API does not report it).
+    Ago,
 }
 
 /// API client (and company) names by URN, for tables; empty when unknown (URNs are
@@ -172,6 +174,7 @@ impl Kind {
                 ("CLIENT ID", "/clientID", Col::Text),
                 ("URN", "/urn", Col::Id),
                 ("SCOPE", "/scope", Col::Text),
+                ("LAST USED", "/lastUsed", Col::Ago),
             ],
             Kind::Token => &[
                 ("CLIENT", "/apiClient/urn", Col::Client),
@@ -179,6 +182,7 @@ impl Kind {
                 ("TOKEN", "/bearerToken", Col::Id),
                 ("EXPIRES", "/expirationTimestamp", Col::Time),
                 ("STATUS", "/expirationTimestamp", Col::Status),
+                ("LAST USED", "/lastUsed", Col::Ago),
                 ("DESCRIPTION", "/description", Col::Text),
             ],
             Kind::Role => &[
@@ -194,6 +198,7 @@ impl Kind {
                 ("TYPE", "/type", Col::Text),
                 ("ENABLED", "/enabled", Col::Text),
                 ("CREATED", "/created", Col::Time),
+                ("LAST USED", "/lastUsed", Col::Ago),
             ],
             Kind::Context => &[
                 ("CLIENT ID", "/client/clientID", Col::Text),
@@ -292,6 +297,16 @@ pub fn coarse(ms: i64) -> String {
     }
 }
 
+/// A last use for people: `3d ago`, `just now` (under a minute: it is recorded to the
+/// minute), or `never`.
+pub fn last_used(at: Option<i64>, now: i64) -> String {
+    match at {
+        None => "never".into(),
+        Some(t) if now - t < 60_000 => "just now".into(),
+        Some(t) => format!("{} ago", coarse(now - t)),
+    }
+}
+
 /// A reference for people: `Android (00a3ca73…)`, or its URN when its name is unknown.
 fn client_label(urn: &str, names: &Names) -> String {
     match names.get(urn) {
@@ -333,6 +348,13 @@ fn cell(col: Col, x: &Value, names: &Names, now: i64) -> String {
             }
         }
         Col::Status => token_status(x.as_str().and_then(parse_timestamp), now),
+        Col::Ago => match x {
+            Value::Null => last_used(None, now),
+            v => match v.as_str().and_then(parse_timestamp) {
+                Some(t) => last_used(Some(t), now),
+                None => text(v),
+            },
+        },
     }
 }
 
@@ -354,6 +376,15 @@ fn field_value(k: &str, x: &Value, names: &Names) -> String {
                 list.join(", ")
             }
         }
+        ("lastUsed", Value::Null) => "never".into(),
+        ("lastUsed", _) => match x.as_str().and_then(parse_timestamp) {
+            Some(t) => format!(
+                "{} ({})",
+                when(x),
+                last_used(Some(t), chrono::Utc::now().timestamp_millis())
+            ),
+            None => text(x),
+        },
         (k, _) if is_time_field(k) => when(x),
         _ => text(x),
     }
@@ -617,7 +648,11 @@ impl Printer {
             .iter()
             .map(|(_, v)| {
                 cols.iter()
-                    .map(|(_, p, c)| cell(*c, v.pointer(p).unwrap_or(&Value::Null), names, now))
+                    .map(|(_, p, c)| match (c, v.pointer(p)) {
+                        // Not reported (an API without last use): unknown, not "never".
+                        (Col::Ago, None) => "-".to_string(),
+                        (_, x) => cell(*c, x.unwrap_or(&Value::Null), names, now),
+                    })
                     .collect()
             })
             .collect();

@@ -193,6 +193,8 @@ pub fn run(g: &Global, out: &Printer, a: ServeArgs) -> Result<(), Failure> {
                         client: Some(root.client.urn.clone()),
                         expires: None,
                         description: None,
+                        idle: None,
+                        replaced_by: None,
                     };
                     let (t, token) = svc.create_token(&root, &input)?;
                     let mut source = None;

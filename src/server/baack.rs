@@ -488,53 +488,7 @@ pub(crate) async fn role_delete(
     Ok(deleted(&urn))
 }
 
-// --- Baack: token rotation and the audit log (our additions) -------------------------
-
-#[utoipa::path(
-    post,
-    path = "/n/v1/apiclientbearertoken/{urn}/rotate",
-    operation_id = "rotateBearerToken",
-    tag = super::openapi::BAACK,
-    summary = "Replace a token with a new one for the same client, retiring the old one (our addition)",
-    description = "One change: the new token is stored and the old one's expiry set to now + overlapSeconds (never later than it was), or with untilUnused it stops once unused for overlapSeconds, at most maxOverlapSeconds. 400 INVALID_REPRESENTATION when the old token no longer works.",
-    params(("urn" = inline(super::openapi::UrnParam), Path)),
-    request_body(content = crate::wire::audit::TokenRotation, content_type = "application/json"),
-    responses((status = 201, description = "Success", body = crate::wire::audit::BearerTokenRotated, headers(("Cache-Control" = inline(super::openapi::NoStore), description = "A secret is never cached")))),
-    security(("bearer" = [])),
-)]
-pub(crate) async fn token_rotate(
-    State(st): State<AppState>,
-    h: Head,
-    Path(urn): Path<String>,
-    body: JsonBody,
-) -> Reply {
-    let (new, secret, old) = st
-        .write_body(
-            Api::Baack,
-            Op::RotateToken,
-            &h,
-            body,
-            move |v| {
-                let urn = urn_param(&urn)?;
-                let rot = crate::service::Rotation::try_from(&from_body_owned::<
-                    crate::wire::audit::TokenRotation,
-                >(v)?)?;
-                Ok((urn, rot))
-            },
-            |svc, c, (urn, rot)| svc.rotate_token(c, &urn, &rot),
-        )
-        .await?;
-    let mut r = reply(
-        StatusCode::CREATED,
-        crate::wire::audit::BearerTokenRotated {
-            bearer_token: BearerTokenCreated::new(&new, &secret),
-            replaced: BearerToken::from(&old),
-        },
-    );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
-}
+// --- Baack: the audit log (our addition) ----------------------------------------------
 
 #[utoipa::path(
     get,

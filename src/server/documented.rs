@@ -18,27 +18,27 @@ use serde_json::Value;
 use super::errors::{Api, ApiError};
 use super::handlers::no_route;
 use super::{
-    AUDIT, AUDITS, CLIENT, CLIENTS, CONTEXT, MAX_BODY, OAUTH_SECRET, ROLE, ROLES, TOKEN,
-    TOKEN_ROTATE, TOKENS,
+    AUDIT, AUDITS, CLIENT, CLIENTS, CONTEXT, MAX_BODY, OAUTH_SECRET, ROLE, ROLES, TOKEN, TOKENS,
 };
 use crate::error::Error;
 
 /// Whether `method` on the route `route` is one of API.md's additions.
 fn is_addition(method: &Method, route: &str) -> bool {
     let list = [CLIENTS, TOKENS, ROLES].iter().any(|c| c.contains(&route));
-    let ours = [CONTEXT, TOKEN_ROTATE, AUDITS, AUDIT, OAUTH_SECRET];
+    let ours = [CONTEXT, AUDITS, AUDIT, OAUTH_SECRET];
     ours.iter().any(|r| r.contains(&route))
         || (list && (method == Method::GET || method == Method::HEAD))
 }
 
 /// The fields of our own that a route's objects carry: a role's `permissions`, a
-/// token's `description` and last-use fields, a client's `lastUsed`.
+/// token's `description` and last-use fields (and `idleTimeoutSeconds` and `replacedBy`
+/// on input), a client's `lastUsed`.
 fn our_fields(route: &str) -> &'static [&'static str] {
     let on = |spellings: &[&[&str]]| spellings.iter().any(|s| s.contains(&route));
     if on(&[ROLES, ROLE]) {
         &["permissions"]
     } else if on(&[TOKENS, TOKEN]) {
-        &["description", "created", "lastUsed", "idleTimeoutSeconds"]
+        &["description", "created", "lastUsed", "idleTimeoutSeconds", "replacedBy"]
     } else if on(&[CLIENTS, CLIENT]) {
         &["lastUsed"]
     } else {
@@ -63,11 +63,8 @@ pub(super) async fn only_documented(mut req: Request, next: Next) -> Response {
     let baack = route.starts_with("/n/");
     req.headers_mut().remove(header::IF_MATCH);
     let ours = our_fields(&route);
-    // Only the first is settable: the rest are read-only, and ignored on input anyway.
-    if let Some(field) = ours.first()
-        && (method == Method::POST || method == Method::PUT)
-    {
-        req = match without(req, field).await {
+    if !ours.is_empty() && (method == Method::POST || method == Method::PUT) {
+        req = match without(req, ours).await {
             Ok(r) => r,
             Err(e) => return e.into_response(),
         };
@@ -81,16 +78,18 @@ pub(super) async fn only_documented(mut req: Request, next: Next) -> Response {
     }
 }
 
-/// The request with `field` taken out of its JSON body. The body is read here,
+/// The request with `fields` taken out of its JSON body. The body is read here,
 /// before the caller is admitted, unlike the normal routes: this server is for tests.
-async fn without(req: Request, field: &str) -> Result<Request, ApiError> {
+async fn without(req: Request, fields: &[&str]) -> Result<Request, ApiError> {
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| ApiError::new(Api::Baack, Error::TooLarge(MAX_BODY)))?;
     let bytes = match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(mut o)) => {
-            o.remove(field);
+            for f in fields {
+                o.remove(*f);
+            }
             serde_json::to_vec(&o)
                 .map_err(|e| ApiError::new(Api::Baack, Error::Internal(e.to_string())))?
         }

@@ -455,7 +455,6 @@ const CLIENTS: &[&str] = &["/n/v1/apiclient/", "/n/v1/apiclient"];
 const CLIENT: &[&str] = &["/n/v1/apiclient/{urn}"];
 const TOKENS: &[&str] = &["/n/v1/apiclientbearertoken/", "/n/v1/apiclientbearertoken"];
 const TOKEN: &[&str] = &["/n/v1/apiclientbearertoken/{urn}"];
-const TOKEN_ROTATE: &[&str] = &["/n/v1/apiclientbearertoken/{urn}/rotate"];
 const AUDITS: &[&str] = &["/n/v1/auditevent/", "/n/v1/auditevent"];
 const AUDIT: &[&str] = &["/n/v1/auditevent/{urn}"];
 const ROLES: &[&str] = &[
@@ -491,7 +490,6 @@ macro_rules! operations {
         $add!(CLIENT: baack::client_get, baack::client_update, baack::client_delete);
         $add!(TOKENS: baack::token_create, baack::token_list);
         $add!(TOKEN: baack::token_get, baack::token_update, baack::token_delete);
-        $add!(TOKEN_ROTATE: baack::token_rotate);
         $add!(AUDITS: baack::audit_list);
         $add!(AUDIT: baack::audit_get);
         $add!(ROLES: baack::role_create, baack::role_list);

@@ -1,6 +1,5 @@
 //! Audit events on the wire (API.md "Audit events", our addition): the representation,
-//! the list page and its query, and the bodies of the two rotations, which are audited
-//! changes of their own.
+//! the list page and its query; and the body of an OAuth secret rotation.
 
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::path::{Parameter, ParameterIn};
@@ -15,7 +14,7 @@ use super::patterns;
 use crate::clock::{format_baack, parse_timestamp};
 use crate::error::{Error, Result};
 use crate::model::{self, AUDIT_ACTIONS, paths};
-use crate::service::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OVERLAP};
+use crate::service::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::store::{AuditQuery, Position};
 
 /// Where audit events live.
@@ -268,87 +267,12 @@ impl AuditEventList {
 
 // --- the rotations -----------------------------------------------------------------
 
-/// The body of `POST /n/v1/apiclientbearertoken/{urn}/rotate` (our addition).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default, rename_all = "camelCase")]
-pub struct TokenRotation {
-    /// How long the old token keeps working, in seconds (default 0: it stops at once).
-    /// With `untilUnused`: how long it must go unused before it stops.
-    #[schema(value_type = Option<i64>, minimum = 0, maximum = 2592000)]
-    #[serde(skip_serializing_if = "is_absent")]
-    pub overlap_seconds: Loose<i64>,
-    /// Keep the old token working until unused for `overlapSeconds`, at most
-    /// `maxOverlapSeconds`.
-    #[schema(value_type = Option<bool>)]
-    #[serde(skip_serializing_if = "is_absent")]
-    pub until_unused: Loose<bool>,
-    /// With `untilUnused`, the most the old token works on (default 30 days).
-    #[schema(value_type = Option<i64>, minimum = 0, maximum = 2592000)]
-    #[serde(skip_serializing_if = "is_absent")]
-    pub max_overlap_seconds: Loose<i64>,
-    /// The new token's expiry; absent: as long a lifetime as the old one was given.
-    #[schema(value_type = Option<String>)]
-    #[serde(skip_serializing_if = "is_absent")]
-    pub expiration_timestamp: Loose<String>,
-}
-
 fn whole(v: &Loose<i64>, field: &str, default: i64) -> Result<i64> {
     match v {
         Loose::Absent => Ok(default),
         Loose::Got(n) => Ok(*n),
         Loose::Wrong(_) => Err(Error::invalid(field, "must be a whole number of seconds")),
     }
-}
-
-impl TryFrom<&TokenRotation> for crate::service::Rotation {
-    type Error = Error;
-    fn try_from(b: &TokenRotation) -> Result<Self> {
-        let ms = |s: i64| s.saturating_mul(1000);
-        let overlap = ms(whole(&b.overlap_seconds, "overlapSeconds", 0)?);
-        let until_unused = match &b.until_unused {
-            Loose::Absent => false,
-            Loose::Got(v) => *v,
-            Loose::Wrong(_) => return Err(Error::invalid("untilUnused", "must be true or false")),
-        };
-        let max = ms(whole(
-            &b.max_overlap_seconds,
-            "maxOverlapSeconds",
-            MAX_OVERLAP / 1000,
-        )?);
-        let expires = match &b.expiration_timestamp {
-            Loose::Absent => None,
-            Loose::Wrong(_) => {
-                return Err(Error::invalid(
-                    "expirationTimestamp",
-                    "must be a timestamp string",
-                ));
-            }
-            Loose::Got(s) => Some(parse_timestamp(s).filter(|t| crate::clock::in_range(*t)).ok_or_else(
-                || {
-                    Error::invalid(
-                        "expirationTimestamp",
-                        format!("`{s}` is not a timestamp like 2026-07-04T14:34:19.610 in the years 1970 to 9999"),
-                    )
-                },
-            )?),
-        };
-        Ok(crate::service::Rotation {
-            expires,
-            overlap,
-            until_unused_max: until_unused.then_some(max),
-        })
-    }
-}
-
-/// The answer to a token rotation: the new token (whole, this once) and the old one as
-/// it now stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BearerTokenRotated {
-    /// The new token, with its whole value.
-    pub bearer_token: super::token::BearerTokenCreated,
-    /// The old token, retiring.
-    pub replaced: super::token::BearerToken,
 }
 
 /// The body of `POST /v3/oauth-clients/{id}/secret` (API.md "OAuth secret rotation").

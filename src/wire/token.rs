@@ -53,6 +53,37 @@ pub struct BearerTokenUpdate {
     #[schema(schema_with = description_in, required = false)]
     #[serde(skip_serializing_if = "is_absent")]
     pub description: Loose<String>,
+    /// It also stops working once unused this many seconds (our addition; 300 to
+    /// 2592000): a rotation's old token, retired when its last user has moved. Never
+    /// lengthens its life.
+    #[schema(value_type = Option<i64>, minimum = 300, maximum = 2592000, required = false)]
+    #[serde(skip_serializing_if = "is_absent")]
+    pub idle_timeout_seconds: Loose<i64>,
+    /// The token that replaces this one (our addition): the update is then the last step
+    /// of a rotation, and audited as one.
+    #[schema(schema_with = replaced_by_schema, required = false)]
+    #[serde(skip_serializing_if = "is_absent")]
+    pub replaced_by: Loose<Reference>,
+}
+
+fn replaced_by_schema() -> RefOr<Schema> {
+    component("Reference")
+}
+
+fn idle(v: &Loose<i64>) -> Result<Option<crate::clock::Millis>> {
+    use crate::service::{MAX_OVERLAP, MIN_IDLE};
+    match v {
+        Loose::Absent => Ok(None),
+        Loose::Got(s) if (MIN_IDLE / 1000..=MAX_OVERLAP / 1000).contains(s) => Ok(Some(s * 1000)),
+        _ => Err(Error::invalid(
+            "idleTimeoutSeconds",
+            format!(
+                "must be a whole number of seconds from {} (last use is recorded to the minute) to {} (30 days)",
+                MIN_IDLE / 1000,
+                MAX_OVERLAP / 1000
+            ),
+        )),
+    }
 }
 
 /// A description in a request, or null.
@@ -140,6 +171,8 @@ impl TryFrom<&BearerTokenInput> for TokenInput {
             client: Some(client),
             expires: expires(&b.expiration_timestamp)?,
             description: description(&b.description)?,
+            idle: None,
+            replaced_by: None,
         })
     }
 }
@@ -147,10 +180,16 @@ impl TryFrom<&BearerTokenInput> for TokenInput {
 impl TryFrom<&BearerTokenUpdate> for TokenInput {
     type Error = Error;
     fn try_from(b: &BearerTokenUpdate) -> Result<TokenInput> {
+        let replaced_by = match &b.replaced_by {
+            Loose::Absent => None,
+            _ => Some(b.replaced_by.required_ref("replacedBy")?),
+        };
         Ok(TokenInput {
             client: None,
             expires: expires(&b.expiration_timestamp)?,
             description: description(&b.description)?,
+            idle: idle(&b.idle_timeout_seconds)?,
+            replaced_by,
         })
     }
 }

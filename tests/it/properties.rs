@@ -725,10 +725,12 @@ proptest! {
             client: Some(case.client.clone()),
             expires: case.expires,
             description: None,
+            idle: None,
+            replaced_by: None,
         });
         prop_assert_eq!(
             TokenInput::parse(&body, false).unwrap(),
-            TokenInput { client: None, expires: case.expires, description: None }
+            TokenInput { client: None, expires: case.expires, description: None, idle: None, replaced_by: None }
         );
         let rec = BearerToken { last_used: None, rev: None, retire: None,
             urn: new_urn(),
