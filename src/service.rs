@@ -140,11 +140,9 @@ impl Operation {
             O::CreateClient | O::GetClient | O::ListClients | O::UpdateClient | O::DeleteClient => {
                 "apiclient"
             }
-            O::CreateToken
-            | O::GetToken
-            | O::ListTokens
-            | O::UpdateToken
-            | O::DeleteToken => "apiclientbearertoken",
+            O::CreateToken | O::GetToken | O::ListTokens | O::UpdateToken | O::DeleteToken => {
+                "apiclientbearertoken"
+            }
             O::CreateRole | O::GetRole | O::ListRoles | O::UpdateRole | O::DeleteRole => {
                 "permissionrole"
             }
@@ -852,7 +850,9 @@ impl Service {
             if let Some(idle) = input.idle {
                 // An idle rule only ever shortens a life: a second one keeps the earlier end.
                 let new = Retire { idle, since: now };
-                let keep_old = t.retire.is_some_and(|r| t.idle_end(r) <= now.saturating_add(idle));
+                let keep_old = t
+                    .retire
+                    .is_some_and(|r| t.idle_end(r) <= now.saturating_add(idle));
                 if !keep_old {
                     t.retire = Some(new);
                 }
@@ -1281,6 +1281,29 @@ impl Service {
     }
 
     // --- audit events --------------------------------------------------------------
+
+    /// Sets how long the store keeps audit events; audited itself (`audit.retention`).
+    pub fn set_audit_retention(&self, caller: &Caller, r: &crate::store::Retention) -> Result<()> {
+        let ev = AuditEvent {
+            urn: new_urn(),
+            timestamp: self.now(),
+            actor: caller.actor(),
+            action: "audit.retention".into(),
+            target: Target {
+                kind: "audit".into(),
+                key: None,
+            },
+            outcome: Outcome::Success,
+            detail: Some(format!(
+                "keep the newest {} events, at most {} days",
+                r.max_events, r.max_days
+            )),
+        };
+        self.store.write(|txn| {
+            txn.set_audit_retention(r)?;
+            txn.append_events(std::slice::from_ref(&ev))
+        })
+    }
 
     /// A page of audit events, newest first.
     pub fn list_audit(

@@ -35,6 +35,13 @@ pub enum ClientCmd {
         /// Only the client with this clientID
         #[arg(long, value_name = "ID", add = complete::clients())]
         client_id: Option<String>,
+        /// Only clients none of whose tokens was used for this long (never used: since
+        /// they were made)
+        #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
+        unused_for: Option<std::time::Duration>,
+        /// Only clients used within this long
+        #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
+        used_within: Option<std::time::Duration>,
     },
     /// Show one API client
     Get(RefArg),
@@ -137,12 +144,20 @@ pub fn run(ctx: &Ctx, cmd: ClientCmd) -> Result<(), Failure> {
                 },
             )
         }
-        ClientCmd::List { client_id } => {
-            let path = match &client_id {
+        ClientCmd::List {
+            client_id,
+            unused_for,
+            used_within,
+        } => {
+            let mut path = match &client_id {
                 Some(id) => format!("/n/v1/apiclient/?clientID={}", enc(id)),
                 None => "/n/v1/apiclient/?limit=1000".into(),
             };
+            path.push_str(&super::tokens::use_filters(unused_for, used_within));
             let items = ctx.list_all(&path, "apiClients", "client")?;
+            if unused_for.is_some() || used_within.is_some() {
+                super::tokens::reports_last_use(&items, "clients", "--unused-for/--used-within")?;
+            }
             ctx.out.list(Kind::Client, &items)
         }
         ClientCmd::Get(r) => show(ctx, &resolve(ctx, &r.reference)?),

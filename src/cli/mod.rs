@@ -1,6 +1,7 @@
 //! The command line: clap definitions (every doc comment is help text), settings resolved
 //! once into a [`Ctx`], and dispatch to one module per command group.
 
+mod audit;
 mod auth;
 mod capabilities;
 mod clients;
@@ -177,6 +178,15 @@ pub enum Command {
     /// client is owned by the API client that created it.
     #[command(subcommand)]
     Oauth(oauth::OauthCmd),
+    /// Show the audit log, gate CI on token hygiene, set how long events are kept
+    ///
+    /// Every change (create, update, revoke, rotate, grant, delete) is an audit event,
+    /// written in the same commit as the change: time, actor (client and token URNs,
+    /// never a secret), action, target and outcome; so is a request refused to a valid
+    /// token for lack of permission. `audit check` fails a pipeline on tokens that never
+    /// expire, expire soon, or go unused.
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
     /// Show who the current credentials are: client, company and permissions
     ///
     /// Reads the client context of the current token (or, on the embedded store, of the
@@ -1524,6 +1534,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Oauth(c) => {
             let f = oauth::flags(&c);
             Ctx::run(&cli.global, out, |ctx| oauth::run(ctx, c)).map_err(|e| name_flags(e, f))
+        }
+        Command::Audit(c) => {
+            let f = audit::flags(&c);
+            Ctx::run(&cli.global, out, |ctx| audit::run(ctx, c)).map_err(|e| name_flags(e, f))
         }
     }
 }

@@ -48,6 +48,22 @@ pub enum OauthCmd {
         #[arg(long, value_name = "FILE|-")]
         patch_file: Option<PathBuf>,
     },
+    /// Give an OAuth client a new secret; the previous one keeps working for --overlap
+    ///
+    /// The new secret is shown once (or written to --secret-file, which must not exist
+    /// yet). During the overlap both secrets work; at most two are ever live, so
+    /// rotating again before the overlap ends stops the older one at once.
+    RotateSecret {
+        /// Its id (32 hex characters) or its exact name
+        #[arg(add = complete::oauth_ids())]
+        id: String,
+        /// How long the previous secret keeps working (up to 30d)
+        #[arg(long, value_name = "DURATION", value_parser = super::parse_duration, default_value = "24h")]
+        overlap: std::time::Duration,
+        /// Write the new secret to this new file (mode 0600) instead of printing it
+        #[arg(long, value_name = "PATH")]
+        secret_file: Option<PathBuf>,
+    },
     /// Delete an OAuth client
     Delete {
         /// Its id (32 hex characters) or its exact name
@@ -222,7 +238,7 @@ const PAGE: usize = 250;
 const OAUTH: &str = "/v3/oauth-clients/";
 
 /// Every OAuth client (that `filter` keeps), page by page.
-fn list_all(ctx: &Ctx, filter: Option<&str>) -> Result<Vec<Value>, Error> {
+pub fn list_all(ctx: &Ctx, filter: Option<&str>) -> Result<Vec<Value>, Error> {
     let mut items = Vec::new();
     loop {
         let mut path = format!("/v3/oauth-clients?limit={PAGE}&offset={}", items.len());
@@ -363,6 +379,57 @@ pub fn run(ctx: &Ctx, cmd: OauthCmd) -> Result<(), Failure> {
             )?;
             ctx.out.item(Kind::OAuth, &r.body)
         }
+        OauthCmd::RotateSecret {
+            id,
+            overlap,
+            secret_file,
+        } => {
+            ctx.out
+                .keeps_secret("OAuth client", secret_file.is_some())?;
+            let id = id_of(&resolve(ctx, &id)?);
+            let file = secret_file
+                .as_deref()
+                .map(SecretFile::reserve)
+                .transpose()?;
+            let r = ctx.client.send(
+                &Call::new(Method::POST, format!("{}/secret", item_path(OAUTH, &id)))
+                    .body(json!({ "overlapSeconds": overlap.as_secs() })),
+            )?;
+            let mut v = r.body;
+            let secret = v["secret"].as_str().unwrap_or_default().to_string();
+            let until = chrono::Utc::now() + overlap;
+            let lost = |e: Failure| -> Failure {
+                match e {
+                    Failure::Error(e) => Error::Undelivered(format!(
+                        "OAuth client {id} has a new secret, but it could not be delivered ({e}); the previous secret keeps working until {} UTC: move its users to a secret from one more `baack oauth rotate-secret {id}` only after that, since rotating again stops the previous one at once",
+                        until.format("%Y-%m-%d %H:%M")
+                    ))
+                    .into(),
+                    other => other,
+                }
+            };
+            match file {
+                Some(f) => {
+                    let path = f.path().to_path_buf();
+                    f.write(&secret).map_err(|e| lost(e.into()))?;
+                    v["secret"] = Value::Null;
+                    ctx.out.item(Kind::OAuth, &v)?;
+                    ctx.out.note(&format!(
+                        "wrote the new client secret to {} (mode 0600)",
+                        path.display()
+                    ));
+                }
+                None => ctx
+                    .out
+                    .created_secret(Kind::OAuth, &v, &format!("{id} {secret}"))
+                    .map_err(lost)?,
+            }
+            ctx.out.note(&format!(
+                "the previous secret keeps working until {} UTC",
+                until.format("%Y-%m-%d %H:%M")
+            ));
+            Ok(())
+        }
         OauthCmd::Delete { id, d } => d.run(
             &ctx.out,
             || resolve(ctx, &id),
@@ -403,6 +470,7 @@ pub fn flags(cmd: &OauthCmd) -> super::FlagMap {
             ("strongAuthSupported", "--strong-auth"),
             ("claimsSupported", "--claims"),
         ],
+        OauthCmd::RotateSecret { .. } => &[("overlapSeconds", "--overlap")],
         _ => &[],
     }
 }

@@ -119,6 +119,10 @@ pub enum Kind {
     OAuth,
     /// The client context (`whoami`).
     Context,
+    /// An audit event.
+    Audit,
+    /// A finding of `audit check`.
+    Finding,
 }
 
 /// How a list column renders its value.
@@ -138,6 +142,8 @@ enum Col {
     Status,
     /// A last use, as `3d ago` or `never` (`-` when the API does not report it).
     Ago,
+    /// An audit event's target: its type and URN or id.
+    Target,
 }
 
 /// API client (and company) names by URN, for tables; empty when unknown (URNs are
@@ -161,7 +167,7 @@ impl Kind {
     /// The field whose value `-q` prints.
     fn primary(self, v: &Value) -> String {
         let p = match self {
-            Kind::OAuth => "/id",
+            Kind::OAuth | Kind::Finding => "/id",
             Kind::Context => "/client/urn",
             _ => "/urn",
         };
@@ -200,6 +206,21 @@ impl Kind {
                 ("CREATED", "/created", Col::Time),
                 ("LAST USED", "/lastUsed", Col::Ago),
             ],
+            Kind::Audit => &[
+                ("TIME", "/timestamp", Col::Time),
+                ("ACTOR", "/actor/client/urn", Col::Client),
+                ("ACTION", "/action", Col::Text),
+                ("TARGET", "/target", Col::Target),
+                ("OUTCOME", "/outcome", Col::Text),
+                ("DETAIL", "/detail", Col::Text),
+            ],
+            Kind::Finding => &[
+                ("KIND", "/kind", Col::Text),
+                ("NAME", "/name", Col::Text),
+                ("ID", "/id", Col::Id),
+                ("RULE", "/rule", Col::Text),
+                ("WHY", "/why", Col::Text),
+            ],
             Kind::Context => &[
                 ("CLIENT ID", "/client/clientID", Col::Text),
                 ("CLIENT URN", "/client/urn", Col::Id),
@@ -223,7 +244,9 @@ impl Kind {
                 let urn = s("/apiClient/urn");
                 names.get(&urn).cloned().unwrap_or(urn)
             }
-            Kind::Context => String::new(),
+            // In the order given: the log's own, oldest first.
+            Kind::Context | Kind::Audit => String::new(),
+            Kind::Finding => s("/kind") + &s("/name"),
         };
         let expiry = match self {
             Kind::Token => expiry_of(v).unwrap_or(i64::MAX),
@@ -348,6 +371,13 @@ fn cell(col: Col, x: &Value, names: &Names, now: i64) -> String {
             }
         }
         Col::Status => token_status(x.as_str().and_then(parse_timestamp), now),
+        Col::Target => {
+            let kind = x.get("type").and_then(Value::as_str).unwrap_or("-");
+            match x.get("urn").or_else(|| x.get("id")).and_then(Value::as_str) {
+                Some(k) => format!("{kind} {k}"),
+                None => kind.to_string(),
+            }
+        }
         Col::Ago => match x {
             Value::Null => last_used(None, now),
             v => match v.as_str().and_then(parse_timestamp) {
@@ -661,6 +691,63 @@ impl Printer {
             self.note("(none)");
         }
         Ok(())
+    }
+
+    /// One JSON value on a line of its own (a stream, like `audit log --follow -o json`).
+    pub fn json_line<T: serde::Serialize + ?Sized>(&self, v: &T) -> Result<(), Failure> {
+        let line = serde_json::to_string(v).map_err(|e| Error::Internal(e.to_string()))?;
+        self.stdout(&(line + "\n"))
+    }
+
+    /// Rows of a list as they come, for a stream (`audit log --follow`): fixed-width
+    /// columns, the header before the first batch; no box, since its end never comes.
+    pub fn rows(
+        &self,
+        kind: Kind,
+        items: &[Value],
+        names: &Names,
+        header: bool,
+    ) -> Result<(), Failure> {
+        if self.quiet {
+            let lines: String = items.iter().map(|v| kind.primary(v) + "\n").collect();
+            return if lines.is_empty() {
+                Ok(())
+            } else {
+                self.stdout(&lines)
+            };
+        }
+        let cols = kind.columns();
+        let widths = [20usize, 18, 28, 48, 8, 0];
+        let line = |cells: Vec<String>| -> String {
+            let mut s = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                let w = widths.get(i).copied().unwrap_or(0);
+                if w == 0 || i + 1 == cells.len() {
+                    s.push_str(c);
+                } else {
+                    let pad = w.saturating_sub(UnicodeWidthStr::width(c.as_str())).max(1);
+                    s.push_str(c);
+                    s.push_str(&" ".repeat(pad));
+                }
+            }
+            s.trim_end().to_string() + "\n"
+        };
+        let mut out = String::new();
+        if header {
+            out.push_str(&line(cols.iter().map(|(h, _, _)| h.to_string()).collect()));
+        }
+        let now = chrono::Utc::now().timestamp_millis();
+        for v in items {
+            out.push_str(&line(
+                cols.iter()
+                    .map(|(_, p, c)| cell(*c, v.pointer(p).unwrap_or(&Value::Null), names, now))
+                    .collect(),
+            ));
+        }
+        if out.is_empty() {
+            return Ok(());
+        }
+        self.stdout(&out)
     }
 
     /// The answer to a delete: the status body, the URN, or a sentence.

@@ -62,9 +62,46 @@ pub enum TokenCmd {
         /// Only tokens that expire within this long from now (90s, 15m, 24h, 30d)
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         expiring_within: Option<Duration>,
+        /// Only tokens not used for this long (never used: since they were made)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        unused_for: Option<Duration>,
+        /// Only tokens used within this long
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        used_within: Option<Duration>,
         /// Expired tokens too (hidden otherwise)
         #[arg(long)]
         all: bool,
+    },
+    /// Replace a token with a new one for the same client, without an outage
+    ///
+    /// Creates a new token for the token's client (same description; as long a lifetime
+    /// as the old one was given, or --expires-in), delivers its secret once (stdout, or
+    /// --secret-file), and only then retires the old token: it keeps working for
+    /// --overlap, so its users have that long to switch. With --until-unused it keeps
+    /// working until it has gone unused for --overlap (the last consumer has moved), but
+    /// at most --max-overlap. Should the new secret not be delivered, the new token is
+    /// deleted and the old one is untouched.
+    Rotate {
+        #[command(flatten)]
+        u: UrnArg,
+        /// How long the old token keeps working (with --until-unused: how long it must go
+        /// unused before it stops)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "24h")]
+        overlap: Duration,
+        /// Retire the old token once it has gone unused for --overlap (needs a server that
+        /// records last use)
+        #[arg(long)]
+        until_unused: bool,
+        /// With --until-unused: the most the old token works on
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "7d", requires = "until_unused")]
+        max_overlap: Duration,
+        /// The new token expires after this long [default: as long as the old one was
+        /// given]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        expires_in: Option<Duration>,
+        /// Write the new token to this new file (mode 0600) instead of printing it
+        #[arg(long, value_name = "PATH")]
+        secret_file: Option<PathBuf>,
     },
     /// Show one bearer token (obfuscated)
     Get(UrnArg),
@@ -370,75 +407,23 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             };
             ctx.out.keeps_secret("token", secret_file.is_some())?;
             let c = resolve_client(ctx, &client)?;
-            let names: Names = name_entry(&c).into_iter().collect();
-            let mut body = json!({ "apiClient": { "urn": urn_of(&c) } });
-            if let Some(at) = expires {
-                body["expirationTimestamp"] = format_baack(at).into();
-            }
-            if let Some(d) = description {
-                body["description"] = d.into();
-            }
-            let file = secret_file
-                .as_deref()
-                .map(SecretFile::reserve)
-                .transpose()?;
-            let r = ctx
-                .client
-                .send(&Call::new(Method::POST, "/n/v1/apiclientbearertoken/").body(body.clone()))?;
+            let new = create(ctx, &c, expires, description, secret_file.as_deref())?;
             if no_expiry {
                 ctx.out.warn(
                     "this token never expires: it works until deleted or revoked; give tokens an --expires-in unless they must outlive every rotation",
                 );
             }
-            let mut v = r.body;
-            let token = v
-                .get("bearerToken")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let urn = v["urn"].as_str().unwrap_or_default().to_string();
-            // Checked once the secret is delivered: failing first would lose it.
-            let kept = |got: &Value| {
-                let done = format!(
-                    "bearer token {urn} was created (and delivered; delete it with `baack token delete {urn} --yes` if it must not stay)"
-                );
-                ctx.kept(&done, &body, got)
-            };
-            let new = NewSecret::new("token", &urn, format!("baack token delete {urn} --yes"));
-            let undo = || {
-                ctx.client
-                    .send(&Call::new(Method::DELETE, item_path(TOKENS, &urn)))
-                    .map(drop)
-            };
-            match file {
-                Some(f) => {
-                    let path = f.path().to_path_buf();
-                    deliver_or_undo(&new, || Ok(f.write(&token)?), undo)?;
-                    // The secret is in its file: what follows only describes it.
-                    v["bearerToken"] = obfuscate(&token).into();
-                    ctx.out.item_named(Kind::Token, &v, &names)?;
-                    ctx.out.note(&format!(
-                        "wrote the bearer token to {} (mode 0600)",
-                        path.display()
-                    ));
-                    Ok(kept(&v)?)
-                }
-                None => {
-                    deliver_or_undo(
-                        &new,
-                        || ctx.out.created_secret(Kind::Token, &v, &token),
-                        undo,
-                    )?;
-                    Ok(kept(&v)?)
-                }
-            }
+            Ok(new.kept()?)
         }
         TokenCmd::List {
             client,
             expiring_within,
+            unused_for,
+            used_within,
             all,
         } => {
             let mut path = "/n/v1/apiclientbearertoken/?limit=1000".to_string();
+            path.push_str(&use_filters(unused_for, used_within));
             let mut names = None;
             if let Some(c) = client {
                 let c = resolve_client(ctx, &c)?;
@@ -447,6 +432,9 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                 names = Some(name_entry(&c).into_iter().collect());
             }
             let mut items = ctx.list_all(&path, "bearerTokens", "token")?;
+            if unused_for.is_some() || used_within.is_some() {
+                reports_last_use(&items, "tokens", "--unused-for/--used-within")?;
+            }
             if !all {
                 let now = now_ms();
                 items.retain(|t| expiry_of(t).is_none_or(|e| e > now));
@@ -497,6 +485,22 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             let done = format!("bearer token {} was updated", t.urn);
             Ok(ctx.kept(&done, &json!({ "description": description }), &r.body)?)
         }
+        TokenCmd::Rotate {
+            u,
+            overlap,
+            until_unused,
+            max_overlap,
+            expires_in,
+            secret_file,
+        } => {
+            let t = u.target()?;
+            let rot = Rotate {
+                overlap,
+                until_unused: until_unused.then_some(max_overlap),
+                expires_in,
+            };
+            rotate(ctx, &t, &rot, secret_file.as_deref())
+        }
         TokenCmd::Revoke { u, notice } => {
             let t = u.target()?;
             let asked = expiry_after("--notice", notice)?;
@@ -527,6 +531,224 @@ pub fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             )
         }
     }
+}
+
+/// A token made by [`create`], its secret delivered.
+struct Created<'a> {
+    ctx: &'a Ctx,
+    /// What the create sent.
+    body: Value,
+    /// The new token as the server answered (obfuscated).
+    token: Value,
+    urn: String,
+}
+
+impl Created<'_> {
+    /// Checks that the server kept what was sent (a description a server drops).
+    fn kept(&self) -> Result<(), baack::Error> {
+        let done = format!(
+            "bearer token {} was created (and delivered; delete it with `baack token delete {} --yes` if it must not stay)",
+            self.urn, self.urn
+        );
+        self.ctx.kept(&done, &self.body, &self.token)
+    }
+}
+
+/// Creates a token for the client `c` and delivers its secret once: to a new 0600
+/// `secret_file`, or printed. Should the secret not reach its reader, the token is
+/// deleted and this fails, so no token exists that nobody holds.
+fn create<'a>(
+    ctx: &'a Ctx,
+    c: &Value,
+    expires: Option<i64>,
+    description: Option<String>,
+    secret_file: Option<&std::path::Path>,
+) -> Result<Created<'a>, Failure> {
+    let names: Names = name_entry(c).into_iter().collect();
+    let mut body = json!({ "apiClient": { "urn": urn_of(c) } });
+    if let Some(at) = expires {
+        body["expirationTimestamp"] = format_baack(at).into();
+    }
+    if let Some(d) = description {
+        body["description"] = d.into();
+    }
+    let file = secret_file.map(SecretFile::reserve).transpose()?;
+    let r = ctx
+        .client
+        .send(&Call::new(Method::POST, TOKENS).body(body.clone()))?;
+    let mut v = r.body;
+    let token = v
+        .get("bearerToken")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let urn = v["urn"].as_str().unwrap_or_default().to_string();
+    let new = NewSecret::new("token", &urn, format!("baack token delete {urn} --yes"));
+    let undo = || {
+        ctx.client
+            .send(&Call::new(Method::DELETE, item_path(TOKENS, &urn)))
+            .map(drop)
+    };
+    match file {
+        Some(f) => {
+            let path = f.path().to_path_buf();
+            deliver_or_undo(&new, || Ok(f.write(&token)?), undo)?;
+            // The secret is in its file: what follows only describes it.
+            v["bearerToken"] = obfuscate(&token).into();
+            ctx.out.item_named(Kind::Token, &v, &names)?;
+            ctx.out.note(&format!(
+                "wrote the bearer token to {} (mode 0600)",
+                path.display()
+            ));
+        }
+        None => {
+            deliver_or_undo(
+                &new,
+                || ctx.out.created_secret(Kind::Token, &v, &token),
+                undo,
+            )?;
+            v["bearerToken"] = obfuscate(&token).into();
+        }
+    }
+    Ok(Created {
+        ctx,
+        body,
+        token: v,
+        urn,
+    })
+}
+
+/// The query parameters of the last-use filters.
+pub fn use_filters(unused_for: Option<Duration>, used_within: Option<Duration>) -> String {
+    let mut q = String::new();
+    if let Some(d) = unused_for {
+        q.push_str(&format!("&unusedFor={}", d.as_secs()));
+    }
+    if let Some(d) = used_within {
+        q.push_str(&format!("&usedWithin={}", d.as_secs()));
+    }
+    q
+}
+
+/// Fails unless the API reported last use on `items`: a server that does not record it
+/// ignores the filters, and its whole list must not pass for the filtered one.
+pub fn reports_last_use(items: &[Value], what: &str, flags: &str) -> Result<(), baack::Error> {
+    if items.iter().any(|t| t.get("lastUsed").is_none()) {
+        return Err(baack::Error::NoEndpoint(format!(
+            "this API does not report when its {what} were last used (no lastUsed), so {flags} cannot be applied; run them against a `baack serve` or the embedded store"
+        )));
+    }
+    Ok(())
+}
+
+/// How `token rotate` retires the old token.
+struct Rotate {
+    overlap: Duration,
+    /// `--until-unused`, with its `--max-overlap`.
+    until_unused: Option<Duration>,
+    expires_in: Option<Duration>,
+}
+
+/// `token rotate` (see its help): create and deliver the new token, then retire the old
+/// one, whose `replacedBy` makes the server audit the step as a rotation.
+fn rotate(
+    ctx: &Ctx,
+    t: &TokenRef,
+    rot: &Rotate,
+    secret_file: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    ctx.out.keeps_secret("token", secret_file.is_some())?;
+    let path = item_path(TOKENS, &t.urn);
+    let old = ctx.get(&path).map_err(|e| t.not_found(ctx, e))?;
+    let now = now_ms();
+    if expiry_of(&old).is_some_and(|e| e <= now) {
+        return Err(baack::Error::invalid(
+            "urn",
+            format!(
+                "bearer token {} has expired, so there is nothing to rotate: create a new one with `baack token create --client {}`",
+                t.urn,
+                client_of(&old)
+            ),
+        )
+        .into());
+    }
+    if let Some(max) = rot.until_unused
+        && max < rot.overlap
+    {
+        return Err(baack::Error::Usage(format!(
+            "--max-overlap ({}) is shorter than --overlap ({}): the old token could never go unused for that long",
+            spelled(max),
+            spelled(rot.overlap)
+        ))
+        .into());
+    }
+    // The same lifetime policy: as long a life as the old token was given.
+    let expires = match (rot.expires_in, expiry_of(&old)) {
+        (Some(d), _) => Some(expiry_after("--expires-in", d)?),
+        (None, None) => None,
+        (None, Some(e)) => {
+            let created = old
+                .get("created")
+                .and_then(Value::as_str)
+                .and_then(parse_timestamp);
+            let life = match created {
+                Some(c) if e > c => Duration::from_millis((e - c) as u64),
+                // A server that does not say when the token was made: the profile's TTL.
+                _ => ctx.token_ttl()?,
+            };
+            Some(expiry_after("the old token's lifetime", life)?)
+        }
+    };
+    let client = resolve_client(ctx, &client_of(&old))?;
+    let description = old
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let new = create(ctx, &client, expires, description, secret_file)?;
+    // The new secret is out: only now is the old token touched.
+    let bound = rot.until_unused.unwrap_or(rot.overlap);
+    let until = expiry_after("--overlap", bound)?;
+    let until = expiry_of(&old).map_or(until, |e| e.min(until));
+    let mut body = old.clone();
+    if let Some(o) = body.as_object_mut() {
+        o.remove("bearerToken");
+        o.insert("expirationTimestamp".into(), format_baack(until).into());
+        o.insert("replacedBy".into(), json!({ "urn": new.urn }));
+        if rot.until_unused.is_some() {
+            o.insert("idleTimeoutSeconds".into(), rot.overlap.as_secs().into());
+        }
+    }
+    let retired = ctx
+        .client
+        .send(&Call::new(Method::PUT, &path).body(body))
+        .map_err(|e| {
+            baack::Error::Answer(format!(
+                "the new bearer token {} is delivered, but the old one, {}, was not retired ({e}): it works as before; retire it with `baack token revoke {} --notice {}`",
+                new.urn,
+                t.urn,
+                t.urn,
+                spelled(rot.overlap)
+            ))
+        })?
+        .body;
+    new.kept()?;
+    let ends =
+        expiry_of(&retired).map_or("never".to_string(), |e| format!("{} UTC", format_baack(e)));
+    match (rot.until_unused, retired.get("idleTimeoutSeconds")) {
+        (Some(_), Some(_)) => ctx.out.note(&format!(
+            "the old token {} keeps working until it has gone unused for {}, and at most until {ends}",
+            t.urn,
+            spelled(rot.overlap)
+        )),
+        (Some(_), None) => ctx.out.warn(&format!(
+            "this server does not retire tokens once unused: the old token {} works until {ends}, however it is used",
+            t.urn
+        )),
+        (None, _) => ctx
+            .out
+            .note(&format!("the old token {} keeps working until {ends}", t.urn)),
+    }
+    Ok(())
 }
 
 /// Revokes `t` at `asked` (now plus `notice`), never lengthening its life: the token is
@@ -587,6 +809,10 @@ pub fn flags(cmd: &TokenCmd) -> super::FlagMap {
             ("description", "--description"),
         ],
         TokenCmd::Revoke { .. } => &[("expirationTimestamp", "--notice")],
+        TokenCmd::Rotate { .. } => &[
+            ("expirationTimestamp", "--expires-in"),
+            ("idleTimeoutSeconds", "--overlap"),
+        ],
         TokenCmd::Update { .. } => &[("description", "--description")],
         _ => &[],
     }

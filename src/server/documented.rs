@@ -38,7 +38,13 @@ fn our_fields(route: &str) -> &'static [&'static str] {
     if on(&[ROLES, ROLE]) {
         &["permissions"]
     } else if on(&[TOKENS, TOKEN]) {
-        &["description", "created", "lastUsed", "idleTimeoutSeconds", "replacedBy"]
+        &[
+            "description",
+            "created",
+            "lastUsed",
+            "idleTimeoutSeconds",
+            "replacedBy",
+        ]
     } else if on(&[CLIENTS, CLIENT]) {
         &["lastUsed"]
     } else {
