@@ -1,7 +1,8 @@
 //! Concurrency and crashes: many processes on one store, a server and CLI writers side by
 //! side, concurrent grants, and SIGKILL at random instants. Every acknowledged write must
 //! survive, the store must load, no lock may outlive its process, no temp file may
-//! outlive the next write.
+//! outlive the next write, and the audit log must hold an event for exactly the changes
+//! that were made.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,63 @@ fn assert_store_consistent(store: &Path) {
         let by_name = json_of(store, &["client", "get", c["clientID"].as_str().unwrap()]);
         assert_eq!(by_name["urn"], c["urn"]);
     }
+}
+
+/// The audit log and the store agree: every client and token (but the root client and
+/// the token `init` made, which no request created) has exactly one create event, and
+/// every create event's object exists (nothing here deletes); no intent is left over.
+fn assert_audit_matches(store: &Path) {
+    let events = json_of(store, &["audit", "log", "--limit", "100000"]);
+    let events = events.as_array().unwrap();
+    let targets = |action: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e["action"] == action)
+            .map(|e| e["target"]["urn"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let urns = |v: Value, skip: &dyn Fn(&Value) -> bool| -> HashSet<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| !skip(x))
+            .map(|x| x["urn"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let clients = urns(json_of(store, &["client", "list"]), &|c| {
+        c["clientID"] == "root"
+    });
+    let made = targets("apiclient.create");
+    let made_set: HashSet<String> = made.iter().cloned().collect();
+    assert_eq!(made.len(), made_set.len(), "a client has two create events");
+    let no_event: Vec<_> = clients.difference(&made_set).collect();
+    let no_client: Vec<_> = made_set.difference(&clients).collect();
+    assert!(
+        no_event.is_empty(),
+        "clients without their create event: {no_event:?}"
+    );
+    assert!(
+        no_client.is_empty(),
+        "create events of clients never made: {no_client:?}"
+    );
+    let tokens = urns(json_of(store, &["token", "list", "--all"]), &|_| false);
+    let made: HashSet<String> = targets("apiclientbearertoken.create").into_iter().collect();
+    let no_token: Vec<_> = made.difference(&tokens).collect();
+    assert!(
+        no_token.is_empty(),
+        "create events of tokens never made: {no_token:?}"
+    );
+    // Only the token `init` made has no event.
+    assert_eq!(
+        tokens.difference(&made).count(),
+        1,
+        "tokens without their create event"
+    );
+    let intent = std::fs::read(store.join("audit").join("intent")).unwrap_or_default();
+    assert!(
+        intent.trim_ascii().is_empty(),
+        "an intent was left: {intent:?}"
+    );
 }
 
 #[test]
@@ -213,6 +271,7 @@ fn a_server_under_load_and_cli_writers_share_a_store() {
         "the server sees the CLI's writes"
     );
     assert_store_consistent(&store);
+    assert_audit_matches(&store);
 }
 
 #[test]
@@ -496,6 +555,7 @@ fn sigkill_at_random_instants_never_loses_an_acknowledged_write() {
     let lost: Vec<&String> = acked.iter().filter(|a| !have.contains(*a)).collect();
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     assert_store_consistent(&store);
+    assert_audit_matches(&store);
     eprintln!(
         "{total} kills: {} acknowledged writes kept, {unacked} CLI writes killed in flight (a write lives ~{life} us)",
         acked.len()

@@ -7,6 +7,7 @@ mod documented;
 mod durability;
 mod expiry;
 mod hostile;
+mod lastuse;
 mod lifecycle;
 mod limits;
 mod names;
