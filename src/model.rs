@@ -413,6 +413,18 @@ pub struct TokenInput {
     pub replaced_by: Option<String>,
 }
 
+impl Default for TokenInput {
+    fn default() -> Self {
+        TokenInput {
+            client: None,
+            expires: None,
+            description: None,
+            idle: None,
+            replaced_by: None,
+        }
+    }
+}
+
 /// The most characters a token's `description` may have.
 pub const DESCRIPTION_MAX: usize = 256;
 

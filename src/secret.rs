@@ -87,6 +87,14 @@ pub fn obfuscate(token: &str) -> String {
     format!("{shown}...")
 }
 
+/// Whether two digests are equal, in time that does not depend on where they differ
+/// (`subtle`, already in the build through the TLS stack): an OAuth secret is checked by
+/// comparing digests, and a comparison that stops at the first difference would time it.
+pub fn digests_equal(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 /// The lowercase hex SHA-256 digest under which a secret is stored and looked up.
 pub fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))

@@ -1184,6 +1184,28 @@ impl Service {
         })
     }
 
+    /// Checks an OAuth client's id and secret (its current secret, or the previous one
+    /// within a rotation's overlap) and notes the use: for the token endpoint. Fails
+    /// with the one answer RFC 6749 gives for every wrong part, `Unauthorized`.
+    pub fn check_oauth_secret(&self, id: &str, secret: &str) -> Result<OAuthClient> {
+        let wrong = || Error::Unauthorized("unknown client or wrong secret".into());
+        let id = Self::oauth_id(id).map_err(|_| wrong())?;
+        let rec = self.store.oauth(&id)?.ok_or_else(wrong)?;
+        let digest = secret::digest(secret);
+        let now = self.now();
+        let current = secret::digests_equal(&digest, &rec.secret_digest);
+        let previous = rec
+            .previous_secret
+            .as_ref()
+            .is_some_and(|p| now < p.until && secret::digests_equal(&digest, &p.digest));
+        if !(current || previous) {
+            return Err(wrong());
+        }
+        self.usage
+            .note(Used::OAuth(rec.id.clone()), rec.last_used, now);
+        Ok(rec)
+    }
+
     /// Reads an OAuth client.
     pub fn get_oauth(&self, _caller: &Caller, id: &str) -> Result<OAuthClient> {
         let id = Self::oauth_id(id)?;
@@ -1560,6 +1582,162 @@ mod tests {
         assert!(e.contains("operation 3") && e.contains("64 KiB"), "{e}");
     }
 
+    fn fixture(clock: Arc<dyn Clock>) -> (tempfile::TempDir, Service, Caller, ApiClient) {
+        let dir = tempfile::tempdir().unwrap();
+        let boot = Store::init(dir.path(), "Acme").unwrap();
+        let svc = Service::new(Store::open(dir.path()).unwrap(), clock);
+        let root = svc.root_caller().unwrap();
+        let owner = json!({"urn": boot.root_client.owner});
+        let body = json!({"owner": owner, "scope": "api.baack.co", "clientID": "ci"});
+        let client = svc
+            .create_client(&root, &ClientInput::parse(&body, true).unwrap())
+            .unwrap();
+        (dir, svc, root, client)
+    }
+
+    #[test]
+    fn a_token_retired_until_unused_works_while_used_and_stops_after_the_idle_window() {
+        let clock = crate::clock::ManualClock::new(1_800_000_000_000);
+        let (_dir, svc, root, client) = fixture(clock.clone());
+        let body = TokenInput::parse(&json!({"apiClient": {"urn": client.urn}}), true).unwrap();
+        let (t, secret) = svc.create_token(&root, &body).unwrap();
+        let minute = 60_000;
+        let retire = TokenInput {
+            expires: Some(clock.now() + 60 * minute),
+            idle: Some(10 * minute),
+            ..TokenInput::default()
+        };
+        svc.update_token(&root, &t.urn, &retire, ExpiryRule::NeverLater)
+            .unwrap();
+        // Used every 8 minutes, it keeps working past its first idle window...
+        for _ in 0..4 {
+            clock.advance(8 * minute);
+            assert!(svc.authenticate(Some(&secret)).is_ok());
+            svc.flush_usage().unwrap();
+        }
+        // ...then, once unused for 10 minutes, it stops.
+        clock.advance(9 * minute);
+        assert!(svc.authenticate(Some(&secret)).is_ok());
+        svc.flush_usage().unwrap();
+        clock.advance(10 * minute + 1);
+        assert_eq!(
+            svc.authenticate(Some(&secret)).unwrap_err().kind(),
+            crate::ErrorKind::Unauthorized
+        );
+        // And a token in constant use still stops at the hard bound.
+        let (t, secret) = svc.create_token(&root, &body).unwrap();
+        let bound = clock.now() + 20 * minute;
+        let retire = TokenInput {
+            expires: Some(bound),
+            idle: Some(10 * minute),
+            ..TokenInput::default()
+        };
+        svc.update_token(&root, &t.urn, &retire, ExpiryRule::NeverLater)
+            .unwrap();
+        for _ in 0..4 {
+            clock.advance(5 * minute);
+            let r = svc.authenticate(Some(&secret));
+            assert_eq!(r.is_ok(), clock.now() < bound);
+            svc.flush_usage().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_rotated_oauth_secret_keeps_working_for_the_overlap_and_only_two_are_live() {
+        let clock = crate::clock::ManualClock::new(1_800_000_000_000);
+        let (_dir, svc, root, _) = fixture(clock.clone());
+        let fields = crate::wire::oauth::parse_oauth(&json!({
+            "name": "o", "description": "d", "accessTokenValiditySeconds": 60,
+            "grantTypes": ["CLIENT_CREDENTIALS"], "accessType": "ONLINE", "enabled": true
+        }))
+        .unwrap();
+        let (o, first) = svc.create_oauth(&root, fields).unwrap();
+        assert!(svc.check_oauth_secret(&o.id, &first).is_ok());
+        let (_, second) = svc.rotate_oauth_secret(&root, &o.id, 3_600_000).unwrap();
+        assert!(svc.check_oauth_secret(&o.id, &first).is_ok());
+        assert!(svc.check_oauth_secret(&o.id, &second).is_ok());
+        clock.advance(3_600_000);
+        assert!(svc.check_oauth_secret(&o.id, &first).is_err());
+        assert!(svc.check_oauth_secret(&o.id, &second).is_ok());
+        // Rotating again ends the older one at once, whatever its overlap had left.
+        let (_, third) = svc.rotate_oauth_secret(&root, &o.id, 3_600_000).unwrap();
+        let (_, fourth) = svc.rotate_oauth_secret(&root, &o.id, 3_600_000).unwrap();
+        assert!(svc.check_oauth_secret(&o.id, &second).is_err());
+        assert!(svc.check_oauth_secret(&o.id, &third).is_ok());
+        assert!(svc.check_oauth_secret(&o.id, &fourth).is_ok());
+        assert!(
+            svc.check_oauth_secret(&o.id, "0".repeat(64).as_str())
+                .is_err()
+        );
+        // A use of the secret is the client's last use.
+        svc.flush_usage().unwrap();
+        assert!(
+            svc.store()
+                .oauth(&o.id)
+                .unwrap()
+                .unwrap()
+                .last_used
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_change_left_half_made_is_settled_by_the_next_writer() {
+        let (dir, svc, root, client) = fixture(Arc::new(SystemClock));
+        // The intent of a change that made only its first object, then died.
+        let body = TokenInput::parse(&json!({"apiClient": {"urn": client.urn}}), true).unwrap();
+        let (t, _) = svc.create_token(&root, &body).unwrap();
+        let ev = event(
+            &root,
+            0,
+            "apiclientbearertoken.create",
+            "apiclientbearertoken",
+            &t.urn,
+            None,
+        );
+        let mut rec = svc.store().token(&t.urn).unwrap().unwrap();
+        rec.rev = Some(ev.urn.clone());
+        let other = crate::model::new_urn();
+        svc.store()
+            .write(|txn| {
+                txn.update_token(&rec)?;
+                let intent = serde_json::json!({
+                    "event": ev,
+                    "checks": [
+                        {"check": "created", "dir": "tokens", "key": t.urn},
+                        {"check": "updated", "dir": "tokens", "key": other},
+                    ],
+                });
+                std::fs::write(
+                    dir.path().join("audit").join("intent"),
+                    serde_json::to_vec(&intent).unwrap(),
+                )
+                .unwrap();
+                Ok(())
+            })
+            .unwrap();
+        // The next write finds it: half made, so what it created goes and no event stays.
+        svc.create_client(
+            &root,
+            &ClientInput::parse(
+                &json!({"owner": {"urn": client.owner}, "scope": "api.baack.co", "clientID": "x"}),
+                true,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(svc.store().token(&t.urn).unwrap().is_none());
+        let q = AuditQuery {
+            limit: 100,
+            ..AuditQuery::default()
+        };
+        let (evs, _) = svc.store().audit_events(&q, svc.now()).unwrap();
+        assert!(evs.iter().all(|e| e.urn != ev.urn));
+        let intent = std::fs::read(dir.path().join("audit").join("intent")).unwrap();
+        assert!(intent.trim_ascii().is_empty());
+    }
+
+    #[test]
     #[test]
     fn a_prepared_token_is_stored_by_its_commit_only_and_only_while_its_client_exists() {
         let dir = tempfile::tempdir().unwrap();

@@ -296,7 +296,12 @@ fn check(ctx: &Ctx, rules: &[Rule]) -> Result<(), Failure> {
     if wants_use {
         super::tokens::reports_last_use(&tokens, "tokens", "--fail-on unused-for")?;
     }
-    let names = ctx.client_names();
+    // Findings name clients in every format: they are what a person acts on.
+    let names: super::output::Names = ctx
+        .client
+        .list_all("/n/v1/apiclient/?limit=1000", "apiClients")
+        .map(|cs| cs.iter().filter_map(super::name_entry).collect())
+        .unwrap_or_default();
     let mut findings = Vec::new();
     let ts = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).and_then(parse_timestamp);
     for t in &tokens {
