@@ -396,7 +396,7 @@ pub struct ClientInput {
 }
 
 /// What a create or update body says of a bearer token.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TokenInput {
     /// `apiClient`, required on create and ignored on update.
     pub client: Option<String>,
@@ -411,18 +411,6 @@ pub struct TokenInput {
     /// `replacedBy` (update only): the token that replaces it, which makes the update
     /// the retirement step of a rotation.
     pub replaced_by: Option<String>,
-}
-
-impl Default for TokenInput {
-    fn default() -> Self {
-        TokenInput {
-            client: None,
-            expires: None,
-            description: None,
-            idle: None,
-            replaced_by: None,
-        }
-    }
 }
 
 /// The most characters a token's `description` may have.

@@ -1738,7 +1738,6 @@ mod tests {
     }
 
     #[test]
-    #[test]
     fn a_prepared_token_is_stored_by_its_commit_only_and_only_while_its_client_exists() {
         let dir = tempfile::tempdir().unwrap();
         let boot = Store::init(dir.path(), "Acme").unwrap();
