@@ -31,6 +31,33 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "baack-token-rotate",
+        &[
+            "baack token rotate \"$OLD\" --overlap 24h --secret-file ./new.token",
+            "baack token rotate \"$NEW\" --overlap 1h --until-unused --max-overlap 7d -q > ./newer.token",
+        ],
+    ),
+    (
+        "baack-oauth-rotate-secret",
+        &["baack oauth rotate-secret \"From a file\" --overlap 24h -q"],
+    ),
+    (
+        "baack-audit-log",
+        &[
+            "baack audit log",
+            "baack audit log --since 24h --action apiclientbearertoken.rotate",
+            "baack audit log --actor root --limit 5 -o json",
+        ],
+    ),
+    (
+        "baack-audit-check",
+        &["baack audit check --fail-on expires-within=1s,unused-for=90d"],
+    ),
+    (
+        "baack-audit-retention",
+        &["baack audit retention --keep 50000 --max-age 180d"],
+    ),
+    (
         "baack-client-list",
         &[
             "baack client list",
