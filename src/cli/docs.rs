@@ -39,7 +39,10 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
     ),
     (
         "baack-oauth-rotate-secret",
-        &["baack oauth rotate-secret \"From a file\" --overlap 24h -q"],
+        &[
+            "baack oauth rotate-secret \"From a file\" --overlap 24h -q",
+            "baack oauth rotate-secret Renamed --overlap 1h --secret-file ./rotated.secret",
+        ],
     ),
     (
         "baack-audit-log",
@@ -51,11 +54,17 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
     ),
     (
         "baack-audit-check",
-        &["baack audit check --fail-on expires-within=1s,unused-for=90d"],
+        &[
+            "baack audit check --fail-on expires-within=1s,unused-for=90d",
+            "baack audit check --fail-on no-expiry || echo \"exit $?\"",
+        ],
     ),
     (
         "baack-audit-retention",
-        &["baack audit retention --keep 50000 --max-age 180d"],
+        &[
+            "baack audit retention --keep 50000 --max-age 180d",
+            "baack audit retention -o json",
+        ],
     ),
     (
         "baack-client-list",

@@ -565,6 +565,11 @@ mod document {
         for (_, v) in old_r.iter_mut() {
             add(v, &client_fields, &token_fields);
         }
+        // A token's PUT takes the two fields of a rotation's retirement.
+        for f in ["idleTimeoutSeconds", "replacedBy"] {
+            old_r["BearerTokenUpdate"]["properties"][f] =
+                new_r["BearerTokenUpdate"]["properties"][f].clone();
+        }
         for (name, want) in &old_r {
             if name == "Any" {
                 continue; // no body has it: the document, not the wire, may want it

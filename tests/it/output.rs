@@ -127,7 +127,15 @@ fn piped_tables_are_plain_columns_with_names_sorted_and_a_status() {
     let rows = rows(&list);
     assert_eq!(
         rows[0],
-        ["CLIENT", "URN", "TOKEN", "EXPIRES", "STATUS", "DESCRIPTION"],
+        [
+            "CLIENT",
+            "URN",
+            "TOKEN",
+            "EXPIRES",
+            "STATUS",
+            "LAST USED",
+            "DESCRIPTION"
+        ],
         "{list}"
     );
     // Sorted by client name, case-folded; the revoked token is expired, so hidden.
@@ -137,7 +145,7 @@ fn piped_tables_are_plain_columns_with_names_sorted_and_a_status() {
     assert_eq!(rows[1][4], "expires in 3d", "{list}");
     let stamp = regex::Regex::new(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$").unwrap();
     assert!(stamp.is_match(rows[1][3]), "{list}");
-    assert_eq!(rows[2][3..], ["-", "active", "-"], "{list}");
+    assert_eq!(rows[2][3..], ["-", "active", "never", "-"], "{list}");
     // awk-friendly: the second whitespace-separated field of every row is its URN.
     for line in list.lines().skip(1) {
         assert!(is_urn(line.split_whitespace().nth(1).unwrap()), "{line}");
