@@ -12,13 +12,14 @@
 //! - `store`: the JSON file store on disk
 //!
 //! and beside them `error` (the error type and its kinds), `clock` (injectable "now" and
-//! the wire's timestamp formats), `secret` (bearer tokens, OAuth secrets, digests) and
-//! `usage` (last use and refused requests, noted in memory and flushed off the request
+//! the wire's timestamp formats), `secret` (bearer tokens, OAuth secrets, digests), `jwt`
+//! (OAuth access tokens and the store's signing keys) and `usage` (last use and refused requests, noted in memory and flushed off the request
 //! path).
 
 pub mod client;
 pub mod clock;
 pub mod error;
+pub mod jwt;
 pub mod model;
 pub mod secret;
 pub mod server;

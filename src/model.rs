@@ -281,6 +281,11 @@ pub struct OAuthClient {
     /// The audit event of its latest change (see `crate::store::audit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rev: Option<String>,
+    /// The API client that created it, whose permissions its access tokens act with
+    /// (narrowed by scope); absent in records made before owners were kept, which act as
+    /// the root client's, since only an administrator could have made them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// The previous secret's digest and when it stops working, during a rotation's
     /// overlap (API.md "OAuth secret rotation").
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -709,7 +714,7 @@ pub struct AuditEvent {
 }
 
 /// The audit actions, as spelled on the wire.
-pub const AUDIT_ACTIONS: [&str; 18] = [
+pub const AUDIT_ACTIONS: [&str; 19] = [
     "apiclient.create",
     "apiclient.update",
     "apiclient.delete",
@@ -727,5 +732,6 @@ pub const AUDIT_ACTIONS: [&str; 18] = [
     "oauthclient.rotatesecret",
     "oauthclient.delete",
     "audit.retention",
+    "signingkey.rotate",
     "auth.denied",
 ];

@@ -38,8 +38,13 @@ pub struct Caller {
     pub client: ApiClient,
     /// The union of its roles' permissions (`ADMINISTER` for the root client).
     pub permissions: Vec<Permission>,
-    /// The URN of the bearer token it presented; none for the embedded mode's root.
+    /// The URN of the bearer token it presented; none for the embedded mode's root and
+    /// for an OAuth access token.
     pub token: Option<String>,
+    /// The OAuth client whose access token it presented, if it did.
+    pub oauth_client: Option<String>,
+    /// Its access token's scope allows the OAuth client API only.
+    pub oauth_only: bool,
 }
 
 /// What an operation needs of its caller.
@@ -197,13 +202,18 @@ impl Caller {
         Actor {
             client: self.client.urn.clone(),
             token: self.token.clone(),
-            oauth_client: None,
+            oauth_client: self.oauth_client.clone(),
         }
     }
 
     /// Fails with [`Error::Forbidden`] unless the caller may run `op`: the one check of
     /// the permission an operation needs.
     pub fn authorize(&self, op: Operation) -> Result<()> {
+        if self.oauth_only && op.kind() != "oauthclient" {
+            return Err(Error::Forbidden(
+                "this access token's scope allows the OAuth client API only".into(),
+            ));
+        }
         match op.need() {
             Some(need) => self.require(need),
             None => Ok(()),
@@ -266,6 +276,44 @@ pub struct Service {
     store: Store,
     clock: Arc<dyn Clock>,
     usage: Arc<Usage>,
+    /// The signing keys, read once and again only when a token names one not among
+    /// them (a rotation by another process): a key is never changed, only added or,
+    /// long after its last token expired, removed.
+    keys: Arc<std::sync::RwLock<Arc<Vec<crate::jwt::SigningKey>>>>,
+}
+
+/// Why the token endpoint refuses (RFC 6749 section 5.2).
+#[derive(Debug)]
+pub enum GrantError {
+    /// `invalid_request`: a parameter missing, repeated or malformed.
+    InvalidRequest(String),
+    /// `invalid_client`: unknown client or wrong secret (one answer for both).
+    InvalidClient,
+    /// `unauthorized_client`: this client may not use this grant.
+    UnauthorizedClient(String),
+    /// `unsupported_grant_type`.
+    UnsupportedGrantType(String),
+    /// `invalid_scope`: a scope the client does not have.
+    InvalidScope(String),
+    /// Not the request's fault.
+    Server(Error),
+}
+
+impl From<Error> for GrantError {
+    fn from(e: Error) -> Self {
+        GrantError::Server(e)
+    }
+}
+
+/// An access token issued by the token endpoint.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The signed JWT.
+    pub access_token: String,
+    /// Its lifetime, seconds.
+    pub expires_in: i64,
+    /// The granted scopes, space-separated.
+    pub scope: String,
 }
 
 /// Parses a URN taken from a path or a query.
@@ -336,6 +384,232 @@ impl Service {
             store,
             clock,
             usage: Arc::default(),
+            keys: Arc::default(),
+        }
+    }
+
+    // --- OAuth access tokens --------------------------------------------------------
+
+    fn cached_keys(&self) -> Arc<Vec<crate::jwt::SigningKey>> {
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn reload_keys(&self) -> Result<Arc<Vec<crate::jwt::SigningKey>>> {
+        let keys = Arc::new(self.store.signing_keys()?);
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = keys.clone();
+        Ok(keys)
+    }
+
+    /// The key that signs: the newest unretired one, made (and stored) on first use.
+    fn signing_key(&self) -> Result<crate::jwt::SigningKey> {
+        let newest = |keys: &[crate::jwt::SigningKey]| {
+            keys.iter().rev().find(|k| k.retired.is_none()).cloned()
+        };
+        if let Some(k) = newest(&self.reload_keys()?) {
+            return Ok(k);
+        }
+        let now = self.now();
+        self.store.write(|txn| {
+            if let Some(k) = newest(&txn.signing_keys()?) {
+                return Ok(k);
+            }
+            let k = crate::jwt::SigningKey::generate(now)?;
+            txn.put_signing_key(&k)?;
+            Ok(k)
+        })
+    }
+
+    /// The public keys, as `/.well-known/jwks.json` serves them.
+    pub fn jwks(&self) -> Result<Vec<Value>> {
+        self.reload_keys()?.iter().map(|k| k.jwk()).collect()
+    }
+
+    /// Starts signing with a new key; the old ones keep verifying until every token they
+    /// signed has expired (then they are deleted). Audited.
+    pub fn rotate_signing_key(&self, caller: &Caller) -> Result<String> {
+        let now = self.now();
+        let new = crate::jwt::SigningKey::generate(now)?;
+        let ev = AuditEvent {
+            urn: new_urn(),
+            timestamp: now,
+            actor: caller.actor(),
+            action: "signingkey.rotate".into(),
+            target: Target {
+                kind: "signingkey".into(),
+                key: Some(new.kid.clone()),
+            },
+            outcome: Outcome::Success,
+            detail: Some(
+                "a new key signs; the previous ones verify until their tokens expire".into(),
+            ),
+        };
+        self.store.write(|txn| {
+            for mut k in txn
+                .signing_keys()?
+                .into_iter()
+                .filter(|k| k.retired.is_none())
+            {
+                k.retired = Some(now);
+                txn.put_signing_key(&k)?;
+            }
+            txn.put_signing_key(&new)?;
+            txn.prune_signing_keys(now)?;
+            txn.append_events(std::slice::from_ref(&ev))
+        })?;
+        self.reload_keys()?;
+        Ok(new.kid)
+    }
+
+    /// The client-credentials grant (RFC 6749 section 4.4): checks the client, its
+    /// grant types, type and state, and the scope asked (default: all of the client's),
+    /// and signs an access token lasting `accessTokenValiditySeconds`. Using the secret
+    /// is the client's last use.
+    pub fn issue_access_token(
+        &self,
+        id: &str,
+        secret_value: &str,
+        scope: Option<&str>,
+        issuer: &str,
+    ) -> std::result::Result<Issued, GrantError> {
+        let rec = match self.check_oauth_secret(id, secret_value) {
+            Ok(r) => r,
+            Err(Error::Unauthorized(_)) => return Err(GrantError::InvalidClient),
+            Err(e) => return Err(e.into()),
+        };
+        let f = &rec.fields;
+        if !f.enabled {
+            return Err(GrantError::UnauthorizedClient(
+                "the client is disabled".into(),
+            ));
+        }
+        if f.client_type == "PUBLIC" {
+            return Err(GrantError::UnauthorizedClient(
+                "a PUBLIC client cannot use client_credentials".into(),
+            ));
+        }
+        if !f.grant_types.iter().any(|g| g == "CLIENT_CREDENTIALS") {
+            return Err(GrantError::UnauthorizedClient(
+                "the client's grantTypes lack CLIENT_CREDENTIALS".into(),
+            ));
+        }
+        let granted: Vec<String> = match scope.map(str::trim).filter(|s| !s.is_empty()) {
+            None => f.scope.clone(),
+            Some(asked) => {
+                let asked: Vec<String> = asked.split_whitespace().map(str::to_string).collect();
+                if let Some(bad) = asked.iter().find(|s| !f.scope.contains(s)) {
+                    return Err(GrantError::InvalidScope(format!(
+                        "the client has no scope `{bad}`; it has {}",
+                        f.scope.join(" ")
+                    )));
+                }
+                asked
+            }
+        };
+        let now = self.now();
+        let key = self.signing_key()?;
+        let claims = crate::jwt::Claims {
+            iss: issuer.to_string(),
+            sub: rec.id.clone(),
+            iat: now.div_euclid(1000),
+            exp: now.div_euclid(1000) + f.access_token_validity_seconds,
+            jti: new_urn(),
+            scope: granted.join(" "),
+        };
+        Ok(Issued {
+            access_token: key.sign(&claims)?,
+            expires_in: f.access_token_validity_seconds,
+            scope: claims.scope,
+        })
+    }
+
+    /// Verifies an access token: signature, expiry, and that its OAuth client still
+    /// exists, is enabled, and has an owner that may call the API. The claims, and the
+    /// client's record.
+    pub fn verify_access_token(&self, token: &str) -> Result<(crate::jwt::Claims, OAuthClient)> {
+        let now = self.now();
+        let claims = match crate::jwt::verify(token, &self.cached_keys(), now) {
+            Ok(c) => c,
+            // A key made since (a rotation by another process): read the keys again.
+            Err(_) => crate::jwt::verify(token, &self.reload_keys()?, now)?,
+        };
+        let rec = self.store.oauth(&claims.sub)?.ok_or_else(|| {
+            Error::Unauthorized("the access token's OAuth client was deleted".into())
+        })?;
+        if !rec.fields.enabled {
+            return Err(Error::Unauthorized(
+                "the access token's OAuth client is disabled".into(),
+            ));
+        }
+        Ok((claims, rec))
+    }
+
+    /// An access token as a caller: its OAuth client's owner, with the owner's
+    /// permissions narrowed by the token's scope (API.md "OAuth token endpoint").
+    fn authenticate_access_token(&self, token: &str) -> Result<Caller> {
+        let (claims, rec) = self.verify_access_token(token)?;
+        let owner = rec
+            .owner
+            .clone()
+            .unwrap_or_else(|| self.store.meta().root_client.clone());
+        let client = self.store.client(&owner)?.ok_or_else(|| {
+            Error::Unauthorized("the access token's OAuth client's owner was deleted".into())
+        })?;
+        if client.scope != Scope::Api {
+            return Err(Error::Unauthorized(
+                "the access token's owner has a scope that cannot call the API".into(),
+            ));
+        }
+        let theirs = self.permissions_of(&client)?;
+        let scopes: Vec<&str> = claims.scope.split_whitespace().collect();
+        let (permissions, oauth_only) = if scopes.contains(&"sp:scopes:all") {
+            (theirs, false)
+        } else {
+            let has = |p: Permission| theirs.contains(&p);
+            let mut p = Vec::new();
+            if scopes.contains(&"sp:oauth-client:manage") && has(Permission::Administer) {
+                p.push(Permission::Administer);
+            }
+            if scopes.contains(&"sp:oauth-client:read")
+                && (has(Permission::Read) || has(Permission::Administer))
+            {
+                p.push(Permission::Read);
+            }
+            (p, true)
+        };
+        self.usage
+            .note(Used::OAuth(rec.id.clone()), rec.last_used, self.now());
+        Ok(Caller {
+            client,
+            permissions,
+            token: None,
+            oauth_client: Some(rec.id),
+            oauth_only,
+        })
+    }
+
+    /// RFC 7662 introspection, for a caller that authenticated with its own client
+    /// credentials: the claims of a token that works now, else `None` (inactive).
+    pub fn introspect(
+        &self,
+        id: &str,
+        secret_value: &str,
+        token: &str,
+    ) -> std::result::Result<Option<crate::jwt::Claims>, GrantError> {
+        match self.check_oauth_secret(id, secret_value) {
+            Ok(_) => {}
+            Err(Error::Unauthorized(_)) => return Err(GrantError::InvalidClient),
+            Err(e) => return Err(e.into()),
+        }
+        match self.verify_access_token(token) {
+            Ok((c, _)) => Ok(Some(c)),
+            Err(Error::Unauthorized(_)) => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -431,6 +705,9 @@ impl Service {
         let token = token.ok_or_else(|| {
             Error::Unauthorized("no bearer token: send `Authorization: Bearer <token>`".into())
         })?;
+        if !token.starts_with(secret::TOKEN_PREFIX) && crate::jwt::looks_like_jwt(token) {
+            return self.authenticate_access_token(token);
+        }
         secret::check_bearer_token(token)
             .map_err(|why| Error::Unauthorized(format!("the bearer token is malformed: {why}")))?;
         let t = self
@@ -461,6 +738,8 @@ impl Service {
             client,
             permissions,
             token: Some(t.urn),
+            oauth_client: None,
+            oauth_only: false,
         })
     }
 
@@ -482,6 +761,8 @@ impl Service {
             client,
             permissions: vec![Permission::Administer],
             token: None,
+            oauth_client: None,
+            oauth_only: false,
         })
     }
 
@@ -1108,6 +1389,7 @@ impl Service {
         caller: &Caller,
         fields: OAuthFields,
     ) -> Result<(OAuthClient, String)> {
+        let owner = Some(caller.client.urn.clone());
         let secret = secret::new_oauth_secret()?;
         let now = self.now();
         let id = secret::new_oauth_id()?;
@@ -1127,6 +1409,7 @@ impl Service {
             modified: now,
             last_used: None,
             rev: Some(ev.urn.clone()),
+            owner,
             previous_secret: None,
         };
         self.store.write(|txn| {

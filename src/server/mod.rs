@@ -10,6 +10,7 @@ mod handlers;
 mod oauth;
 pub mod openapi;
 mod ratelimit;
+mod token;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -470,6 +471,10 @@ const OAUTH: &[&str] = &[
     "/oauth-clients/{id}",
     "/beta/oauth-clients/{id}",
 ];
+const OAUTH_TOKEN: &[&str] = &["/oauth/token"];
+const OAUTH_INTROSPECT: &[&str] = &["/oauth/introspect"];
+const JWKS: &[&str] = &["/.well-known/jwks.json"];
+const DISCOVERY: &[&str] = &["/.well-known/openid-configuration"];
 const OAUTH_SECRET: &[&str] = &[
     "/v3/oauth-clients/{id}/secret",
     "/oauth-clients/{id}/secret",
@@ -497,6 +502,10 @@ macro_rules! operations {
         $add!(OAUTHS: oauth::oauth_create, oauth::oauth_list);
         $add!(OAUTH: oauth::oauth_get, oauth::oauth_patch, oauth::oauth_delete);
         $add!(OAUTH_SECRET: oauth::oauth_rotate_secret);
+        $add!(OAUTH_TOKEN: token::oauth_token);
+        $add!(OAUTH_INTROSPECT: token::oauth_introspect);
+        $add!(JWKS: token::jwks);
+        $add!(DISCOVERY: token::openid_configuration);
     };
 }
 

@@ -23,12 +23,14 @@ use crate::secret;
 /// its first write, so that an older build, which would not bump the counter or would
 /// not find such a token, refuses the store from then on. Format 4 added the skeleton
 /// indexes (see [`crate::model::skeleton`]), which an older build would not maintain.
-/// Format 5 added the audit log (see `audit`), which an older build would not write.
+/// Format 5 added the audit log (see `audit`), which an older build would not write,
+/// and `keys/`, the signing keys of OAuth access tokens.
 pub(super) const FORMAT: u64 = 5;
 
-const DIRS: [&str; 15] = [
+const DIRS: [&str; 16] = [
     "tmp",
     "audit",
+    "keys",
     "pending",
     "company",
     "clients",
@@ -389,6 +391,7 @@ impl Txn<'_> {
             }
             if meta.format < 5 {
                 mkdir_private(&self.root.join("audit"))?;
+                mkdir_private(&self.root.join("keys"))?;
             }
             meta.format = FORMAT;
             self.put(&path, &meta)?;

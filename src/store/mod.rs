@@ -11,6 +11,7 @@
 //!                                    progress; swept by the next writer
 //! cache/<collection>.json            a whole collection, derived (see `snapshot`)
 //! pending/<client-urn>               a client deletion whose cascade must be finished
+//! keys/<kid>.json                    the signing keys of OAuth access tokens (see `crate::jwt`)
 //! audit/<ms>.jsonl                   the audit log, in segments (see `audit`), with
 //! audit/intent  audit/retention.json the change under way and how long events are kept
 //! company/<urn>.json  clients/<urn>.json  tokens/<urn>.json  roles/<urn>.json  oauth/<id>.json
@@ -60,6 +61,7 @@ mod audit;
 mod cache;
 mod commit;
 mod files;
+mod keys;
 mod layout;
 mod listings;
 mod lock;
