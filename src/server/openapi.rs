@@ -441,7 +441,7 @@ mod tests {
         let extra: Vec<_> = documented.difference(&routed).collect();
         assert!(missing.is_empty(), "routed but not documented: {missing:?}");
         assert!(extra.is_empty(), "documented but not routed: {extra:?}");
-        assert_eq!(routed.len(), 53);
+        assert_eq!(routed.len(), 57);
     }
 
     #[test]
@@ -461,8 +461,9 @@ mod tests {
             let Some(post) = item.get("post") else {
                 continue;
             };
-            // A new secret is a POST to one object, not a create in a collection.
-            if path.ends_with("/secret") {
+            // A new secret is a POST to one object, and the OAuth endpoints make no
+            // object: neither is a create in a collection.
+            if path.ends_with("/secret") || path.starts_with("/oauth/") {
                 continue;
             }
             let ok = post["responses"]
@@ -615,7 +616,7 @@ mod tests {
                 })
                 .collect()
         };
-        // Issue 16 added the rotations and the audit log.
+        // Issues 16 and 17 added the rotations, the audit log and the OAuth endpoints.
         let added: BTreeSet<(String, String)> =
             paths(&new).difference(&paths(&old)).cloned().collect();
         let want: BTreeSet<(String, String)> = [
@@ -625,6 +626,11 @@ mod tests {
             "/v3/oauth-clients/{id}/secret post",
             "/oauth-clients/{id}/secret post",
             "/beta/oauth-clients/{id}/secret post",
+            // Issue 17: the OAuth 2.0 endpoints.
+            "/oauth/token post",
+            "/oauth/introspect post",
+            "/.well-known/jwks.json get",
+            "/.well-known/openid-configuration get",
         ]
         .iter()
         .map(|s| {
