@@ -125,6 +125,7 @@ fn main() {
     let fields: OAuthFields = parse_oauth(&body).unwrap();
     let oauth: Vec<OAuthClient> = (0..250)
         .map(|i| OAuthClient {
+            owner: None,
             rev: None,
             previous_secret: None,
             id: format!("{i:032x}"),

@@ -207,7 +207,7 @@ mod tests {
         let mut c = claims(1_900_000_000);
         c.scope = "sp:scopes:all".into();
         parts[1] = B64.encode(serde_json::to_vec(&c).unwrap());
-        assert!(verify(&parts.join("."), &[k.clone()], 0).is_err());
+        assert!(verify(&parts.join("."), std::slice::from_ref(&k), 0).is_err());
         let (h, c) = peek(&t).unwrap();
         assert_eq!(h["kid"], json!(k.kid));
         assert_eq!(c["exp"], json!(1_800_000_600));

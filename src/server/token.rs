@@ -267,8 +267,8 @@ pub(crate) async fn oauth_token(State(st): State<AppState>, req: Request) -> Res
         Ok(f) => f,
         Err(e) => return oauth_error(e, used_basic),
     };
-    let grant = match form.grant_type.as_deref() {
-        Some("client_credentials") => (),
+    match form.grant_type.as_deref() {
+        Some("client_credentials") => {}
         Some(g) => {
             return oauth_error(
                 GrantError::UnsupportedGrantType(format!(
@@ -283,8 +283,7 @@ pub(crate) async fn oauth_token(State(st): State<AppState>, req: Request) -> Res
                 used_basic,
             );
         }
-    };
-    let () = grant;
+    }
     let (id, secret) = match credentials(b, &form) {
         Ok(c) => c,
         Err(e) => return oauth_error(e, used_basic),

@@ -557,8 +557,11 @@ fn cells_named(items: &Value, key: &str, prefix: &str) -> BTreeSet<usize> {
 #[test]
 fn every_route_against_every_credential() {
     let started = Instant::now();
+    // The OAuth 2.0 endpoints take client credentials, not a bearer token: they have
+    // tests of their own (`oauth2`).
     let routes: Vec<Route> = baack::server::route_list()
         .into_iter()
+        .filter(|(_, p)| !p.starts_with("/oauth/") && !p.starts_with("/.well-known/"))
         .map(|(m, p)| classify(m, p))
         .collect();
     // The router really serves what the brief of this test names.

@@ -14,6 +14,7 @@ mod limits;
 mod names;
 mod neighbours;
 mod oauth;
+mod oauth2;
 mod output;
 mod profiles;
 mod properties;

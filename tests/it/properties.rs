@@ -1474,7 +1474,7 @@ proptest! {
         let body = Value::Object(case.body.clone());
         let fields = parse_oauth(&body).unwrap();
         prop_assert_eq!(&fields, &case.fields);
-        let rec = OAuthClient { rev: None, previous_secret: None,
+        let rec = OAuthClient { rev: None, previous_secret: None, owner: None,
             id: "0".repeat(32),
             secret_digest: "0".repeat(64),
             fields: fields.clone(),
