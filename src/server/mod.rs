@@ -465,11 +465,28 @@ const ROLES: &[&str] = &[
     "/n/v1/role",
 ];
 const ROLE: &[&str] = &["/n/v1/permissionrole/{urn}", "/n/v1/role/{urn}"];
-const OAUTHS: &[&str] = &["/v3/oauth-clients", "/oauth-clients", "/beta/oauth-clients"];
+/// The OAuth client API at v3 (first), its unversioned and beta aliases, SailPoint's
+/// current per-resource `/oauth-clients/v1` and the dated versions (API.md "OAuth routes").
+/// New spellings go last, so that the existing ones keep their `AliasN` operation ids.
+/// `/oauth-clients/v1` is a static segment, which the router prefers to
+/// `/oauth-clients/{id}`: `v1` is never read as an id.
+const OAUTHS: &[&str] = &[
+    "/v3/oauth-clients",
+    "/oauth-clients",
+    "/beta/oauth-clients",
+    "/oauth-clients/v1",
+    "/v2024/oauth-clients",
+    "/v2025/oauth-clients",
+    "/v2026/oauth-clients",
+];
 const OAUTH: &[&str] = &[
     "/v3/oauth-clients/{id}",
     "/oauth-clients/{id}",
     "/beta/oauth-clients/{id}",
+    "/oauth-clients/v1/{id}",
+    "/v2024/oauth-clients/{id}",
+    "/v2025/oauth-clients/{id}",
+    "/v2026/oauth-clients/{id}",
 ];
 const OAUTH_TOKEN: &[&str] = &["/oauth/token"];
 const OAUTH_INTROSPECT: &[&str] = &["/oauth/introspect"];

@@ -441,7 +441,7 @@ mod tests {
         let extra: Vec<_> = documented.difference(&routed).collect();
         assert!(missing.is_empty(), "routed but not documented: {missing:?}");
         assert!(extra.is_empty(), "documented but not routed: {extra:?}");
-        assert_eq!(routed.len(), 57);
+        assert_eq!(routed.len(), 57 + 4 * 5);
     }
 
     #[test]
@@ -484,7 +484,7 @@ mod tests {
                 links += 1;
             }
         }
-        assert_eq!(links, 3 * 11);
+        assert_eq!(links, 3 * 15);
         assert!(!ids.is_empty());
     }
 
@@ -617,8 +617,18 @@ mod tests {
                 .collect()
         };
         // Issues 16 and 17 added the rotations, the audit log and the OAuth endpoints.
-        let added: BTreeSet<(String, String)> =
-            paths(&new).difference(&paths(&old)).cloned().collect();
+        // SailPoint's newer spellings of the OAuth paths (API.md "OAuth routes") are each
+        // the v3 operation again, which `Routes::add` guarantees.
+        let newer = |p: &str| {
+            ["/oauth-clients/v1", "/v2024/", "/v2025/", "/v2026/"]
+                .iter()
+                .any(|added| p.starts_with(added))
+        };
+        let added: BTreeSet<(String, String)> = paths(&new)
+            .difference(&paths(&old))
+            .filter(|(p, _)| !newer(p))
+            .cloned()
+            .collect();
         let want: BTreeSet<(String, String)> = [
             "/n/v1/auditevent/ get",
             "/n/v1/auditevent get",

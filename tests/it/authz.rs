@@ -583,6 +583,11 @@ fn every_route_against_every_credential() {
         "/oauth-clients/{id}",
         "/beta/oauth-clients",
         "/beta/oauth-clients/{id}",
+        "/oauth-clients/v1",
+        "/oauth-clients/v1/{id}",
+        "/v2024/oauth-clients",
+        "/v2025/oauth-clients/{id}",
+        "/v2026/oauth-clients",
     ] {
         assert!(paths.contains(p), "the router does not serve {p}");
     }

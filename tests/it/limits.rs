@@ -390,7 +390,7 @@ fn a_limit_over_the_maximum_is_refused_by_every_list() {
         })
         .map(|(_, p)| p)
         .collect();
-    assert_eq!(lists.len(), 13, "{lists:?}");
+    assert_eq!(lists.len(), 17, "{lists:?}");
     for path in lists {
         let oauth = !path.starts_with("/n/");
         let max = if oauth { 250 } else { 1000 };

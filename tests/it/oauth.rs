@@ -589,3 +589,74 @@ fn a_patch_may_hold_100_operations_and_not_101() {
     );
     unchanged(&srv, &id, &before);
 }
+
+/// SailPoint's current per-resource routes and the dated versions (API.md "OAuth routes"):
+/// the same bodies and handlers as v3, over one store.
+#[test]
+fn the_v1_and_dated_routes_serve_the_whole_api_and_v1_is_never_an_id() {
+    let srv = Server::start();
+    for prefix in ["/oauth-clients/v1", "/v2025/oauth-clients"] {
+        // A list, not "no OAuth client v1".
+        let (s, _, list) = srv.get(prefix);
+        assert_eq!(s, StatusCode::OK, "{prefix}: {list}");
+        assert_eq!(list, json!([]), "{prefix}");
+
+        let (s, _, c) = srv.post(prefix, seed_002());
+        assert_eq!(s, StatusCode::OK, "{prefix}: {c}");
+        let id = c["id"].as_str().unwrap().to_string();
+        assert!(is_lower_hex(c["secret"].as_str().unwrap(), 64), "{c}");
+        let one = format!("{prefix}/{id}");
+
+        let (s, h, list) = srv.get(&format!("{prefix}?count=true"));
+        assert_eq!(s, StatusCode::OK, "{list}");
+        assert_eq!(h["x-total-count"], "1");
+        assert_eq!(list[0]["id"], json!(id));
+        // The same client at v3, and v3's at this prefix.
+        let (s, _, got) = srv.get(&one);
+        assert_eq!(s, StatusCode::OK, "{one}: {got}");
+        assert_eq!(got["secret"], Value::Null);
+        assert_eq!(got, srv.get(&format!("/v3/oauth-clients/{id}")).2);
+
+        let (s, _, p) = srv.raw(
+            Method::PATCH,
+            &one,
+            Some(srv.root()),
+            Some(PATCH),
+            serde_json::to_vec(&json!([{"op": "replace", "path": "/name", "value": "v"}])).unwrap(),
+        );
+        assert_eq!(s, StatusCode::OK, "{one}: {p}");
+        assert_eq!(p["name"], "v");
+        assert_eq!(srv.get(&one).2["name"], "v");
+
+        let (s, _, d) = srv.delete(&one);
+        assert_eq!(s, StatusCode::NO_CONTENT, "{one}: {d}");
+        assert_sailpoint(&srv.get(&one), 404, "404 Not found", &id);
+        assert_eq!(srv.get(prefix).2, json!([]));
+    }
+    // The other dated versions, and the aliases seeing one store.
+    let (s, _, c) = create(&srv, seed_002());
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let id = c["id"].as_str().unwrap();
+    for prefix in [
+        "/v2024/oauth-clients",
+        "/v2026/oauth-clients",
+        "/oauth-clients/v1",
+    ] {
+        let (s, _, list) = srv.get(prefix);
+        assert_eq!(s, StatusCode::OK, "{prefix}: {list}");
+        assert_eq!(list[0]["id"], json!(id), "{prefix}");
+        let (s, _, got) = srv.get(&format!("{prefix}/{id}"));
+        assert_eq!(s, StatusCode::OK, "{prefix}: {got}");
+    }
+    // The unversioned alias still reads an id there, and `v1` only as the version.
+    assert_eq!(srv.get(&format!("/oauth-clients/{id}")).0, StatusCode::OK);
+    for m in [Method::PATCH, Method::DELETE, Method::PUT] {
+        let (s, _, b) = srv.call(m.clone(), "/oauth-clients/v1", Some(srv.root()), None);
+        assert_eq!(
+            s,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{m} /oauth-clients/v1: {b}"
+        );
+    }
+    assert_eq!(srv.get("/v3/oauth-clients").2.as_array().unwrap().len(), 1);
+}

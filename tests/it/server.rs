@@ -366,6 +366,14 @@ fn openapi_is_served_without_a_token_and_every_documented_operation_is_routed() 
         ("DELETE", "/v3/oauth-clients/{id}"),
         ("POST", "/oauth-clients"),
         ("PATCH", "/beta/oauth-clients/{id}"),
+        ("GET", "/oauth-clients/v1"),
+        ("POST", "/oauth-clients/v1"),
+        ("GET", "/oauth-clients/v1/{id}"),
+        ("PATCH", "/oauth-clients/v1/{id}"),
+        ("DELETE", "/oauth-clients/v1/{id}"),
+        ("POST", "/v2024/oauth-clients"),
+        ("GET", "/v2025/oauth-clients/{id}"),
+        ("DELETE", "/v2026/oauth-clients/{id}"),
     ] {
         assert!(
             documented.contains(&(m.to_string(), p.to_string())),
