@@ -217,6 +217,33 @@ fn issuer(headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
+/// What an OAuth client's request to the token or introspection endpoint carries.
+struct ClientRequest {
+    headers: HeaderMap,
+    /// HTTP Basic credentials, if sent.
+    basic: Option<(String, String)>,
+    form: TokenForm,
+}
+
+/// Counts the request against its address's limit, and reads its Basic credentials and
+/// its form; a refusal is the answer to send.
+async fn client_request(st: &AppState, req: Request) -> Result<ClientRequest, Response> {
+    if let Some(r) = limited(st, &req) {
+        return Err(r);
+    }
+    let headers = req.headers().clone();
+    let b = basic(&headers).map_err(|e| oauth_error(e, false))?;
+    let used_basic = b.is_some();
+    let form = read_form(req)
+        .await
+        .map_err(|e| oauth_error(e, used_basic))?;
+    Ok(ClientRequest {
+        headers,
+        basic: b,
+        form,
+    })
+}
+
 /// Counts a request against the limit of its address (no token names a client here).
 fn limited(st: &AppState, req: &Request) -> Option<Response> {
     let peer = req.extensions().get::<Peer>().map(|p| p.0.ip());
@@ -254,19 +281,15 @@ fn limited(st: &AppState, req: &Request) -> Option<Response> {
     security(()),
 )]
 pub(crate) async fn oauth_token(State(st): State<AppState>, req: Request) -> Response {
-    if let Some(r) = limited(&st, &req) {
-        return r;
-    }
-    let headers = req.headers().clone();
-    let b = match basic(&headers) {
-        Ok(b) => b,
-        Err(e) => return oauth_error(e, false),
+    let ClientRequest {
+        headers,
+        basic: b,
+        form,
+    } = match client_request(&st, req).await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     let used_basic = b.is_some();
-    let form = match read_form(req).await {
-        Ok(f) => f,
-        Err(e) => return oauth_error(e, used_basic),
-    };
     match form.grant_type.as_deref() {
         Some("client_credentials") => {}
         Some(g) => {
@@ -360,19 +383,11 @@ pub(crate) struct Introspection {
     security(()),
 )]
 pub(crate) async fn oauth_introspect(State(st): State<AppState>, req: Request) -> Response {
-    if let Some(r) = limited(&st, &req) {
-        return r;
-    }
-    let headers = req.headers().clone();
-    let b = match basic(&headers) {
-        Ok(b) => b,
-        Err(e) => return oauth_error(e, false),
+    let ClientRequest { basic: b, form, .. } = match client_request(&st, req).await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     let used_basic = b.is_some();
-    let form = match read_form(req).await {
-        Ok(f) => f,
-        Err(e) => return oauth_error(e, used_basic),
-    };
     let (id, secret) = match credentials(b, &form) {
         Ok(c) => c,
         Err(e) => return oauth_error(e, used_basic),

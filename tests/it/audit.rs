@@ -12,23 +12,12 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-fn remote(srv: &Server, args: &[&str]) -> Command {
-    let mut c = baack();
-    c.env("BAACK_API_URL", &srv.base)
-        .env("BAACK_TOKEN", srv.root())
-        .args(args)
-        .stdin(Stdio::null());
-    c
-}
-
 fn run(mut c: Command) -> Output {
     c.output().unwrap()
 }
 
 fn ok(c: Command) -> String {
-    let o = run(c);
-    assert!(o.status.success(), "{o:?}");
-    String::from_utf8(o.stdout).unwrap()
+    ok_out(c)
 }
 
 fn events(srv: &Server, query: &str) -> Vec<Value> {
@@ -462,11 +451,7 @@ fn audit_check_exits_10_on_findings_and_0_when_clean() {
 fn retention_keeps_the_newest_events_and_is_a_store_setting() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let cli = |args: &[&str]| {
-        let mut c = baack();
-        c.env("BAACK_STORE", &store).args(args).stdin(Stdio::null());
-        c
-    };
+    let cli = |args: &[&str]| on_store(&store, args);
     ok(cli(&["init", "-q"]));
     ok(cli(&["audit", "retention", "--keep", "3"]));
     for i in 0..5 {

@@ -3,7 +3,7 @@
 //! absent from the documented-only API.
 
 use std::os::fd::AsFd;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
@@ -11,19 +11,8 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-fn remote(srv: &Server, args: &[&str]) -> Command {
-    let mut c = baack();
-    c.env("BAACK_API_URL", &srv.base)
-        .env("BAACK_TOKEN", srv.root())
-        .args(args)
-        .stdin(Stdio::null());
-    c
-}
-
-fn ok(mut c: Command) -> String {
-    let o: Output = c.output().unwrap();
-    assert!(o.status.success(), "{o:?}");
-    String::from_utf8(o.stdout).unwrap()
+fn ok(c: Command) -> String {
+    ok_out(c)
 }
 
 fn json_of(c: Command) -> Value {
@@ -117,11 +106,7 @@ fn unused_for_finds_what_was_last_used_long_ago_across_pages() {
     // what the store holds, whatever wrote it.
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let cli = |args: &[&str]| {
-        let mut c = baack();
-        c.env("BAACK_STORE", &store).args(args).stdin(Stdio::null());
-        c
-    };
+    let cli = |args: &[&str]| on_store(&store, args);
     ok(cli(&["init", "-q"]));
     ok(cli(&["client", "create", "--client-id", "old"]));
     ok(cli(&["client", "create", "--client-id", "new"]));

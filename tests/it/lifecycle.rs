@@ -8,16 +8,6 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-/// The CLI against `srv`, logged in with its root token.
-fn remote(srv: &Server, args: &[&str]) -> Command {
-    let mut c = baack();
-    c.env("BAACK_API_URL", &srv.base)
-        .env("BAACK_TOKEN", srv.root())
-        .args(args)
-        .stdin(Stdio::null());
-    c
-}
-
 fn run(mut c: Command) -> Output {
     c.output().unwrap()
 }

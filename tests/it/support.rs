@@ -42,6 +42,30 @@ pub fn oauth_create(extra: &[&str]) -> Vec<String> {
 }
 
 /// Runs `cmd` with `input` on its stdin, capturing stdout and stderr.
+/// The CLI against `srv`, logged in with its root token, stdin closed.
+pub fn remote(srv: &Server, args: &[&str]) -> Command {
+    let mut c = baack();
+    c.env("BAACK_API_URL", &srv.base)
+        .env("BAACK_TOKEN", srv.root())
+        .args(args)
+        .stdin(Stdio::null());
+    c
+}
+
+/// The CLI on the store at `store`, stdin closed.
+pub fn on_store(store: &Path, args: &[&str]) -> Command {
+    let mut c = baack();
+    c.env("BAACK_STORE", store).args(args).stdin(Stdio::null());
+    c
+}
+
+/// Runs `c`, which must succeed: its stdout.
+pub fn ok_out(mut c: Command) -> String {
+    let o: Output = c.output().expect("run baack");
+    assert!(o.status.success(), "{o:?}");
+    String::from_utf8(o.stdout).expect("utf-8 stdout")
+}
+
 pub fn run_with_stdin(cmd: &mut Command, input: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = cmd
