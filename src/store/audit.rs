@@ -320,8 +320,10 @@ impl Txn<'_> {
                 Ok(v)
             }
             Err(e) => {
-                // Part of the change may be on disk: settle it now, as recovery would.
-                self.resolve_intent()?;
+                // Part of the change may be on disk: settle it now, as recovery would
+                // (should that fail too, the next writer tries again). The change's own
+                // error is the one to report.
+                let _ = self.resolve_intent();
                 Err(e)
             }
         }
@@ -379,8 +381,13 @@ impl Txn<'_> {
         if self.last_event_urn()?.as_deref() == Some(ev.urn.as_str()) {
             return self.write_intent(None);
         }
+        // An object that cannot be read (its folder broken) counts as absent: an intent
+        // that could never be settled would refuse every later write, to every folder.
         let rev_of = |dir: &str, key: &str| -> Result<Option<Option<String>>> {
-            Ok(read_json::<Rev>(&self.obj(dir, key))?.map(|r| r.rev))
+            Ok(read_json::<Rev>(&self.obj(dir, key))
+                .ok()
+                .flatten()
+                .map(|r| r.rev))
         };
         let mut made = true;
         for c in &intent.checks {
@@ -401,7 +408,7 @@ impl Txn<'_> {
                 {
                     // The rest of a new object's entries are index hints, which
                     // readers check against the objects and so ignore.
-                    self.remove(&self.obj(dir, key))?;
+                    let _ = self.remove(&self.obj(dir, key));
                 }
             }
         }
