@@ -19,7 +19,8 @@ use crate::service::GrantError;
 /// The form of a token or introspection request (either encoding).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub(crate) struct TokenForm {
-    /// `client_credentials`.
+    /// `client_credentials` (required on a token request).
+    #[schema(schema_with = grant_type_schema, required = true)]
     pub grant_type: Option<String>,
     /// The OAuth client's id (or in HTTP Basic).
     pub client_id: Option<String>,
@@ -29,6 +30,26 @@ pub(crate) struct TokenForm {
     pub scope: Option<String>,
     /// (introspection) The token to check.
     pub token: Option<String>,
+}
+
+fn grant_type_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["client_credentials"]))
+        .into()
+}
+
+/// The form of an introspection request (either encoding): its schema, read as
+/// [`TokenForm`].
+#[allow(dead_code)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub(crate) struct IntrospectForm {
+    /// The access token to check.
+    pub token: String,
+    /// The caller's OAuth client id (or in HTTP Basic).
+    pub client_id: Option<String>,
+    /// Its secret (or in HTTP Basic).
+    pub client_secret: Option<String>,
 }
 
 /// A token answer (RFC 6749 section 5.1).
@@ -113,10 +134,9 @@ fn basic(headers: &HeaderMap) -> Result<Option<(String, String)>, GrantError> {
         return Err(bad());
     };
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(GrantError::InvalidRequest(
-            "send the client's credentials with HTTP Basic or in the form, not a bearer token"
-                .into(),
-        ));
+        // Another scheme (a bearer token sent by habit) carries no client credentials
+        // here: they are looked for in the form.
+        return Ok(None);
     }
     let raw = base64::engine::general_purpose::STANDARD
         .decode(rest.trim())
@@ -372,8 +392,8 @@ pub(crate) struct Introspection {
     summary = "Whether an access token works now, and its claims (RFC 7662)",
     description = "The caller authenticates with its own OAuth client credentials (HTTP Basic or the form); `token` is the access token to check.",
     request_body(content(
-        (TokenForm = "application/x-www-form-urlencoded"),
-        (TokenForm = "multipart/form-data"),
+        (IntrospectForm = "application/x-www-form-urlencoded"),
+        (IntrospectForm = "multipart/form-data"),
     )),
     responses(
         (status = 200, description = "Success", body = Introspection),

@@ -181,7 +181,7 @@ fn urn_in() -> Schema {
 fn cursor() -> Schema {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .pattern(Some("^[0-9]{1,20}[.][0-9]{1,20}$"))
+        .pattern(Some("^(?:[0-9]{1,20}[.][0-9]{1,20})?$"))
         .into()
 }
 
@@ -267,11 +267,12 @@ impl AuditEventList {
 
 // --- the rotations -----------------------------------------------------------------
 
-fn whole(v: &Loose<i64>, field: &str, default: i64) -> Result<i64> {
+/// A whole number of seconds; JSON's `234.0` is one too (JSON Schema's `integer`).
+fn whole(v: &Loose<f64>, field: &str, default: i64) -> Result<i64> {
     match v {
         Loose::Absent => Ok(default),
-        Loose::Got(n) => Ok(*n),
-        Loose::Wrong(_) => Err(Error::invalid(field, "must be a whole number of seconds")),
+        Loose::Got(n) if n.fract() == 0.0 && n.abs() < 1e15 => Ok(*n as i64),
+        _ => Err(Error::invalid(field, "must be a whole number of seconds")),
     }
 }
 
@@ -282,7 +283,7 @@ pub struct OAuthSecretRotation {
     /// How long the previous secret keeps working, in seconds (default 0).
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 2592000)]
     #[serde(skip_serializing_if = "is_absent")]
-    pub overlap_seconds: Loose<i64>,
+    pub overlap_seconds: Loose<f64>,
 }
 
 impl OAuthSecretRotation {
