@@ -45,10 +45,10 @@ pub fn printable() -> String {
 }
 
 /// Whole blocks the server refuses in a description that a pattern can still list: the BMP's private-use
-/// area, and U+40000 to U+10FFFF (planes 4 to 13 are unassigned, 14 holds only format
+/// area, and U+33480 to U+10FFFF (unassigned past CJK extension J in plane 3; planes 4 to 13 are unassigned, 14 holds only format
 /// and default-ignorable characters, 15 and 16 are private use). As literal characters:
 /// no portable escape names a code point past U+FFFF.
-const REFUSED_BLOCKS: &str = "\u{E000}-\u{F8FF}\u{40000}-\u{10FFFF}";
+const REFUSED_BLOCKS: &str = "\u{E000}-\u{F8FF}\u{33480}-\u{10FFFF}";
 
 /// A token `description`, as far as a pattern can say: none of `NOT_NAME` (the length
 /// is a separate rule; the server refuses more, as for names).
