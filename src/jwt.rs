@@ -123,6 +123,31 @@ impl SigningKey {
     }
 }
 
+/// A key's public half, parsed once: what verifying needs.
+#[derive(Clone)]
+pub struct Verifier {
+    kid: String,
+    key: DecodingKey,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// Its public half, for [`verify`].
+    pub fn verifier(&self) -> Result<Verifier> {
+        Ok(Verifier {
+            kid: self.kid.clone(),
+            key: DecodingKey::from_ec_der(&self.public()?),
+        })
+    }
+}
+
 /// Whether `token` has the shape of a JWT (three base64url parts), not of a bearer token.
 pub fn looks_like_jwt(token: &str) -> bool {
     let parts: Vec<&str> = token.split('.').collect();
@@ -137,7 +162,7 @@ pub fn looks_like_jwt(token: &str) -> bool {
 /// Checks `token`'s signature against `keys` (by its `kid`) and its expiry against
 /// `now`: the claims when both hold. The expiry is checked here, on the injectable
 /// clock, not by the library's reading of the system clock.
-pub fn verify(token: &str, keys: &[SigningKey], now: Millis) -> Result<Claims> {
+pub fn verify(token: &str, keys: &[Verifier], now: Millis) -> Result<Claims> {
     let bad = |why: &str| Error::Unauthorized(format!("the access token is {why}"));
     let header = jsonwebtoken::decode_header(token).map_err(|_| bad("malformed"))?;
     if header.alg != Algorithm::ES256 {
@@ -154,7 +179,7 @@ pub fn verify(token: &str, keys: &[SigningKey], now: Millis) -> Result<Claims> {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let data = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_ec_der(&key.public()?), &v)
+    let data = jsonwebtoken::decode::<Claims>(token, &key.key, &v)
         .map_err(|_| bad("not validly signed"))?;
     if data.claims.exp.saturating_mul(1000) <= now {
         return Err(bad("expired"));
@@ -193,21 +218,22 @@ mod tests {
     #[test]
     fn a_signed_token_verifies_until_it_expires_and_only_with_its_key() {
         let k = SigningKey::generate(0).unwrap();
-        let other = SigningKey::generate(0).unwrap();
+        let other = SigningKey::generate(0).unwrap().verifier().unwrap();
         let t = k.sign(&claims(1_800_000_600)).unwrap();
+        let kv = k.verifier().unwrap();
         assert!(looks_like_jwt(&t));
         assert_eq!(
-            verify(&t, std::slice::from_ref(&k), 1_800_000_599_999).unwrap(),
+            verify(&t, std::slice::from_ref(&kv), 1_800_000_599_999).unwrap(),
             claims(1_800_000_600)
         );
-        assert!(verify(&t, std::slice::from_ref(&k), 1_800_000_600_000).is_err());
+        assert!(verify(&t, std::slice::from_ref(&kv), 1_800_000_600_000).is_err());
         assert!(verify(&t, std::slice::from_ref(&other), 0).is_err());
         // A changed claim breaks the signature.
         let mut parts: Vec<String> = t.split('.').map(str::to_string).collect();
         let mut c = claims(1_900_000_000);
         c.scope = "sp:scopes:all".into();
         parts[1] = B64.encode(serde_json::to_vec(&c).unwrap());
-        assert!(verify(&parts.join("."), std::slice::from_ref(&k), 0).is_err());
+        assert!(verify(&parts.join("."), std::slice::from_ref(&kv), 0).is_err());
         let (h, c) = peek(&t).unwrap();
         assert_eq!(h["kid"], json!(k.kid));
         assert_eq!(c["exp"], json!(1_800_000_600));

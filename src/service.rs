@@ -279,7 +279,7 @@ pub struct Service {
     /// The signing keys, read once and again only when a token names one not among
     /// them (a rotation by another process): a key is never changed, only added or,
     /// long after its last token expired, removed.
-    keys: Arc<std::sync::RwLock<Arc<Vec<crate::jwt::SigningKey>>>>,
+    keys: Arc<std::sync::RwLock<Arc<Vec<crate::jwt::Verifier>>>>,
 }
 
 /// Why the token endpoint refuses (RFC 6749 section 5.2).
@@ -390,15 +390,23 @@ impl Service {
 
     // --- OAuth access tokens --------------------------------------------------------
 
-    fn cached_keys(&self) -> Arc<Vec<crate::jwt::SigningKey>> {
+    fn cached_keys(&self) -> Arc<Vec<crate::jwt::Verifier>> {
         self.keys
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
-    fn reload_keys(&self) -> Result<Arc<Vec<crate::jwt::SigningKey>>> {
-        let keys = Arc::new(self.store.signing_keys()?);
+    /// Reads the keys again and parses their public halves, once for every token they
+    /// will verify.
+    fn reload_keys(&self) -> Result<Arc<Vec<crate::jwt::Verifier>>> {
+        let keys = self
+            .store
+            .signing_keys()?
+            .iter()
+            .map(crate::jwt::SigningKey::verifier)
+            .collect::<Result<Vec<_>>>()?;
+        let keys = Arc::new(keys);
         *self
             .keys
             .write()
@@ -411,7 +419,7 @@ impl Service {
         let newest = |keys: &[crate::jwt::SigningKey]| {
             keys.iter().rev().find(|k| k.retired.is_none()).cloned()
         };
-        if let Some(k) = newest(&self.reload_keys()?) {
+        if let Some(k) = newest(&self.store.signing_keys()?) {
             return Ok(k);
         }
         let now = self.now();
@@ -427,7 +435,7 @@ impl Service {
 
     /// The public keys, as `/.well-known/jwks.json` serves them.
     pub fn jwks(&self) -> Result<Vec<Value>> {
-        self.reload_keys()?.iter().map(|k| k.jwk()).collect()
+        self.store.signing_keys()?.iter().map(|k| k.jwk()).collect()
     }
 
     /// Starts signing with a new key; the old ones keep verifying until every token they
@@ -773,10 +781,13 @@ impl Service {
     fn check_root_token(&self, caller: &Caller, token_client: &str) -> Result<()> {
         let root = &self.store.meta().root_client;
         if token_client == root && caller.client.urn != *root {
-            return Err(Error::Forbidden(format!(
+            let why = format!(
                 "only the root client may create or change the root client's tokens, not `{}`",
                 caller.client.client_id
-            )));
+            );
+            // The one refusal an operation makes itself; admission notes the others.
+            self.note_denied(caller, "apiclientbearertoken", "a root token", &why);
+            return Err(Error::Forbidden(why));
         }
         Ok(())
     }
@@ -1962,6 +1973,42 @@ mod tests {
                 .last_used
                 .is_some()
         );
+    }
+
+    #[test]
+    fn tokens_of_a_rotated_out_signing_key_work_until_they_expire() {
+        let clock = crate::clock::ManualClock::new(1_800_000_000_000);
+        let (dir, svc, root, _) = fixture(clock.clone());
+        let fields = crate::wire::oauth::parse_oauth(&json!({
+            "name": "o", "description": "d", "accessTokenValiditySeconds": 600,
+            "grantTypes": ["CLIENT_CREDENTIALS"], "accessType": "ONLINE", "enabled": true
+        }))
+        .unwrap();
+        let (o, secret) = svc.create_oauth(&root, fields).unwrap();
+        let issue = |s: &Service| {
+            s.issue_access_token(&o.id, &secret, None, "http://x")
+                .unwrap()
+        };
+        let old = issue(&svc).access_token;
+        assert!(svc.authenticate(Some(&old)).is_ok());
+        // Another process (a second service on the store) rotates the key: this one
+        // signs with the new key and verifies both, reading the keys again on a miss.
+        let other = Service::new(Store::open(dir.path()).unwrap(), clock.clone());
+        let kid = other.rotate_signing_key(&root).unwrap();
+        let new = issue(&svc).access_token;
+        let kid_of = |t: &str| crate::jwt::peek(t).unwrap().0["kid"].clone();
+        assert_eq!(kid_of(&new), json!(kid));
+        assert_ne!(kid_of(&old), kid_of(&new));
+        assert!(svc.authenticate(Some(&new)).is_ok());
+        assert!(svc.authenticate(Some(&old)).is_ok());
+        assert_eq!(svc.jwks().unwrap().len(), 2);
+        // Until the old token expires: then it fails, and the new one still works.
+        clock.advance(600_000);
+        assert!(svc.authenticate(Some(&old)).is_err());
+        // The retired key is pruned a year after its retirement, not before.
+        clock.advance(crate::model::MAX_VALIDITY * 1000);
+        other.rotate_signing_key(&root).unwrap();
+        assert_eq!(svc.jwks().unwrap().len(), 2);
     }
 
     #[test]

@@ -54,19 +54,10 @@ struct Noted {
 }
 
 /// The uses and refusals noted since the last flush.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Usage {
     noted: Mutex<Noted>,
     off: AtomicBool,
-}
-
-impl Default for Usage {
-    fn default() -> Self {
-        Usage {
-            noted: Mutex::default(),
-            off: AtomicBool::new(false),
-        }
-    }
 }
 
 /// What one flush takes.

@@ -251,7 +251,6 @@ impl AppState {
         f: impl FnOnce(&Service, &Caller) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
         let svc = self.svc.clone();
-        let caller = admitted.caller.clone();
         // In-process, one request runs at a time on the CLI's own thread: handing it to
         // another thread would only add a switch. A server runs writes on its store's
         // committer, and keeps its workers free for anything longer than a single-object
@@ -285,11 +284,7 @@ impl AppState {
                 .map_err(|e| Error::Internal(format!("a request task failed: {e}")))
                 .and_then(|r| r)
         };
-        result.map_err(|e| {
-            // A refusal the operation itself made (another client's root token).
-            self.denied(&caller, op, &e);
-            ApiError::new(api, e)
-        })
+        result.map_err(|e| ApiError::new(api, e))
     }
 }
 

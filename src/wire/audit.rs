@@ -151,7 +151,11 @@ impl IntoParams for AuditEventQuery {
             query_param("since", "Only events at or after this time", ts()),
             query_param("until", "Only events at or before this time", ts()),
             query_param("action", "Only this action", action_schema()),
-            query_param("actor", "Only events by this API client (URN)", urn_in()),
+            query_param(
+                "actor",
+                "Only events by this API client (URN)",
+                super::common::urn_in(),
+            ),
             query_param(
                 "target",
                 "Only events about this object (URN, or OAuth client id)",
@@ -172,10 +176,6 @@ fn timestamp_in() -> Schema {
         .schema_type(Type::String)
         .pattern(Some(patterns::timestamp()))
         .into()
-}
-
-fn urn_in() -> Schema {
-    super::common::urn_in()
 }
 
 fn cursor() -> Schema {

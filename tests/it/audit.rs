@@ -362,26 +362,8 @@ fn token_rotate_delivers_the_new_secret_then_retires_the_old_one() {
 #[test]
 fn oauth_rotate_secret_prints_the_new_secret_once() {
     let srv = fast_server();
-    let made: Value = serde_json::from_str(&ok(remote(
-        &srv,
-        &[
-            "oauth",
-            "create",
-            "--name",
-            "svc",
-            "--description",
-            "d",
-            "--grant-type",
-            "CLIENT_CREDENTIALS",
-            "--access-type",
-            "OFFLINE",
-            "--access-token-validity",
-            "60",
-            "-o",
-            "json",
-        ],
-    )))
-    .unwrap();
+    let args: Vec<&str> = OAUTH_CREATE.iter().copied().chain(["-o", "json"]).collect();
+    let made: Value = serde_json::from_str(&ok(remote(&srv, &args))).unwrap();
     let id = made["id"].as_str().unwrap();
     let out = ok(remote(
         &srv,

@@ -142,7 +142,6 @@ fn unused_for_finds_what_was_last_used_long_ago_across_pages() {
     // Pages of one item: the filter reads on until it fills one, and its next page
     // keeps the filter.
     let mut srv = Server::start_on(&store, &["--rate-limit", "off"]);
-    srv.root = None;
     let token = ok(cli(&["token", "create", "--client", "root", "-q"]));
     srv.root = Some(token.trim().to_string());
     let mut path = "/n/v1/apiclientbearertoken/?unusedFor=7776000&limit=1".to_string();

@@ -34,7 +34,7 @@ fn answer(r: reqwest::blocking::RequestBuilder) -> (StatusCode, reqwest::header:
 
 #[test]
 fn client_credentials_in_every_encoding_give_a_token_that_works_on_both_apis() {
-    let srv = Server::start();
+    let srv = Server::start_args(&["--rate-limit", "off", "--usage-flush", "100ms"]);
     let (id, secret) = oauth(
         &srv,
         json!(["sp:scopes:all"]),
@@ -98,6 +98,18 @@ fn client_credentials_in_every_encoding_give_a_token_that_works_on_both_apis() {
             .any(|k| k["kid"] == kid),
         "{keys}"
     );
+    // Using the secret was the client's last use: `lastUsed isnull` no longer finds it.
+    let start = std::time::Instant::now();
+    let used = loop {
+        let (_, _, o) = srv.get(&format!("/v3/oauth-clients/{id}"));
+        if o["lastUsed"].is_string() || start.elapsed() > std::time::Duration::from_secs(2) {
+            break o;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(used["lastUsed"].is_string(), "{used}");
+    let (_, _, never) = srv.get("/v3/oauth-clients?filters=lastUsed%20isnull");
+    assert!(!never.to_string().contains(&id), "{never}");
     let (_, _, disc) = srv.get("/.well-known/openid-configuration");
     assert!(
         disc["token_endpoint"]
