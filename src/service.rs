@@ -1976,6 +1976,22 @@ mod tests {
     }
 
     #[test]
+    fn a_store_without_a_keys_folder_makes_one_for_its_first_key() {
+        let (dir, svc, root, _) = fixture(Arc::new(SystemClock));
+        std::fs::remove_dir(dir.path().join("keys")).unwrap();
+        let fields = crate::wire::oauth::parse_oauth(&json!({
+            "name": "o", "description": "d", "accessTokenValiditySeconds": 600,
+            "grantTypes": ["CLIENT_CREDENTIALS"], "accessType": "ONLINE", "enabled": true
+        }))
+        .unwrap();
+        let (o, secret) = svc.create_oauth(&root, fields).unwrap();
+        let t = svc
+            .issue_access_token(&o.id, &secret, None, "http://x")
+            .unwrap();
+        assert!(svc.authenticate(Some(&t.access_token)).is_ok());
+    }
+
+    #[test]
     fn tokens_of_a_rotated_out_signing_key_work_until_they_expire() {
         let clock = crate::clock::ManualClock::new(1_800_000_000_000);
         let (dir, svc, root, _) = fixture(clock.clone());

@@ -2,7 +2,7 @@
 //! newest unretired one signs, and every key verifies until the tokens it signed have
 //! all expired (a year, the longest `accessTokenValiditySeconds`), when it is deleted.
 
-use super::files::read_json;
+use super::files::{mkdir_private, read_json};
 use super::listings::sorted_names;
 use super::{Store, Txn};
 use crate::clock::Millis;
@@ -28,6 +28,9 @@ impl Store {
 impl Txn<'_> {
     /// Writes a signing key.
     pub fn put_signing_key(&self, k: &SigningKey) -> Result<()> {
+        // Made here too, not only by `init` and the upgrade: a store made at format 5
+        // before `keys/` joined it has none (the first key is rare; one mkdir is cheap).
+        mkdir_private(&self.root.join("keys"))?;
         self.put(&self.obj("keys", &k.kid), k)
     }
 
