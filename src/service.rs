@@ -280,7 +280,12 @@ pub struct Service {
     /// them (a rotation by another process): a key is never changed, only added or,
     /// long after its last token expired, removed.
     keys: Arc<std::sync::RwLock<Arc<Vec<crate::jwt::Verifier>>>>,
+    /// Access tokens whose signature was checked, by digest (see `verified_claims`).
+    verified: Arc<std::sync::Mutex<std::collections::HashMap<String, crate::jwt::Claims>>>,
 }
+
+/// The most verified access tokens remembered.
+const VERIFIED_MAX: usize = 10_000;
 
 /// Why the token endpoint refuses (RFC 6749 section 5.2).
 #[derive(Debug)]
@@ -385,6 +390,7 @@ impl Service {
             clock,
             usage: Arc::default(),
             keys: Arc::default(),
+            verified: Arc::default(),
         }
     }
 
@@ -541,11 +547,7 @@ impl Service {
     /// client's record.
     pub fn verify_access_token(&self, token: &str) -> Result<(crate::jwt::Claims, OAuthClient)> {
         let now = self.now();
-        let claims = match crate::jwt::verify(token, &self.cached_keys(), now) {
-            Ok(c) => c,
-            // A key made since (a rotation by another process): read the keys again.
-            Err(_) => crate::jwt::verify(token, &self.reload_keys()?, now)?,
-        };
+        let claims = self.verified_claims(token, now)?;
         let rec = self.store.oauth(&claims.sub)?.ok_or_else(|| {
             Error::Unauthorized("the access token's OAuth client was deleted".into())
         })?;
@@ -555,6 +557,37 @@ impl Service {
             ));
         }
         Ok((claims, rec))
+    }
+
+    /// A token's claims: from the tokens verified before (a signature is checked once per
+    /// token, not once per request: an ECDSA verification costs far more than the rest
+    /// of a request), else verified now. Expiry is checked every time.
+    fn verified_claims(&self, token: &str, now: Millis) -> Result<crate::jwt::Claims> {
+        let key = secret::digest(token);
+        let lock = || {
+            self.verified
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(c) = lock().get(&key).cloned() {
+            if c.exp.saturating_mul(1000) <= now {
+                return Err(Error::Unauthorized("the access token is expired".into()));
+            }
+            return Ok(c);
+        }
+        let claims = match crate::jwt::verify(token, &self.cached_keys(), now) {
+            Ok(c) => c,
+            // A key made since (a rotation by another process): read the keys again.
+            Err(_) => crate::jwt::verify(token, &self.reload_keys()?, now)?,
+        };
+        let mut seen = lock();
+        // Bounded: past the cap it starts over (only valid tokens get in, so a flood of
+        // made-up ones cannot fill it).
+        if seen.len() >= VERIFIED_MAX {
+            seen.clear();
+        }
+        seen.insert(key, claims.clone());
+        Ok(claims)
     }
 
     /// An access token as a caller: its OAuth client's owner, with the owner's
