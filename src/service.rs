@@ -1184,15 +1184,14 @@ impl Service {
             }
             let successor = match &input.replaced_by {
                 Some(n) => {
-                    let new = txn
-                        .token(n)?
-                        .filter(|new| new.client == t.client && new.urn != t.urn)
-                        .ok_or_else(|| {
-                            Error::invalid(
-                                "replacedBy",
-                                format!("{n} is not another token of the same API client"),
-                            )
-                        })?;
+                    // A reference to nothing is NOT_FOUND, as everywhere in the API.
+                    let new = txn.token(n)?.ok_or_else(|| not_found("bearer token", n))?;
+                    if new.client != t.client || new.urn == t.urn {
+                        return Err(Error::invalid(
+                            "replacedBy",
+                            format!("{n} is not another token of the same API client"),
+                        ));
+                    }
                     Some(new.urn)
                 }
                 None => None,

@@ -343,6 +343,12 @@ fn token_rotate_delivers_the_new_secret_then_retires_the_old_one() {
         String::from_utf8_lossy(&o.stderr).contains("gone unused"),
         "{o:?}"
     );
+    // A successor that does not exist is not found, as any reference to nothing.
+    let (s, _, b) = srv.put(
+        &format!("/n/v1/apiclientbearertoken/{new}"),
+        json!({"replacedBy": {"urn": random_urn()}}),
+    );
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
     // An idle window under five minutes is refused: last use is kept to the minute.
     let (s, _, b) = srv.put(
         &format!("/n/v1/apiclientbearertoken/{new}"),
