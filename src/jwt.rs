@@ -148,6 +148,24 @@ impl SigningKey {
     }
 }
 
+impl Verifier {
+    /// A verifier from a published JWK (one key of `/.well-known/jwks.json`): how a
+    /// client checks a token offline, as a user's own service would.
+    pub fn from_jwk(jwk: &Value) -> Result<Verifier> {
+        let bad = |why: &str| Error::invalid("jwks.json", format!("has a key that {why}"));
+        let k: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(jwk.clone()).map_err(|e| bad(&format!("is not a JWK ({e})")))?;
+        let kid = k.common.key_id.clone().ok_or_else(|| bad("has no kid"))?;
+        let key = DecodingKey::from_jwk(&k).map_err(|e| bad(&format!("cannot be read ({e})")))?;
+        Ok(Verifier { kid, key })
+    }
+
+    /// The key's id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+}
+
 /// Whether `token` has the shape of a JWT (three base64url parts), not of a bearer token.
 pub fn looks_like_jwt(token: &str) -> bool {
     let parts: Vec<&str> = token.split('.').collect();

@@ -3,7 +3,7 @@
 //! use-context` is), list profiles, show where credentials come from, and print the
 //! token for scripts.
 
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{BufRead, IsTerminal, Write};
 
 use baack::Error;
 use baack::client::{Call, Client};
@@ -74,24 +74,11 @@ fn profile_name(g: &Global, config: &Config) -> String {
 }
 
 fn read_token() -> Result<String, Error> {
-    let token = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("bearer token (input hidden): ")
-            .map_err(|e| Error::Usage(format!("cannot read the token: {e}")))?
-    } else {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| Error::Usage(format!("cannot read the token from stdin: {e}")))?;
-        s
-    };
-    let token = token.trim().to_string();
-    if token.is_empty() {
-        return Err(Error::Usage(
-            "no token given: pipe it on stdin, e.g. `baack auth login --api-url URL < token-file`"
-                .into(),
-        ));
-    }
-    Ok(token)
+    super::secret_file::read_stdin(
+        "bearer token (input hidden): ",
+        "token",
+        "no token given: pipe it on stdin, e.g. `baack auth login --api-url URL < token-file`",
+    )
 }
 
 /// Asks a yes/no question on the terminal; false (the default) without one, so a script

@@ -45,6 +45,25 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "baack-oauth-token",
+        &[
+            "baack oauth token \"From a file\" --secret-file ./oauth.secret",
+            "baack oauth token \"From a file\" --secret-file ./oauth.secret -q > access.jwt",
+            "BAACK_OAUTH_SECRET=\"$(cat oauth.secret)\" baack oauth token \"From a file\" -o json --jq .claims",
+        ],
+    ),
+    (
+        "baack-oauth-introspect",
+        &[
+            "baack oauth introspect - < access.jwt",
+            "baack oauth introspect access.jwt -o json --jq .active",
+        ],
+    ),
+    (
+        "baack-oauth-rotate-key",
+        &["baack oauth rotate-key", "baack oauth rotate-key -q"],
+    ),
+    (
         "baack-audit-log",
         &[
             "baack audit log",

@@ -13,6 +13,7 @@ mod jq;
 mod logging;
 mod names;
 mod oauth;
+mod oauth_token;
 mod output;
 mod roles;
 mod secret_file;

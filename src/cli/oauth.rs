@@ -64,6 +64,25 @@ pub enum OauthCmd {
         #[arg(long, value_name = "PATH")]
         secret_file: Option<PathBuf>,
     },
+    /// Get an access token with the client's credentials (RFC 6749 client credentials)
+    ///
+    /// The secret is read from --secret-file, else BAACK_OAUTH_SECRET, else stdin (a
+    /// hidden prompt on a terminal); never from a flag, since a flag is in every process
+    /// listing. Shows the token's claims; -q prints the access token alone, for an
+    /// `Authorization: Bearer` header; -o json the token endpoint's answer with the claims.
+    Token(super::oauth_token::TokenArgs),
+    /// Check an access token: its signature, its expiry, and that its client still works
+    ///
+    /// Offline, as any service can: the signature by the published key
+    /// (/.well-known/jwks.json) its `kid` names, the expiry, then (when this credential may
+    /// read it) that its OAuth client still exists and is enabled. With --client-id the
+    /// server's RFC 7662 endpoint answers instead. Exit 4 when the token is not active.
+    Introspect(super::oauth_token::IntrospectArgs),
+    /// Sign new access tokens with a new key (the embedded store only)
+    ///
+    /// The previous key stays published and keeps verifying the tokens it signed until
+    /// they expire, so nothing stops working.
+    RotateKey,
     /// Delete an OAuth client
     Delete {
         /// Its id (32 hex characters) or its exact name
@@ -258,7 +277,7 @@ pub fn list_all(ctx: &Ctx, filter: Option<&str>) -> Result<Vec<Value>, Error> {
 
 /// Finds one OAuth client by id, else by exact name (as clients and roles are found):
 /// exit 3 when neither matches, a usage error listing the ids when several share the name.
-fn resolve(ctx: &Ctx, reference: &str) -> Result<Value, Error> {
+pub fn resolve(ctx: &Ctx, reference: &str) -> Result<Value, Error> {
     use unicode_normalization::UnicodeNormalization;
     match ctx.get(&item_path(OAUTH, reference)) {
         Err(e) if e.kind() == baack::ErrorKind::NotFound => {}
@@ -299,7 +318,7 @@ fn resolve(ctx: &Ctx, reference: &str) -> Result<Value, Error> {
 }
 
 /// The id of a resolved OAuth client.
-fn id_of(v: &Value) -> String {
+pub fn id_of(v: &Value) -> String {
     v.get("id")
         .and_then(Value::as_str)
         .unwrap_or_default()
@@ -430,6 +449,9 @@ pub fn run(ctx: &Ctx, cmd: OauthCmd) -> Result<(), Failure> {
             ));
             Ok(())
         }
+        OauthCmd::Token(a) => super::oauth_token::token(ctx, a),
+        OauthCmd::Introspect(a) => super::oauth_token::introspect(ctx, a),
+        OauthCmd::RotateKey => super::oauth_token::rotate_key(ctx),
         OauthCmd::Delete { id, d } => d.run(
             &ctx.out,
             || resolve(ctx, &id),
@@ -471,6 +493,7 @@ pub fn flags(cmd: &OauthCmd) -> super::FlagMap {
             ("claimsSupported", "--claims"),
         ],
         OauthCmd::RotateSecret { .. } => &[("overlapSeconds", "--overlap")],
+        OauthCmd::Token(_) => &[("scope", "--scope")],
         _ => &[],
     }
 }

@@ -476,6 +476,11 @@ impl Printer {
         )))
     }
 
+    /// Whether `-q` asked for the bare value alone.
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// Whether output is a machine format (JSON, YAML, `--jq`).
     pub fn machine(&self) -> bool {
         self.style == Style::Machine

@@ -76,3 +76,45 @@ impl Drop for SecretFile {
         }
     }
 }
+
+/// A secret on stdin: a hidden prompt (`prompt`) on a terminal, else at most 64 KiB of
+/// stdin, trimmed. `empty` is the whole message when nothing came, saying how to give it.
+/// Never a flag: a flag's value is in every process listing.
+pub fn read_stdin(prompt: &str, what: &str, empty: &str) -> Result<String, Error> {
+    use std::io::{IsTerminal, Read};
+    let text = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt)
+            .map_err(|e| Error::Usage(format!("cannot read the {what}: {e}")))?
+    } else {
+        let mut s = String::new();
+        std::io::stdin()
+            .take(64 * 1024)
+            .read_to_string(&mut s)
+            .map_err(|e| Error::Usage(format!("cannot read the {what} from stdin: {e}")))?;
+        s
+    };
+    let text = text.trim().to_string();
+    if text.is_empty() {
+        return Err(Error::Usage(empty.into()));
+    }
+    Ok(text)
+}
+
+/// A secret from an existing file (its first line, trimmed), as `--secret-file` names one
+/// to read; the file's mode is not checked, but an empty file is an error.
+pub fn read_file(path: &Path, what: &str) -> Result<String, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read the {what} from {}: {e}",
+            path.display()
+        ))
+    })?;
+    let text = text.lines().next().unwrap_or("").trim().to_string();
+    if text.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} is empty: it should hold the {what}",
+            path.display()
+        )));
+    }
+    Ok(text)
+}

@@ -282,25 +282,11 @@ impl UrnArg {
 
 /// The token on stdin: a hidden prompt on a terminal, else all of stdin, trimmed.
 fn read_token() -> Result<String, baack::Error> {
-    use std::io::{IsTerminal, Read};
-    let token = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("bearer token (input hidden): ")
-            .map_err(|e| baack::Error::Usage(format!("cannot read the token: {e}")))?
-    } else {
-        let mut s = String::new();
-        std::io::stdin()
-            .take(4096)
-            .read_to_string(&mut s)
-            .map_err(|e| baack::Error::Usage(format!("cannot read the token from stdin: {e}")))?;
-        s
-    };
-    let token = token.trim().to_string();
-    if token.is_empty() {
-        return Err(baack::Error::Usage(
-            "no token on stdin: pipe it in, e.g. `baack token delete - < token-file`".into(),
-        ));
-    }
-    Ok(token)
+    super::secret_file::read_stdin(
+        "bearer token (input hidden): ",
+        "token",
+        "no token on stdin: pipe it in, e.g. `baack token delete - < token-file`",
+    )
 }
 
 impl TokenRef {

@@ -23,6 +23,9 @@ use crate::server::{self, ErrorDetail};
 use crate::service::Service;
 use crate::store::Store;
 
+/// The content type of a form body.
+const FORM: &str = "application/x-www-form-urlencoded";
+
 /// Where requests go.
 #[derive(Clone)]
 pub enum Transport {
@@ -87,6 +90,10 @@ pub struct Call {
     pub path: String,
     /// The JSON body.
     pub body: Option<Value>,
+    /// A form body instead (`application/x-www-form-urlencoded`, already encoded): what
+    /// the OAuth token endpoint reads. It may hold a client secret, so like every body it
+    /// is never logged.
+    pub form: Option<String>,
     /// Extra headers (`If-Match`, a patch content type).
     pub headers: Vec<(header::HeaderName, String)>,
 }
@@ -98,12 +105,20 @@ impl Call {
             method,
             path: path.into(),
             body: None,
+            form: None,
             headers: Vec::new(),
         }
     }
     /// With a JSON body.
     pub fn body(mut self, v: Value) -> Self {
         self.body = Some(v);
+        self
+    }
+    /// With a form body of `pairs`.
+    pub fn form<'a>(mut self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut f = form_urlencoded::Serializer::new(String::new());
+        f.extend_pairs(pairs);
+        self.form = Some(f.finish());
         self
     }
     /// With a header.
@@ -234,6 +249,12 @@ pub fn error_from_reply(r: &Reply) -> Error {
             parts = texts("messages");
         }
         (dc.to_string(), format!("{dc}: {}", parts.join("; ")))
+    } else if let (Some(e), Some(d)) = (
+        b.get("error").and_then(Value::as_str),
+        b.get("error_description").and_then(Value::as_str),
+    ) {
+        // RFC 6749 section 5.2, from the token and introspection endpoints.
+        (e.to_string(), format!("{e}: {d}"))
     } else if let Some(e) = b.get("error").and_then(Value::as_str) {
         ("UNAUTHORIZED".into(), format!("UNAUTHORIZED: {e}"))
     } else if let Some(m) = b.get("message").and_then(Value::as_str) {
@@ -385,15 +406,22 @@ impl Client {
         let mut req = Request::builder()
             .method(call.method.clone())
             .uri(&call.path)
-            .header(header::CONTENT_TYPE, "application/json");
+            .header(
+                header::CONTENT_TYPE,
+                match call.form {
+                    Some(_) => FORM,
+                    None => "application/json",
+                },
+            );
         for (k, v) in &call.headers {
             req = req.header(k, v);
         }
-        let body = match &call.body {
-            Some(v) => {
+        let body = match (&call.form, &call.body) {
+            (Some(f), _) => Bytes::from(f.clone()),
+            (None, Some(v)) => {
                 Bytes::from(serde_json::to_vec(v).map_err(|e| Error::Internal(e.to_string()))?)
             }
-            None => Bytes::new(),
+            (None, None) => Bytes::new(),
         };
         let req = req
             .body(axum::body::Body::from(body))
@@ -455,7 +483,9 @@ impl Client {
         for (k, v) in &call.headers {
             req = req.header(k, v);
         }
-        if let Some(b) = &call.body {
+        if let Some(f) = &call.form {
+            req = req.header(header::CONTENT_TYPE, FORM).body(f.clone());
+        } else if let Some(b) = &call.body {
             if call.headers.iter().any(|(k, _)| k == header::CONTENT_TYPE) {
                 req = req.body(serde_json::to_vec(b).map_err(|e| Error::Internal(e.to_string()))?);
             } else {

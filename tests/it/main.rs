@@ -15,6 +15,7 @@ mod names;
 mod neighbours;
 mod oauth;
 mod oauth2;
+mod oauth_cli;
 mod output;
 mod profiles;
 mod properties;
