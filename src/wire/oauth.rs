@@ -104,8 +104,12 @@ impl TryFrom<&OAuthClientInput> for OAuthFields {
                     None
                 }
             };
-        let business_name = string(&b.business_name, "businessName", false, &mut causes);
-        let homepage_url = string(&b.homepage_url, "homepageUrl", false, &mut causes);
+        // `""` is how a representation shows neither (see [`OAuthClient`]), so a body made
+        // from one (read, changed, sent back) means none too.
+        let business_name =
+            string(&b.business_name, "businessName", false, &mut causes).filter(|s| !s.is_empty());
+        let homepage_url =
+            string(&b.homepage_url, "homepageUrl", false, &mut causes).filter(|s| !s.is_empty());
         let name = string(&b.name, "name", true, &mut causes);
         let description = string(&b.description, "description", true, &mut causes);
         let access_type = string(&b.access_type, "accessType", true, &mut causes);
@@ -311,7 +315,7 @@ impl PartialSchema for OAuthClientInput {
                 "homepageUrl",
                 ObjectBuilder::new()
                     .schema_type(nullable(Type::String))
-                    .pattern(Some(patterns::http_url())),
+                    .pattern(Some(patterns::http_url_or_empty())),
             )
             .property("name", super::common::name())
             .property(
@@ -419,6 +423,11 @@ impl ToSchema for OAuthClientInput {}
 // --- the representation ----------------------------------------------------------------
 
 /// An OAuth client as the API shows it: `secret` is null (see [`OAuthClientCreated`]).
+///
+/// No field that SailPoint's SDK declares a non-null string is ever null: its
+/// `CreateOAuthClientResponse` has `businessName` and `homepageUrl` as required strings
+/// (its `GetOAuthClientResponse`, of get, list and patch, lets them be null, which `""`
+/// also satisfies), so a client without them shows `""`, in every answer alike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthClient {
@@ -428,12 +437,14 @@ pub struct OAuthClient {
     /// Null but in the answer to create.
     #[schema(schema_with = null, required = true)]
     pub secret: Option<String>,
-    /// The business it belongs to.
-    #[schema(schema_with = nullable_string, required = true)]
-    pub business_name: Option<String>,
-    /// The owner's homepage.
-    #[schema(schema_with = nullable_string, required = true)]
-    pub homepage_url: Option<String>,
+    /// The business it belongs to; `""` when none.
+    #[serde(deserialize_with = "null_as_empty")]
+    #[schema(required = true)]
+    pub business_name: String,
+    /// The owner's homepage; `""` when none.
+    #[serde(deserialize_with = "null_as_empty")]
+    #[schema(required = true)]
+    pub homepage_url: String,
     /// A human-readable name.
     pub name: String,
     /// A description.
@@ -489,10 +500,10 @@ fn id_out() -> Schema {
 fn null() -> RefOr<Schema> {
     Null::schema()
 }
-fn nullable_string() -> Schema {
-    ObjectBuilder::new()
-        .schema_type(nullable(Type::String))
-        .into()
+/// A string that may arrive as null (from a server that shows none so, as SailPoint's
+/// get may), read as `""`, the one way this side shows none.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 fn validity_out() -> Schema {
     validity().into()
@@ -525,8 +536,8 @@ impl From<&model::OAuthClient> for OAuthClient {
         OAuthClient {
             id: c.id.clone(),
             secret: None,
-            business_name: f.business_name.clone(),
-            homepage_url: f.homepage_url.clone(),
+            business_name: f.business_name.clone().unwrap_or_default(),
+            homepage_url: f.homepage_url.clone().unwrap_or_default(),
             name: f.name.clone(),
             description: f.description.clone(),
             access_token_validity_seconds: f.access_token_validity_seconds,

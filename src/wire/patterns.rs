@@ -139,10 +139,11 @@ fn authority_any(no: &str) -> String {
     format!(r"{}(?:\[{}\]|{name}){PORT}", userinfo(no), ipv6())
 }
 
-/// An absolute `http` or `https` URL (a `homepageUrl`).
-pub fn http_url() -> String {
+/// A `homepageUrl` in a body: an absolute `http` or `https` URL, or `""` (none, as the
+/// representation shows it).
+pub fn http_url_or_empty() -> String {
     let auth = authority_any(NOT_URL);
-    format!("^https?://{auth}(?:[/?#][^{NOT_URL}]*)?$")
+    format!("^(?:https?://{auth}(?:[/?#][^{NOT_URL}]*)?)?$")
 }
 
 /// A redirect URI: an `https` URL, or `http` on `localhost`, `127.0.0.1` or `[::1]`;
@@ -299,7 +300,7 @@ mod tests {
 
     #[test]
     fn the_url_patterns_are_the_url_rules() {
-        let homepage = re(&http_url());
+        let homepage = re(&http_url_or_empty());
         let redirect = re(&redirect_uri());
         let seeds = [
             "https://example.com/cb",
@@ -351,6 +352,7 @@ mod tests {
             "https://a]b/",
             "https://u[@host/",
             "https://host/[x]",
+            "",
         ];
         let alphabet = format!("ahtps:/?#@[]:.1lochxf0{EDGES}");
         for s in corpus(&seeds, &alphabet, 6000) {
@@ -367,7 +369,7 @@ mod tests {
 
     #[test]
     fn the_ipv6_literal_pattern_is_the_address_parser() {
-        let homepage = re(&http_url());
+        let homepage = re(&http_url_or_empty());
         let seeds = [
             "::",
             "::1",

@@ -570,6 +570,35 @@ mod document {
             old_r["BearerTokenUpdate"]["properties"][f] =
                 new_r["BearerTokenUpdate"]["properties"][f].clone();
         }
+        // Issue 17: an OAuth client shows no `businessName` or `homepageUrl` as `""`, never
+        // null (SailPoint's SDK declares them strings), and a body may send that `""` back.
+        fn shown(v: &mut Value, input: &Value, shown_as: &Value) {
+            match v {
+                Value::Object(o) => {
+                    if let Some(Value::Object(p)) = o.get_mut("properties")
+                        && p.contains_key("businessName")
+                    {
+                        // A body's fields may be null; a representation's have `secret`.
+                        let from = if p.contains_key("secret") {
+                            shown_as
+                        } else {
+                            input
+                        };
+                        for f in ["businessName", "homepageUrl"] {
+                            p.insert(f.into(), from[f].clone());
+                        }
+                    }
+                    o.values_mut().for_each(|c| shown(c, input, shown_as));
+                }
+                Value::Array(a) => a.iter_mut().for_each(|c| shown(c, input, shown_as)),
+                _ => {}
+            }
+        }
+        let input = new_r["OAuthClientInput"]["properties"].clone();
+        let shown_as = new_r["OAuthClient"]["properties"].clone();
+        for (_, v) in old_r.iter_mut() {
+            shown(v, &input, &shown_as);
+        }
         for (name, want) in &old_r {
             if name == "Any" {
                 continue; // no body has it: the document, not the wire, may want it
