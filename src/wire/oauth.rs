@@ -720,11 +720,7 @@ pub struct OAuthClientQuery {
 impl IntoParams for OAuthClientQuery {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         vec![
-            query_param(
-                "filters",
-                "`lastUsed le <timestamp>` or `lastUsed isnull`",
-                filters_param(),
-            ),
+            query_param("filters", FILTERS_DOC, filters_param()),
             query_param("limit", LIMIT_DOC, oauth_limit_param()),
             query_param("offset", "Items to skip", offset_param()),
             query_param(
@@ -758,24 +754,102 @@ fn offset_param() -> Schema {
         .into()
 }
 
-/// The `filters` of the OAuth list: nothing, `lastUsed le <timestamp>` or
-/// `lastUsed isnull`.
+/// What `filters` takes, for the document and the error messages.
+pub const FILTERS_DOC: &str = "SailPoint's filter syntax on `lastUsed`: `lastUsed le|lt|ge|gt \
+<timestamp>` (the timestamp bare or in double quotes), `lastUsed isnull`, `lastUsed pr`, each \
+possibly after `not`, joined by `and` (binding tighter) and `or`";
+
+/// The `filters` of the OAuth list, in SailPoint's grammar for the one field served
+/// (`patterns::oauth_filters` is the same language as a regular expression):
+///
+/// ```text
+/// filters := expr?
+/// expr    := term (("and" | "or") term)*      "and" binds tighter than "or"
+/// term    := "not"* "lastUsed" ("isnull" | "pr" | ("le" | "lt" | "ge" | "gt") value)
+/// value   := timestamp | '"' timestamp '"'
+/// ```
+///
+/// Words are separated by white space. Grouping with parentheses is not taken: its
+/// language is not regular, so the document's pattern could not describe it.
 pub fn parse_filters(s: Option<&str>) -> Result<OAuthFilter> {
-    let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
+    let words: Vec<&str> = s.unwrap_or("").split_whitespace().collect();
+    if words.is_empty() {
         return Ok(OAuthFilter::All);
-    };
-    let words: Vec<&str> = s.split_whitespace().collect();
-    match words.as_slice() {
-        ["lastUsed", "isnull"] => Ok(OAuthFilter::LastUsedIsNull),
-        ["lastUsed", "le", ts] => parse_timestamp(ts)
-            .filter(|t: &Millis| in_range(*t))
-            .map(OAuthFilter::LastUsedLe)
-            .ok_or_else(|| {
-                Error::BadRequest(format!("filters: `{ts}` is not a timestamp from {RANGE}"))
-            }),
-        _ => Err(Error::BadRequest(format!(
-            "unsupported filter `{s}`; use `lastUsed le <timestamp>` or `lastUsed isnull`"
-        ))),
+    }
+    let bad = |why: String| Error::BadRequest(format!("filters: {why}; use {FILTERS_DOC}"));
+    let (mut ors, mut ands) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    loop {
+        let mut negated = false;
+        while words.get(i) == Some(&"not") {
+            negated = !negated;
+            i += 1;
+        }
+        let (leaf, used) = match &words[i.min(words.len())..] {
+            ["lastUsed", "isnull", ..] => (OAuthFilter::LastUsedIsNull, 2),
+            ["lastUsed", "pr", ..] => (OAuthFilter::Not(Box::new(OAuthFilter::LastUsedIsNull)), 2),
+            ["lastUsed", op, rest @ ..] => {
+                let Some(cmp) = model::Cmp::parse(op) else {
+                    return Err(bad(format!(
+                        "`{op}` is not an operator of lastUsed (le, lt, ge, gt, isnull, pr)"
+                    )));
+                };
+                let Some(value) = rest.first() else {
+                    return Err(bad(format!("`lastUsed {op}` needs a timestamp")));
+                };
+                let bare = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(value);
+                let t = parse_timestamp(bare)
+                    .filter(|t: &Millis| in_range(*t))
+                    .ok_or_else(|| bad(format!("`{value}` is not a timestamp from {RANGE}")))?;
+                (OAuthFilter::LastUsed(cmp, t), 3)
+            }
+            ["lastUsed"] => return Err(bad("`lastUsed` needs an operator".into())),
+            [word @ ("and" | "or"), ..] => {
+                return Err(bad(format!("`{word}` where a filter should be")));
+            }
+            [field, ..] => {
+                return Err(bad(format!(
+                    "`{field}` is not a field that can be filtered (only lastUsed)"
+                )));
+            }
+            [] => {
+                let last = words.last().copied().unwrap_or_default();
+                return Err(bad(format!(
+                    "it ends after `{last}`, where a filter should be"
+                )));
+            }
+        };
+        i += used;
+        ands.push(match (negated, leaf) {
+            (false, leaf) => leaf,
+            (true, OAuthFilter::Not(inner)) => *inner,
+            (true, leaf) => OAuthFilter::Not(Box::new(leaf)),
+        });
+        match words.get(i) {
+            None => break,
+            Some(&"and") => {}
+            Some(&"or") => ors.push(joined(std::mem::take(&mut ands), OAuthFilter::And)),
+            Some(word) => {
+                return Err(bad(format!(
+                    "`{word}` after a filter; join filters with `and` or `or`"
+                )));
+            }
+        }
+        i += 1;
+    }
+    ors.push(joined(ands, OAuthFilter::And));
+    Ok(joined(ors, OAuthFilter::Or))
+}
+
+/// One filter as itself, several as `join` of them.
+fn joined(mut fs: Vec<OAuthFilter>, join: fn(Vec<OAuthFilter>) -> OAuthFilter) -> OAuthFilter {
+    if fs.len() == 1 {
+        fs.remove(0)
+    } else {
+        join(fs)
     }
 }
 
