@@ -30,6 +30,71 @@ const SEED_002 = {
   scope: ["demo:api-client-scope:first", "demo:api-client-scope:second"],
 };
 
+// The SDK's own response models (CreateOAuthClientResponse and GetOAuthClientResponse,
+// the same in its v3, beta and v2024 APIs), as TypeScript declares them: the SDK does not
+// check them at run time, so this does. "?" marks a member that may be absent.
+const ENUMS = {
+  grantType: ["CLIENT_CREDENTIALS", "AUTHORIZATION_CODE", "REFRESH_TOKEN"],
+  accessType: ["ONLINE", "OFFLINE"],
+  clientType: ["CONFIDENTIAL", "PUBLIC"],
+};
+const COMMON = {
+  id: "string",
+  name: "string",
+  accessTokenValiditySeconds: "number",
+  refreshTokenValiditySeconds: "number",
+  grantTypes: "grantType[]",
+  accessType: "accessType",
+  type: "clientType",
+  internal: "boolean",
+  enabled: "boolean",
+  strongAuthSupported: "boolean",
+  claimsSupported: "boolean",
+  created: "string",
+  modified: "string",
+  scope: "string[]|null",
+};
+const CREATE_RESPONSE = {
+  ...COMMON,
+  secret: "string",
+  businessName: "string",
+  homepageUrl: "string",
+  description: "string",
+  redirectUris: "string[]",
+};
+const GET_RESPONSE = {
+  ...COMMON,
+  businessName: "string|null",
+  homepageUrl: "string|null",
+  description: "string|null",
+  redirectUris: "string[]|null",
+  secret: "string|null?",
+  metadata: "string|null?",
+  lastUsed: "string|null?",
+};
+
+function isA(value, type) {
+  if (type.endsWith("[]")) {
+    return Array.isArray(value) && value.every((v) => isA(v, type.slice(0, -2)));
+  }
+  if (ENUMS[type]) return ENUMS[type].includes(value);
+  return typeof value === type;
+}
+
+function conforms(what, value, model) {
+  for (const [field, declared] of Object.entries(model)) {
+    const optional = declared.endsWith("?");
+    const types = declared.replace(/\?$/, "").split("|");
+    if (!(field in value)) {
+      assert.ok(optional, `${what}: no ${field}`);
+      continue;
+    }
+    const v = value[field];
+    const ok = types.some((t) => (t === "null" ? v === null : isA(v, t)));
+    assert.ok(ok, `${what}: ${field} is ${JSON.stringify(v)}, the SDK declares ${declared}`);
+  }
+}
+
 let passed = 0;
 function step(name) {
   passed += 1;
@@ -44,6 +109,7 @@ async function flow(label, api, suffix) {
     [`createOAuthClientRequest${suffix}`]: SEED_002,
   });
   assert.equal(status, 200);
+  conforms(`${label} create`, created, CREATE_RESPONSE);
   assert.match(created.id, /^[0-9a-f]{32}$/);
   assert.match(created.secret, /^[0-9a-f]{64}$/);
   assert.equal(created.name, "Demo API Client");
@@ -61,6 +127,7 @@ async function flow(label, api, suffix) {
       enabled: true,
     },
   });
+  conforms(`${label} create without optional fields`, bare, CREATE_RESPONSE);
   assert.equal(bare.businessName, "");
   assert.equal(bare.homepageUrl, "");
   step(`${label}: create without businessName/homepageUrl ("" not null)`);
@@ -73,11 +140,14 @@ async function flow(label, api, suffix) {
   assert.ok(!used.has(created.id));
   const notNull = ids((await api.listOauthClients({ filters: "not lastUsed isnull" })).data);
   assert.deepEqual(notNull, used);
-  const all = ids((await api.listOauthClients()).data);
+  const listed = (await api.listOauthClients()).data;
+  listed.forEach((c) => conforms(`${label} list`, c, GET_RESPONSE));
+  const all = ids(listed);
   assert.ok(all.has(created.id) && all.has(bare.id));
   step(`${label}: list with filters (isnull, le quoted, not)`);
 
   const { data: got } = await api.getOauthClient({ id: created.id });
+  conforms(`${label} get`, got, GET_RESPONSE);
   assert.equal(got.id, created.id);
   assert.equal(got.secret, null);
   assert.equal(got.homepageUrl, "http://localhost:12345");
@@ -92,6 +162,7 @@ async function flow(label, api, suffix) {
       { op: "replace", path: "/enabled", value: false },
     ],
   });
+  conforms(`${label} patch`, patched, GET_RESPONSE);
   assert.equal(patched.description, `patched by the node SDK (${label})`);
   assert.equal(patched.enabled, false);
   assert.ok(patched.modified >= got.modified);
