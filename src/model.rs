@@ -477,25 +477,72 @@ pub const OAUTH_PATCHABLE: [&str; 12] = [
     "claimsSupported",
 ];
 
-/// The `filters` of the OAuth list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The `filters` of the OAuth list, in SailPoint's grammar for the one field served:
+/// comparisons on `lastUsed`, `not`, and `and` binding tighter than `or`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum OAuthFilter {
     /// Every client.
     #[default]
     All,
-    /// Clients last used at or before this time.
-    LastUsedLe(Millis),
+    /// Clients last used in this relation to this time (never used: never passes).
+    LastUsed(Cmp, Millis),
     /// Clients never used.
     LastUsedIsNull,
+    /// Clients the filter does not pass.
+    Not(Box<OAuthFilter>),
+    /// Clients every filter passes.
+    And(Vec<OAuthFilter>),
+    /// Clients some filter passes.
+    Or(Vec<OAuthFilter>),
+}
+
+/// A comparison of SailPoint's filters, as `lastUsed` takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    /// `le`: at or before.
+    Le,
+    /// `lt`: before.
+    Lt,
+    /// `ge`: at or after.
+    Ge,
+    /// `gt`: after.
+    Gt,
+}
+
+impl Cmp {
+    /// The operator as a filter spells it, or None.
+    pub fn parse(op: &str) -> Option<Cmp> {
+        Some(match op {
+            "le" => Cmp::Le,
+            "lt" => Cmp::Lt,
+            "ge" => Cmp::Ge,
+            "gt" => Cmp::Gt,
+            _ => return None,
+        })
+    }
+
+    /// Whether `a` stands in this relation to `b`.
+    pub fn holds(self, a: Millis, b: Millis) -> bool {
+        match self {
+            Cmp::Le => a <= b,
+            Cmp::Lt => a < b,
+            Cmp::Ge => a >= b,
+            Cmp::Gt => a > b,
+        }
+    }
 }
 
 impl OAuthFilter {
-    /// Whether `c` passes.
+    /// Whether `c` passes. The parser keeps the tree shallow (a run of `not` is folded,
+    /// `and` and `or` are flat lists), so this recursion is bounded.
     pub fn matches(&self, c: &OAuthClient) -> bool {
         match self {
             OAuthFilter::All => true,
             OAuthFilter::LastUsedIsNull => c.last_used.is_none(),
-            OAuthFilter::LastUsedLe(t) => c.last_used.is_some_and(|u| u <= *t),
+            OAuthFilter::LastUsed(cmp, t) => c.last_used.is_some_and(|u| cmp.holds(u, *t)),
+            OAuthFilter::Not(f) => !f.matches(c),
+            OAuthFilter::And(fs) => fs.iter().all(|f| f.matches(c)),
+            OAuthFilter::Or(fs) => fs.iter().any(|f| f.matches(c)),
         }
     }
 }

@@ -389,6 +389,11 @@ fn service_reads(t: &Template, store: Store) {
         (None, 0, 250),
         (Some("lastUsed isnull"), 1, 2),
         (Some("lastUsed le 2030-01-01T00:00:00Z"), 0, 250),
+        (
+            Some("not lastUsed isnull and lastUsed gt \"2020-01-01T00:00:00Z\" or lastUsed pr"),
+            0,
+            250,
+        ),
     ] {
         if let Ok(f) = parse_filters(filters) {
             let _ = svc.list_oauth(&me, &f, offset, limit);

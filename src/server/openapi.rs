@@ -657,6 +657,18 @@ mod tests {
             // Issue 16's last-use filters on the client and token lists.
             if let Some(Value::Array(ps)) = is.get_mut("parameters") {
                 ps.retain(|q| !matches!(q["name"].as_str(), Some("unusedFor" | "usedWithin")));
+                // Issue 17 widened the OAuth list's `filters` to SailPoint's grammar.
+                for q in ps.iter_mut().filter(|q| q["name"] == "filters") {
+                    assert_eq!(q["description"], crate::wire::oauth::FILTERS_DOC);
+                    let pattern = crate::wire::patterns::oauth_filters();
+                    assert_eq!(q["schema"]["pattern"], pattern.as_str());
+                    let old_q = old["paths"][&p][&m]["parameters"]
+                        .as_array()
+                        .and_then(|o| o.iter().find(|o| o["name"] == "filters"));
+                    if let Some(o) = old_q {
+                        *q = o.clone();
+                    }
+                }
             }
             assert_eq!(
                 is,

@@ -104,8 +104,12 @@ impl TryFrom<&OAuthClientInput> for OAuthFields {
                     None
                 }
             };
-        let business_name = string(&b.business_name, "businessName", false, &mut causes);
-        let homepage_url = string(&b.homepage_url, "homepageUrl", false, &mut causes);
+        // `""` is how a representation shows neither (see [`OAuthClient`]), so a body made
+        // from one (read, changed, sent back) means none too.
+        let business_name =
+            string(&b.business_name, "businessName", false, &mut causes).filter(|s| !s.is_empty());
+        let homepage_url =
+            string(&b.homepage_url, "homepageUrl", false, &mut causes).filter(|s| !s.is_empty());
         let name = string(&b.name, "name", true, &mut causes);
         let description = string(&b.description, "description", true, &mut causes);
         let access_type = string(&b.access_type, "accessType", true, &mut causes);
@@ -311,7 +315,7 @@ impl PartialSchema for OAuthClientInput {
                 "homepageUrl",
                 ObjectBuilder::new()
                     .schema_type(nullable(Type::String))
-                    .pattern(Some(patterns::http_url())),
+                    .pattern(Some(patterns::http_url_or_empty())),
             )
             .property("name", super::common::name())
             .property(
@@ -419,6 +423,11 @@ impl ToSchema for OAuthClientInput {}
 // --- the representation ----------------------------------------------------------------
 
 /// An OAuth client as the API shows it: `secret` is null (see [`OAuthClientCreated`]).
+///
+/// No field that SailPoint's SDK declares a non-null string is ever null: its
+/// `CreateOAuthClientResponse` has `businessName` and `homepageUrl` as required strings
+/// (its `GetOAuthClientResponse`, of get, list and patch, lets them be null, which `""`
+/// also satisfies), so a client without them shows `""`, in every answer alike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthClient {
@@ -428,12 +437,14 @@ pub struct OAuthClient {
     /// Null but in the answer to create.
     #[schema(schema_with = null, required = true)]
     pub secret: Option<String>,
-    /// The business it belongs to.
-    #[schema(schema_with = nullable_string, required = true)]
-    pub business_name: Option<String>,
-    /// The owner's homepage.
-    #[schema(schema_with = nullable_string, required = true)]
-    pub homepage_url: Option<String>,
+    /// The business it belongs to; `""` when none.
+    #[serde(deserialize_with = "null_as_empty")]
+    #[schema(required = true)]
+    pub business_name: String,
+    /// The owner's homepage; `""` when none.
+    #[serde(deserialize_with = "null_as_empty")]
+    #[schema(required = true)]
+    pub homepage_url: String,
     /// A human-readable name.
     pub name: String,
     /// A description.
@@ -489,10 +500,10 @@ fn id_out() -> Schema {
 fn null() -> RefOr<Schema> {
     Null::schema()
 }
-fn nullable_string() -> Schema {
-    ObjectBuilder::new()
-        .schema_type(nullable(Type::String))
-        .into()
+/// A string that may arrive as null (from a server that shows none so, as SailPoint's
+/// get may), read as `""`, the one way this side shows none.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 fn validity_out() -> Schema {
     validity().into()
@@ -525,8 +536,8 @@ impl From<&model::OAuthClient> for OAuthClient {
         OAuthClient {
             id: c.id.clone(),
             secret: None,
-            business_name: f.business_name.clone(),
-            homepage_url: f.homepage_url.clone(),
+            business_name: f.business_name.clone().unwrap_or_default(),
+            homepage_url: f.homepage_url.clone().unwrap_or_default(),
             name: f.name.clone(),
             description: f.description.clone(),
             access_token_validity_seconds: f.access_token_validity_seconds,
@@ -709,11 +720,7 @@ pub struct OAuthClientQuery {
 impl IntoParams for OAuthClientQuery {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         vec![
-            query_param(
-                "filters",
-                "`lastUsed le <timestamp>` or `lastUsed isnull`",
-                filters_param(),
-            ),
+            query_param("filters", FILTERS_DOC, filters_param()),
             query_param("limit", LIMIT_DOC, oauth_limit_param()),
             query_param("offset", "Items to skip", offset_param()),
             query_param(
@@ -747,24 +754,102 @@ fn offset_param() -> Schema {
         .into()
 }
 
-/// The `filters` of the OAuth list: nothing, `lastUsed le <timestamp>` or
-/// `lastUsed isnull`.
+/// What `filters` takes, for the document and the error messages.
+pub const FILTERS_DOC: &str = "SailPoint's filter syntax on `lastUsed`: `lastUsed le|lt|ge|gt \
+<timestamp>` (the timestamp bare or in double quotes), `lastUsed isnull`, `lastUsed pr`, each \
+possibly after `not`, joined by `and` (binding tighter) and `or`";
+
+/// The `filters` of the OAuth list, in SailPoint's grammar for the one field served
+/// (`patterns::oauth_filters` is the same language as a regular expression):
+///
+/// ```text
+/// filters := expr?
+/// expr    := term (("and" | "or") term)*      "and" binds tighter than "or"
+/// term    := "not"* "lastUsed" ("isnull" | "pr" | ("le" | "lt" | "ge" | "gt") value)
+/// value   := timestamp | '"' timestamp '"'
+/// ```
+///
+/// Words are separated by white space. Grouping with parentheses is not taken: its
+/// language is not regular, so the document's pattern could not describe it.
 pub fn parse_filters(s: Option<&str>) -> Result<OAuthFilter> {
-    let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
+    let words: Vec<&str> = s.unwrap_or("").split_whitespace().collect();
+    if words.is_empty() {
         return Ok(OAuthFilter::All);
-    };
-    let words: Vec<&str> = s.split_whitespace().collect();
-    match words.as_slice() {
-        ["lastUsed", "isnull"] => Ok(OAuthFilter::LastUsedIsNull),
-        ["lastUsed", "le", ts] => parse_timestamp(ts)
-            .filter(|t: &Millis| in_range(*t))
-            .map(OAuthFilter::LastUsedLe)
-            .ok_or_else(|| {
-                Error::BadRequest(format!("filters: `{ts}` is not a timestamp from {RANGE}"))
-            }),
-        _ => Err(Error::BadRequest(format!(
-            "unsupported filter `{s}`; use `lastUsed le <timestamp>` or `lastUsed isnull`"
-        ))),
+    }
+    let bad = |why: String| Error::BadRequest(format!("filters: {why}; use {FILTERS_DOC}"));
+    let (mut ors, mut ands) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    loop {
+        let mut negated = false;
+        while words.get(i) == Some(&"not") {
+            negated = !negated;
+            i += 1;
+        }
+        let (leaf, used) = match &words[i.min(words.len())..] {
+            ["lastUsed", "isnull", ..] => (OAuthFilter::LastUsedIsNull, 2),
+            ["lastUsed", "pr", ..] => (OAuthFilter::Not(Box::new(OAuthFilter::LastUsedIsNull)), 2),
+            ["lastUsed", op, rest @ ..] => {
+                let Some(cmp) = model::Cmp::parse(op) else {
+                    return Err(bad(format!(
+                        "`{op}` is not an operator of lastUsed (le, lt, ge, gt, isnull, pr)"
+                    )));
+                };
+                let Some(value) = rest.first() else {
+                    return Err(bad(format!("`lastUsed {op}` needs a timestamp")));
+                };
+                let bare = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(value);
+                let t = parse_timestamp(bare)
+                    .filter(|t: &Millis| in_range(*t))
+                    .ok_or_else(|| bad(format!("`{value}` is not a timestamp from {RANGE}")))?;
+                (OAuthFilter::LastUsed(cmp, t), 3)
+            }
+            ["lastUsed"] => return Err(bad("`lastUsed` needs an operator".into())),
+            [word @ ("and" | "or"), ..] => {
+                return Err(bad(format!("`{word}` where a filter should be")));
+            }
+            [field, ..] => {
+                return Err(bad(format!(
+                    "`{field}` is not a field that can be filtered (only lastUsed)"
+                )));
+            }
+            [] => {
+                let last = words.last().copied().unwrap_or_default();
+                return Err(bad(format!(
+                    "it ends after `{last}`, where a filter should be"
+                )));
+            }
+        };
+        i += used;
+        ands.push(match (negated, leaf) {
+            (false, leaf) => leaf,
+            (true, OAuthFilter::Not(inner)) => *inner,
+            (true, leaf) => OAuthFilter::Not(Box::new(leaf)),
+        });
+        match words.get(i) {
+            None => break,
+            Some(&"and") => {}
+            Some(&"or") => ors.push(joined(std::mem::take(&mut ands), OAuthFilter::And)),
+            Some(word) => {
+                return Err(bad(format!(
+                    "`{word}` after a filter; join filters with `and` or `or`"
+                )));
+            }
+        }
+        i += 1;
+    }
+    ors.push(joined(ands, OAuthFilter::And));
+    Ok(joined(ors, OAuthFilter::Or))
+}
+
+/// One filter as itself, several as `join` of them.
+fn joined(mut fs: Vec<OAuthFilter>, join: fn(Vec<OAuthFilter>) -> OAuthFilter) -> OAuthFilter {
+    if fs.len() == 1 {
+        fs.remove(0)
+    } else {
+        join(fs)
     }
 }
 

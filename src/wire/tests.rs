@@ -570,6 +570,35 @@ mod document {
             old_r["BearerTokenUpdate"]["properties"][f] =
                 new_r["BearerTokenUpdate"]["properties"][f].clone();
         }
+        // Issue 17: an OAuth client shows no `businessName` or `homepageUrl` as `""`, never
+        // null (SailPoint's SDK declares them strings), and a body may send that `""` back.
+        fn shown(v: &mut Value, input: &Value, shown_as: &Value) {
+            match v {
+                Value::Object(o) => {
+                    if let Some(Value::Object(p)) = o.get_mut("properties")
+                        && p.contains_key("businessName")
+                    {
+                        // A body's fields may be null; a representation's have `secret`.
+                        let from = if p.contains_key("secret") {
+                            shown_as
+                        } else {
+                            input
+                        };
+                        for f in ["businessName", "homepageUrl"] {
+                            p.insert(f.into(), from[f].clone());
+                        }
+                    }
+                    o.values_mut().for_each(|c| shown(c, input, shown_as));
+                }
+                Value::Array(a) => a.iter_mut().for_each(|c| shown(c, input, shown_as)),
+                _ => {}
+            }
+        }
+        let input = new_r["OAuthClientInput"]["properties"].clone();
+        let shown_as = new_r["OAuthClient"]["properties"].clone();
+        for (_, v) in old_r.iter_mut() {
+            shown(v, &input, &shown_as);
+        }
         for (name, want) in &old_r {
             if name == "Any" {
                 continue; // no body has it: the document, not the wire, may want it
@@ -577,5 +606,194 @@ mod document {
             let got = new.get(name).unwrap_or_else(|| panic!("no schema {name}"));
             assert_eq!(&resolve(got, &new), want, "{name}");
         }
+    }
+}
+
+/// `filters` of the OAuth list: each form of SailPoint's grammar that the server takes,
+/// what it selects, and the 400 cause of each way to get it wrong.
+mod filters {
+    use crate::clock::parse_timestamp;
+    use crate::error::Error;
+    use crate::model::{Cmp, OAuthClient, OAuthFilter};
+    use crate::wire::oauth::{parse_filters, parse_oauth};
+    use serde_json::json;
+
+    fn ms(s: &str) -> i64 {
+        parse_timestamp(s).unwrap()
+    }
+
+    fn parsed(s: &str) -> OAuthFilter {
+        parse_filters(Some(s)).unwrap_or_else(|e| panic!("{s:?}: {e}"))
+    }
+
+    fn cause(s: &str) -> String {
+        match parse_filters(Some(s)) {
+            Err(Error::BadRequest(m)) => m,
+            other => panic!("{s:?}: {other:?}"),
+        }
+    }
+
+    fn client(last_used: Option<&str>) -> OAuthClient {
+        let body = json!({"name": "n", "description": "d", "accessTokenValiditySeconds": 60,
+            "grantTypes": ["CLIENT_CREDENTIALS"], "accessType": "ONLINE", "enabled": true});
+        OAuthClient {
+            id: "0".repeat(32),
+            secret_digest: String::new(),
+            fields: parse_oauth(&body).unwrap(),
+            created: 0,
+            modified: 0,
+            last_used: last_used.map(ms),
+            rev: None,
+            owner: None,
+            previous_secret: None,
+        }
+    }
+
+    #[test]
+    fn nothing_is_every_client() {
+        for s in ["", "  ", "\t\u{3000}"] {
+            assert_eq!(parsed(s), OAuthFilter::All);
+        }
+        assert_eq!(parse_filters(None).unwrap(), OAuthFilter::All);
+    }
+
+    #[test]
+    fn each_comparison_bare_or_quoted() {
+        let t = ms("2026-01-01T00:00:00Z");
+        for (op, cmp) in [
+            ("le", Cmp::Le),
+            ("lt", Cmp::Lt),
+            ("ge", Cmp::Ge),
+            ("gt", Cmp::Gt),
+        ] {
+            let want = OAuthFilter::LastUsed(cmp, t);
+            assert_eq!(parsed(&format!("lastUsed {op} 2026-01-01T00:00:00Z")), want);
+            assert_eq!(
+                parsed(&format!("lastUsed {op} \"2026-01-01T00:00:00Z\"")),
+                want
+            );
+            assert_eq!(
+                parsed(&format!("  lastUsed\t{op}  2026-01-01T00:00:00.000Z ")),
+                want
+            );
+        }
+        assert_eq!(parsed("lastUsed isnull"), OAuthFilter::LastUsedIsNull);
+        assert_eq!(
+            parsed("lastUsed pr"),
+            OAuthFilter::Not(Box::new(OAuthFilter::LastUsedIsNull))
+        );
+    }
+
+    #[test]
+    fn not_and_and_or_bind_as_sailpoint_says() {
+        let t = ms("2026-01-01T00:00:00Z");
+        let null = || OAuthFilter::LastUsedIsNull;
+        let not = |f| OAuthFilter::Not(Box::new(f));
+        assert_eq!(parsed("not lastUsed isnull"), not(null()));
+        assert_eq!(parsed("not not lastUsed isnull"), null());
+        assert_eq!(parsed("not lastUsed pr"), null());
+        assert_eq!(
+            parsed("not lastUsed isnull and lastUsed le \"2026-01-01T00:00:00Z\""),
+            OAuthFilter::And(vec![not(null()), OAuthFilter::LastUsed(Cmp::Le, t)])
+        );
+        // `and` binds tighter than `or`.
+        assert_eq!(
+            parsed(
+                "lastUsed isnull or lastUsed gt 2026-01-01T00:00:00Z and lastUsed lt 2026-01-01T00:00:00Z"
+            ),
+            OAuthFilter::Or(vec![
+                null(),
+                OAuthFilter::And(vec![
+                    OAuthFilter::LastUsed(Cmp::Gt, t),
+                    OAuthFilter::LastUsed(Cmp::Lt, t)
+                ])
+            ])
+        );
+    }
+
+    #[test]
+    fn what_each_form_selects() {
+        let never = client(None);
+        let old = client(Some("2025-06-01T00:00:00Z"));
+        let edge = client(Some("2026-01-01T00:00:00Z"));
+        let new = client(Some("2026-06-01T00:00:00Z"));
+        let all = [&never, &old, &edge, &new];
+        let picks = |s: &str| -> Vec<bool> { all.iter().map(|c| parsed(s).matches(c)).collect() };
+        let ts = "\"2026-01-01T00:00:00Z\"";
+        assert_eq!(picks(""), [true, true, true, true]);
+        assert_eq!(picks("lastUsed isnull"), [true, false, false, false]);
+        assert_eq!(picks("lastUsed pr"), [false, true, true, true]);
+        assert_eq!(
+            picks(&format!("lastUsed le {ts}")),
+            [false, true, true, false]
+        );
+        assert_eq!(
+            picks(&format!("lastUsed lt {ts}")),
+            [false, true, false, false]
+        );
+        assert_eq!(
+            picks(&format!("lastUsed ge {ts}")),
+            [false, false, true, true]
+        );
+        assert_eq!(
+            picks(&format!("lastUsed gt {ts}")),
+            [false, false, false, true]
+        );
+        // Never used is not "at or before": `not` turns it in.
+        assert_eq!(
+            picks(&format!("not lastUsed gt {ts}")),
+            [true, true, true, false]
+        );
+        assert_eq!(
+            picks(&format!("lastUsed isnull or lastUsed lt {ts}")),
+            [true, true, false, false]
+        );
+        assert_eq!(
+            picks(&format!(
+                "lastUsed gt 2025-01-01T00:00:00Z and not lastUsed ge {ts}"
+            )),
+            [false, true, false, false]
+        );
+    }
+
+    #[test]
+    fn each_mistake_is_a_bad_request_naming_it() {
+        for (s, names) in [
+            ("name eq x", "`name` is not a field"),
+            (
+                "lastUsed eq 2026-01-01T00:00:00Z",
+                "`eq` is not an operator",
+            ),
+            ("lastUsed", "`lastUsed` needs an operator"),
+            ("lastUsed le", "`lastUsed le` needs a timestamp"),
+            ("lastUsed le yesterday", "`yesterday` is not a timestamp"),
+            ("lastUsed le \"2026-01-01T00:00:00Z", "is not a timestamp"),
+            (
+                "lastUsed le 10000-01-01T00:00:00Z",
+                "is not a timestamp from",
+            ),
+            ("lastUsed isnull and", "it ends after `and`"),
+            ("not", "it ends after `not`"),
+            ("and lastUsed isnull", "`and` where a filter should be"),
+            (
+                "lastUsed isnull or or lastUsed pr",
+                "`or` where a filter should be",
+            ),
+            ("lastUsed isnull lastUsed pr", "`lastUsed` after a filter"),
+            ("(lastUsed isnull)", "`(lastUsed` is not a field"),
+        ] {
+            let m = cause(s);
+            assert!(m.starts_with("filters: "), "{s:?}: {m}");
+            assert!(m.contains(names), "{s:?}: {m}");
+        }
+    }
+
+    #[test]
+    fn a_long_run_of_not_is_folded_and_evaluates_without_deep_recursion() {
+        let s = format!("{}lastUsed isnull", "not ".repeat(100_001));
+        let f = parsed(&s);
+        assert_eq!(f, OAuthFilter::Not(Box::new(OAuthFilter::LastUsedIsNull)));
+        let s = vec!["lastUsed isnull"; 10_000].join(" and ");
+        assert!(parsed(&s).matches(&client(None)));
     }
 }

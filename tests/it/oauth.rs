@@ -138,6 +138,55 @@ fn defaults_apply_when_optional_fields_are_absent() {
     assert_eq!(c["scope"], json!(["sp:scopes:all"]));
 }
 
+/// SailPoint's SDK declares `businessName` and `homepageUrl` strings (its create response
+/// requires them non-null): a client without them shows `""` in every answer, and a body
+/// that sends that `""` back (or null) means none.
+#[test]
+fn an_omitted_business_name_or_homepage_is_an_empty_string_in_every_answer() {
+    let srv = Server::start();
+    let (s, _, c) = create(
+        &srv,
+        json!({"name": "n", "description": "d", "accessTokenValiditySeconds": 60,
+               "grantTypes": ["CLIENT_CREDENTIALS"], "accessType": "ONLINE", "enabled": true}),
+    );
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let id = c["id"].as_str().unwrap().to_string();
+    let empty = |c: &Value, what: &str| {
+        assert_eq!(c["businessName"], "", "{what}: {c}");
+        assert_eq!(c["homepageUrl"], "", "{what}: {c}");
+    };
+    empty(&c, "create");
+    empty(&srv.get(&format!("/v3/oauth-clients/{id}")).2, "get");
+    empty(&srv.get("/v3/oauth-clients").2[0], "list");
+    empty(&srv.get(&format!("/oauth-clients/v1/{id}")).2, "get v1");
+
+    // A body made from a representation: `""` is none, so the create rules still hold.
+    let (s, _, c) = create(&srv, broken(json!({"businessName": "", "homepageUrl": ""})));
+    assert_eq!(s, StatusCode::OK, "{c}");
+    empty(&c, "create with empty strings");
+    let id2 = c["id"].as_str().unwrap().to_string();
+    let (s, _, c) = patch(
+        &srv,
+        &id2,
+        json!([{"op": "replace", "path": "/homepageUrl", "value": "https://acme.example/"},
+               {"op": "replace", "path": "/businessName", "value": "Acme"}]),
+    );
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(c["homepageUrl"], "https://acme.example/");
+    assert_eq!(c["businessName"], "Acme");
+    let (s, _, c) = patch(
+        &srv,
+        &id2,
+        json!([{"op": "replace", "path": "/homepageUrl", "value": ""},
+               {"op": "replace", "path": "/businessName", "value": null}]),
+    );
+    assert_eq!(s, StatusCode::OK, "{c}");
+    empty(&c, "patched back to none");
+    let (s, _, c) = patch(&srv, &id, json!([{"op": "remove", "path": "/homepageUrl"}]));
+    assert_eq!(s, StatusCode::OK, "{c}");
+    empty(&c, "removed");
+}
+
 /// Seed 002's body with `changes` applied (a null value removes the field).
 fn broken(changes: Value) -> Value {
     let mut body = seed_002();

@@ -236,3 +236,77 @@ fn rfc_6749_errors_and_scope_narrowing() {
     let (s, _, _) = srv.call(Method::GET, "/v3/oauth-clients", Some(&at), None);
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
+
+/// The list's `filters` in SailPoint's grammar, through a real server: `not`, `and`,
+/// `or`, `pr`, each comparison, quoted and bare timestamps; a bad one is a 400 naming it.
+#[test]
+fn the_list_takes_sailpoints_filter_grammar() {
+    let srv = Server::start_args(&["--rate-limit", "off", "--usage-flush", "100ms"]);
+    let (used, secret) = oauth(
+        &srv,
+        json!(["sp:scopes:all"]),
+        json!(["CLIENT_CREDENTIALS"]),
+        "CONFIDENTIAL",
+    );
+    let (never, _) = oauth(
+        &srv,
+        json!(["sp:scopes:all"]),
+        json!(["CLIENT_CREDENTIALS"]),
+        "CONFIDENTIAL",
+    );
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", &used),
+        ("client_secret", &secret),
+    ];
+    let (s, _, b) = answer(token_req(&srv).form(&form));
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let start = std::time::Instant::now();
+    while !srv.get(&format!("/v3/oauth-clients/{used}")).2["lastUsed"].is_string() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "never used"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let ids = |filters: &str| -> Vec<String> {
+        let q = filters.replace(' ', "%20").replace('"', "%22");
+        let (s, _, b) = srv.get(&format!("/oauth-clients/v1?filters={q}"));
+        assert_eq!(s, StatusCode::OK, "{filters}: {b}");
+        let mut ids: Vec<String> = b
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![used.clone(), never.clone()];
+    both.sort();
+    let (used, never) = (vec![used], vec![never]);
+    let past = "2020-01-01T00:00:00Z";
+    let future = "\"2999-01-01T00:00:00.000Z\"";
+    assert_eq!(ids("not lastUsed isnull"), used);
+    assert_eq!(ids("lastUsed pr"), used);
+    assert_eq!(ids(&format!("lastUsed le {future}")), used);
+    assert_eq!(
+        ids(&format!("lastUsed lt {future} and lastUsed gt {past}")),
+        used
+    );
+    assert_eq!(ids(&format!("lastUsed ge {future}")), Vec::<String>::new());
+    assert_eq!(ids(&format!("not lastUsed ge {past}")), never);
+    assert_eq!(ids(&format!("lastUsed isnull or lastUsed ge {past}")), both);
+    assert_sailpoint(
+        &srv.get("/v3/oauth-clients?filters=lastUsed%20le%20%22soon%22"),
+        400,
+        "400.1 Bad Request Content",
+        "`\"soon\"` is not a timestamp",
+    );
+    assert_sailpoint(
+        &srv.get("/v3/oauth-clients?filters=not%20lastUsed%20isnull%20and"),
+        400,
+        "400.1 Bad Request Content",
+        "it ends after `and`",
+    );
+}

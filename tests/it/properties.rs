@@ -1186,7 +1186,8 @@ fn valid_oauth() -> impl Strategy<Value = OAuthCase> {
                     &(scope.0.as_ref().map(|s| json!(s)), scope.1),
                 );
                 let fields = OAuthFields {
-                    business_name: business.0,
+                    // `""` means none, as a representation shows none.
+                    business_name: business.0.filter(|s| !s.is_empty()),
                     homepage_url: home.0,
                     name,
                     description,
