@@ -41,6 +41,14 @@ pub enum Error {
     /// A field breaks a rule (`INVALID_REPRESENTATION`, OAuth `400.1 Bad Request Content`).
     #[error("invalid `{field}`: {reason}")]
     Invalid { field: String, reason: String },
+    /// A manifest (`baack plan`, `apply`) breaks a rule at `at` (`FILE:LINE:COLUMN`).
+    #[error("{at}: {message}")]
+    Manifest {
+        /// Where: `access.yaml:12:7`.
+        at: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// Several OAuth rules broken at once; each is one cause.
     #[error("invalid request: {}", .0.join("; "))]
     InvalidMany(Vec<String>),
@@ -217,6 +225,7 @@ impl Error {
             Error::MissingField(_)
             | Error::Invalid { .. }
             | Error::InvalidMany(_)
+            | Error::Manifest { .. }
             | Error::BadRequest(_)
             | Error::IllegalUpdate(_)
             | Error::TooLarge(_)

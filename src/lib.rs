@@ -16,6 +16,7 @@
 //! (OAuth access tokens and the store's signing keys) and `usage` (last use and refused requests, noted in memory and flushed off the request
 //! path).
 
+pub mod access;
 pub mod client;
 pub mod clock;
 pub mod error;

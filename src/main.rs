@@ -85,6 +85,15 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(cli::Failure::BrokenPipe) => ExitCode::SUCCESS,
+        Err(cli::Failure::Exit(code)) => ExitCode::from(code),
+        Err(cli::Failure::Detailed(e)) => {
+            if json {
+                print_json_error_code(e.kind(), &e.to_string(), 1);
+            } else {
+                let _ = writeln!(std::io::stderr().lock(), "error: {e}");
+            }
+            ExitCode::from(1)
+        }
         Err(cli::Failure::Error(e)) => {
             if json {
                 print_json_error(e.kind(), &e.to_string());
@@ -99,10 +108,15 @@ fn main() -> ExitCode {
 /// Under `-o json` an error is one JSON document on stderr and nothing else:
 /// `{"error": {"kind", "message", "exitCode"}}`.
 fn print_json_error(kind: ErrorKind, message: &str) {
+    print_json_error_code(kind, message, exit_code(kind));
+}
+
+/// The same, for a command whose exit status is its own (`plan`: 1 for any error).
+fn print_json_error_code(kind: ErrorKind, message: &str, code: u8) {
     let body = serde_json::json!({ "error": {
         "kind": format!("{kind:?}"),
         "message": message,
-        "exitCode": exit_code(kind),
+        "exitCode": code,
     } });
     let _ = writeln!(std::io::stderr().lock(), "{body}");
 }

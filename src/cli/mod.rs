@@ -1,6 +1,7 @@
 //! The command line: clap definitions (every doc comment is help text), settings resolved
 //! once into a [`Ctx`], and dispatch to one module per command group.
 
+mod access;
 mod audit;
 mod auth;
 mod capabilities;
@@ -188,6 +189,26 @@ pub enum Command {
     /// expire, expire soon, or go unused.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Show what `apply` would change to make what exists match a manifest
+    ///
+    /// Object by object and field by field: `+` made, `~` changed, `-` deleted (only with
+    /// --prune, and only what this manifest's state owns). Never shows a secret. Exit 0
+    /// when there is nothing to do, 2 when there are changes, 1 on any error (as
+    /// `terraform plan -detailed-exitcode`); -o json gives the plan as data.
+    Plan(access::ManifestArgs),
+    /// Make what exists match a manifest: clients, roles, OAuth clients, token policies
+    ///
+    /// In dependency order, with bounded parallel requests that wait out rate limits,
+    /// stopping at the first failure with what was and was not done; running it again
+    /// picks up where it stopped. New secrets go only to the secretFile the manifest
+    /// names (mode 0600, never over a file apply did not write). --prune deletes only
+    /// what the state file says this manifest made or adopted, and asks first.
+    Apply(access::ApplyArgs),
+    /// Write a manifest of what exists, without secrets
+    ///
+    /// `baack export | baack plan -f -` has nothing to do: a backup of the configuration,
+    /// and a start for a manifest. Token policies are left out (each needs its secret file).
+    Export(access::ExportArgs),
     /// Show who the current credentials are: client, company and permissions
     ///
     /// Reads the client context of the current token (or, on the embedded store, of the
@@ -1540,6 +1561,14 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let f = audit::flags(&c);
             Ctx::run(&cli.global, out, |ctx| audit::run(ctx, c)).map_err(|e| name_flags(e, f))
         }
+        Command::Plan(m) => {
+            Ctx::run(&cli.global, out, |ctx| access::plan(ctx, m)).map_err(|f| match f {
+                Failure::Error(e) => Failure::Detailed(e),
+                other => other,
+            })
+        }
+        Command::Apply(a) => Ctx::run(&cli.global, out, |ctx| access::apply(ctx, a)),
+        Command::Export(a) => Ctx::run(&cli.global, out, |ctx| access::export(ctx, a)),
     }
 }
 

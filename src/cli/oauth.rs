@@ -21,7 +21,8 @@ pub enum OauthCmd {
     Create(Box<CreateArgs>),
     /// List OAuth clients
     List {
-        /// A filter: `lastUsed le <timestamp>` or `lastUsed isnull`
+        /// A SailPoint filter on lastUsed: `le|lt|ge|gt <timestamp>` (bare or quoted),
+        /// `isnull`, `pr`; combined with `not`, `and`, `or`
         #[arg(long, value_name = "EXPR")]
         filter: Option<String>,
     },

@@ -24,6 +24,12 @@ pub enum Failure {
     Error(Error),
     /// The reader went away (`baack … | head -1`): exit quietly.
     BrokenPipe,
+    /// Done, with a status that means something (`plan`: 2, changes to make); nothing
+    /// more to report.
+    Exit(u8),
+    /// An error of a command whose statuses are 0, 1 and 2 (`plan`, as
+    /// `terraform plan -detailed-exitcode`): reported as any error, exit 1.
+    Detailed(Error),
 }
 
 impl From<Error> for Failure {
@@ -71,6 +77,8 @@ impl Failure {
     fn reason(&self) -> String {
         match self {
             Failure::BrokenPipe => "broken pipe".into(),
+            Failure::Exit(code) => format!("exit {code}"),
+            Failure::Detailed(e) => e.to_string(),
             Failure::Error(Error::Internal(m)) => m.clone(),
             Failure::Error(e) => e.to_string(),
         }
@@ -479,6 +487,11 @@ impl Printer {
     /// Whether `-q` asked for the bare value alone.
     pub fn quiet(&self) -> bool {
         self.quiet
+    }
+
+    /// Whether stdout takes colour.
+    pub fn color(&self) -> bool {
+        self.color
     }
 
     /// Whether output is a machine format (JSON, YAML, `--jq`).

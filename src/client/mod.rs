@@ -180,6 +180,8 @@ pub struct Client {
     rt: Arc<tokio::runtime::Runtime>,
     /// When the policy's budget runs out.
     deadline: Instant,
+    /// Whether each request gets the whole budget anew (see [`Client::per_request`]).
+    per_request: bool,
     on_retry: Option<OnRetry>,
 }
 
@@ -295,6 +297,7 @@ impl Client {
             policy,
             rt: Arc::new(runtime()?),
             deadline,
+            per_request: false,
             on_retry: None,
         })
     }
@@ -319,8 +322,19 @@ impl Client {
             policy,
             rt: Arc::new(runtime()?),
             deadline: Instant::now() + policy.timeout.min(MAX_BUDGET),
+            per_request: false,
             on_retry: None,
         })
+    }
+
+    /// This client with the budget counted per request, and at least `retries` retries:
+    /// for a command of thousands of requests (`apply`, `plan`, `export`), which a
+    /// whole-command budget would cut short, and which a rate limit will slow but must
+    /// not stop.
+    pub fn per_request(mut self, retries: u32) -> Self {
+        self.per_request = true;
+        self.policy.retries = self.policy.retries.max(retries);
+        self
     }
 
     /// Calls `f` before each retry's wait (the CLI prints it on stderr).
@@ -344,9 +358,14 @@ impl Client {
     /// whose wait would outlast it is not made.
     pub fn send_raw(&self, call: &Call) -> Result<Reply> {
         let attempts = self.policy.retries.saturating_add(1);
+        let deadline = if self.per_request {
+            Instant::now() + self.policy.timeout.min(MAX_BUDGET)
+        } else {
+            self.deadline
+        };
         let mut attempt = 1;
         loop {
-            let left = self.deadline.saturating_duration_since(Instant::now());
+            let left = deadline.saturating_duration_since(Instant::now());
             match self.rt.block_on(self.attempt(call, left))? {
                 Attempt::Done(r) => return Ok(r),
                 Attempt::Retry(wait, err) => {
@@ -354,7 +373,7 @@ impl Client {
                     let wait = wait
                         .unwrap_or_else(|| backoff(attempt - 1))
                         .min(Duration::from_secs(60));
-                    let left = self.deadline.saturating_duration_since(Instant::now());
+                    let left = deadline.saturating_duration_since(Instant::now());
                     let tried = match attempt {
                         1 => "after 1 attempt".to_string(),
                         n => format!("after {n} attempts"),
