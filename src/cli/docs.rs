@@ -64,6 +64,27 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         &["baack oauth rotate-key", "baack oauth rotate-key -q"],
     ),
     (
+        "baack-plan",
+        &[
+            "baack plan -f access.yaml || echo \"exit $?\"",
+            "baack plan -f access.yaml -o json --jq .summary || [ $? -eq 2 ]",
+        ],
+    ),
+    (
+        "baack-apply",
+        &[
+            "baack apply -f access.yaml",
+            "baack apply -f access.yaml --prune --yes",
+        ],
+    ),
+    (
+        "baack-export",
+        &[
+            "baack export > backup.yaml",
+            "baack export | baack plan -f -",
+        ],
+    ),
+    (
         "baack-audit-log",
         &[
             "baack audit log",

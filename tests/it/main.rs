@@ -1,5 +1,6 @@
 //! The integration tests of the core server: each module drives the real `baack` binary.
 
+mod access;
 mod audit;
 mod authz;
 mod cli;
