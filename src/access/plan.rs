@@ -838,3 +838,188 @@ impl Planner<'_> {
         self.p.changes.extend(deletes);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::manifest::parse;
+
+    const DAY: i64 = 86_400_000;
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn desired(text: &str, dir: &Path) -> Desired {
+        parse(text, "m.yaml", dir).unwrap()
+    }
+
+    fn snapshot_with_client(id: &str, urn: &str) -> Snapshot {
+        let mut s = Snapshot::default();
+        s.clients.insert(
+            id.into(),
+            RemoteClient {
+                urn: urn.into(),
+                client_id: id.into(),
+                scope: "api.baack.co".into(),
+            },
+        );
+        s.client_ids.insert(urn.into(), id.into());
+        s
+    }
+
+    fn oauth(id: &str, name: &str, created: i64) -> RemoteOAuth {
+        let d = desired(
+            &format!(
+                "oauthClients:\n  - name: {name}\n    description: d\n    grantTypes: [CLIENT_CREDENTIALS]\n    accessType: OFFLINE\n    accessTokenValiditySeconds: 600\n"
+            ),
+            Path::new("/"),
+        );
+        let mut fields = d.oauth[0].fields.clone();
+        fields.insert("id".into(), id.into());
+        RemoteOAuth {
+            id: id.into(),
+            name: name.into(),
+            created: Some(created),
+            fields,
+        }
+    }
+
+    const OAUTH: &str = "oauthClients:\n  - name: o\n    description: d\n    grantTypes: [CLIENT_CREDENTIALS]\n    accessType: OFFLINE\n    accessTokenValiditySeconds: 600\n    secretFile: o.secret\n";
+
+    #[test]
+    fn an_existing_object_is_adopted_not_made_and_a_same_object_plans_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = desired("clients:\n  - clientID: ci\n", dir.path());
+        let s = snapshot_with_client("ci", "u1");
+        let p = plan(&d, &s, &State::default(), NOW, false).unwrap();
+        assert!(p.changes.is_empty());
+        assert_eq!(p.adopt.len(), 1);
+        let mut state = State::default();
+        state.own(Kind::Client, "ci", "u1", true);
+        let p = plan(&d, &s, &state, NOW, false).unwrap();
+        assert!(p.changes.is_empty() && p.adopt.is_empty());
+    }
+
+    #[test]
+    fn an_oauth_field_fixed_at_create_is_an_error_and_a_patchable_one_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Snapshot::default();
+        s.oauth.push(oauth("i1", "o", NOW - DAY));
+        let d = desired(&OAUTH.replace("600", "900"), dir.path());
+        let p = plan(&d, &s, &State::default(), NOW, false).unwrap();
+        assert_eq!(p.changes.len(), 1);
+        assert_eq!(p.changes[0].fields[0].field, "accessTokenValiditySeconds");
+        let d = desired(&format!("{OAUTH}    internal: true\n"), dir.path());
+        let e = plan(&d, &s, &State::default(), NOW, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("m.yaml:2:11:") && e.contains("`internal`"),
+            "{e}"
+        );
+        // Two of the name: the manifest cannot tell which.
+        s.oauth.push(oauth("i2", "o", NOW));
+        let d = desired(OAUTH, dir.path());
+        let e = plan(&d, &s, &State::default(), NOW, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2 OAuth clients are named `o`"), "{e}");
+    }
+
+    #[test]
+    fn a_half_made_oauth_client_is_replaced_and_a_delivered_one_adopted() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = desired(OAUTH, dir.path());
+        let mut s = Snapshot::default();
+        s.oauth.push(oauth("i1", "o", NOW));
+        let mut state = State::default();
+        state.begin(Kind::OauthClient, "o", NOW - 10);
+        // Its secret never reached the file (reserved empty): made again.
+        std::fs::write(dir.path().join("o.secret"), "").unwrap();
+        let p = plan(&d, &s, &state, NOW, false).unwrap();
+        assert_eq!(p.changes[0].action, Action::Create);
+        assert_eq!(p.changes[0].replaces, vec!["i1"]);
+        // Its secret is in the file: it is the one, adopted.
+        std::fs::write(dir.path().join("o.secret"), "s3cret").unwrap();
+        let p = plan(&d, &s, &state, NOW, false).unwrap();
+        assert!(p.changes.is_empty());
+        assert_eq!(p.adopt[0].id, "i1");
+        // A new client whose file holds something already: refused, never overwritten.
+        let p = plan(&d, &Snapshot::default(), &State::default(), NOW, false);
+        assert!(p.unwrap_err().to_string().contains("never overwrites"));
+    }
+
+    #[test]
+    fn a_token_policy_creates_rotates_or_refuses_a_file_it_did_not_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = desired(
+            "clients:\n  - clientID: ci\ntokens:\n  - client: ci\n    expiresIn: 30d\n    minRemaining: 7d\n    secretFile: t\n",
+            dir.path(),
+        );
+        let mut s = snapshot_with_client("ci", "u1");
+        let p = plan(&d, &s, &State::default(), NOW, false).unwrap();
+        assert_eq!(p.changes[0].action, Action::Create);
+        assert!(!p.changes[0].replace_file);
+        let value = "bk_the_token";
+        let urn = crate::secret::token_urn(&crate::secret::digest(value));
+        std::fs::write(dir.path().join("t"), value).unwrap();
+        let token = |expires: i64| RemoteToken {
+            urn: urn.clone(),
+            expires: Some(expires),
+            description: String::new(),
+            created: Some(NOW - DAY),
+        };
+        // Plenty left: nothing. Less than minRemaining: a rotation.
+        s.tokens.insert("u1".into(), vec![token(NOW + 20 * DAY)]);
+        let p = plan(&d, &s, &State::default(), NOW, false).unwrap();
+        assert!(p.changes.is_empty());
+        assert!(p.adopt.iter().any(|a| a.kind == Kind::Token && a.id == urn));
+        s.tokens.insert("u1".into(), vec![token(NOW + 3 * DAY)]);
+        let p = plan(&d, &s, &State::default(), NOW, false).unwrap();
+        assert_eq!(p.changes[0].action, Action::Rotate);
+        assert!(p.changes[0].replace_file);
+        // Expired, and the file is the state's: made again over it. Not the state's: refused.
+        s.tokens.insert("u1".into(), vec![token(NOW - DAY)]);
+        let mut state = State::default();
+        state.own(Kind::Token, "ci", &urn, false);
+        let p = plan(&d, &s, &state, NOW, false).unwrap();
+        assert_eq!(p.changes[0].action, Action::Create);
+        assert!(p.changes[0].replace_file);
+        let e = plan(&d, &s, &State::default(), NOW, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("never overwrites"), "{e}");
+    }
+
+    #[test]
+    fn prune_deletes_only_what_the_state_owns_and_never_this_credential() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = desired("clients: []\n", dir.path());
+        let mut s = snapshot_with_client("old", "u1");
+        s.clients.insert(
+            "me".into(),
+            RemoteClient {
+                urn: "u2".into(),
+                client_id: "me".into(),
+                scope: "api.baack.co".into(),
+            },
+        );
+        s.client_ids.insert("u2".into(), "me".into());
+        s.me_client = Some("u2".into());
+        let mut state = State::default();
+        state.own(Kind::Client, "old", "u1", false);
+        state.own(Kind::Client, "me", "u2", true);
+        state.own(Kind::Client, "gone", "u9", false);
+        let p = plan(&d, &s, &state, NOW, false).unwrap();
+        assert!(p.changes.is_empty());
+        assert_eq!(p.unmanaged.len(), 2);
+        let p = plan(&d, &s, &state, NOW, true).unwrap();
+        assert_eq!(p.changes.len(), 1);
+        assert_eq!(
+            (p.changes[0].action, p.changes[0].name.as_str()),
+            (Action::Delete, "old")
+        );
+        assert_eq!(p.forget, vec![(Kind::Client, "gone".to_string())]);
+        // Without a state: nothing is anyone's to delete.
+        let p = plan(&d, &s, &State::default(), NOW, true).unwrap();
+        assert!(p.changes.is_empty());
+    }
+}

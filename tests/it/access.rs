@@ -262,8 +262,12 @@ fn lifecycle(e: &Env) {
     assert_eq!(o.status.code(), Some(0), "{o:?}\n{exported}");
 
     // No secret anywhere but in its file: outputs, the state, the plan.
+    e.run(&["plan", "-f", "m.yaml", "-v", "-o", "json"]);
     let mut seen = e.seen.borrow().clone();
     seen.push_str(&std::fs::read_to_string(e.path("m.state.json")).unwrap());
+    if let Target::Remote(srv) = &e.t {
+        seen.push_str(&srv.log().join("\n"));
+    }
     for s in [&old, &new, &e.secret("secrets/demo.secret")] {
         assert!(!seen.contains(s.as_str()), "a secret leaked");
     }
