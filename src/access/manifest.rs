@@ -560,20 +560,7 @@ impl Resolver<'_> {
 }
 
 /// The OAuth fields a PATCH may change; the others are fixed once the client is made.
-pub const OAUTH_PATCHABLE: [&str; 12] = [
-    "businessName",
-    "homepageUrl",
-    "name",
-    "description",
-    "accessTokenValiditySeconds",
-    "refreshTokenValiditySeconds",
-    "redirectUris",
-    "grantTypes",
-    "accessType",
-    "enabled",
-    "strongAuthSupported",
-    "claimsSupported",
-];
+pub use crate::model::OAUTH_PATCHABLE;
 
 #[cfg(test)]
 mod tests {

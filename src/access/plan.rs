@@ -990,6 +990,43 @@ mod tests {
     }
 
     #[test]
+    fn a_token_a_stopped_apply_made_without_delivering_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = desired(
+            "clients:\n  - clientID: ci\ntokens:\n  - client: ci\n    description: runner\n    expiresIn: 30d\n    secretFile: t\n",
+            dir.path(),
+        );
+        std::fs::write(dir.path().join("t"), "").unwrap();
+        let mut s = snapshot_with_client("ci", "u1");
+        let made = |urn: &str, description: &str, created: i64| RemoteToken {
+            urn: urn.into(),
+            expires: Some(NOW + 30 * DAY),
+            description: description.into(),
+            created: Some(created),
+        };
+        s.tokens.insert(
+            "u1".into(),
+            vec![
+                made("half", "runner", NOW - 5),
+                made("older", "runner", NOW - DAY),
+                made("other", "by hand", NOW - 5),
+            ],
+        );
+        let mut state = State::default();
+        state.begin(Kind::Token, "ci/runner", NOW - 10);
+        let p = plan(&d, &s, &state, NOW, false).unwrap();
+        assert_eq!(p.changes[0].action, Action::Create);
+        assert_eq!(
+            p.changes[0].replaces,
+            vec!["half"],
+            "only the policy's, made since"
+        );
+        // No creation was begun: nothing is anyone's to remove.
+        let p = plan(&d, &s, &State::default(), NOW, false).unwrap();
+        assert!(p.changes[0].replaces.is_empty());
+    }
+
+    #[test]
     fn prune_deletes_only_what_the_state_owns_and_never_this_credential() {
         let dir = tempfile::tempdir().unwrap();
         let d = desired("clients: []\n", dir.path());
