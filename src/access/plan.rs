@@ -205,6 +205,18 @@ impl Snapshot {
             me_token,
             ..Snapshot::default()
         };
+        // A Baack API with only its documented operations has no lists to read.
+        let no_list = |what: &'static str| {
+            move |e: Error| {
+                if e.kind() == crate::error::ErrorKind::NotFound {
+                    Error::NoEndpoint(format!(
+                        "this API cannot list {what} ({e}): plan, apply and export read what exists through the list routes API.md adds (`baack serve` has them; a Baack API with only its documented operations does not)"
+                    ))
+                } else {
+                    e
+                }
+            }
+        };
         pages(
             client,
             &format!("/n/v1/apiclient/?limit={PAGE}"),
@@ -220,7 +232,8 @@ impl Snapshot {
                     s.clients.insert(c.client_id.clone(), c);
                 }
             },
-        )?;
+        )
+        .map_err(no_list("API clients"))?;
         pages(
             client,
             &format!("/n/v1/permissionrole/?limit={PAGE}"),
@@ -232,7 +245,8 @@ impl Snapshot {
                     s.roles.insert(r.name.clone(), r);
                 }
             },
-        )?;
+        )
+        .map_err(no_list("permission roles"))?;
         oauth_pages(client, |items| {
             for v in items {
                 let Value::Object(fields) = v else { continue };

@@ -25,11 +25,11 @@ const RETRIES: u32 = 8;
 #[derive(Debug, clap::Args)]
 pub struct ManifestArgs {
     /// The manifest (YAML or JSON; - for stdin)
-    #[arg(short = 'f', long = "file", value_name = "FILE|-")]
+    #[arg(short = 'f', long = "file", value_name = "FILE|-", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
     /// The state file: what this manifest owns, names and ids only [default: beside the
     /// manifest, FILE's name with .state.json]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub state: Option<PathBuf>,
     /// Also delete what this manifest's state owns and the manifest no longer names
     #[arg(long)]
@@ -277,6 +277,37 @@ fn confirm_deletions(plan: &Plan, yes: bool) -> Result<(), Error> {
     }
 }
 
+/// Takes `STATE.lock` for the whole apply, so two applies of one state (two CI jobs)
+/// cannot both make what neither has recorded yet. As `terraform apply` does by default,
+/// a held lock fails at once rather than queueing.
+fn lock_state(state: &Path) -> Result<std::fs::File, Error> {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| {
+            Error::Usage(format!(
+                "cannot open the state's lock {}: {e}",
+                path.display()
+            ))
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Conflict(format!(
+            "another `baack apply` holds the state {} (its lock {}): wait for it to finish, then run this one, which will plan from what it did",
+            state.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(Error::Usage(format!("cannot lock {}: {e}", path.display())))
+        }
+    }
+}
+
 /// `baack apply -f FILE`.
 pub fn apply(ctx: &Ctx, a: ApplyArgs) -> Result<(), Failure> {
     let Some(state_file) = state_path(&a.m) else {
@@ -285,6 +316,7 @@ pub fn apply(ctx: &Ctx, a: ApplyArgs) -> Result<(), Failure> {
         )
         .into());
     };
+    let _lock = lock_state(&state_file)?;
     let (desired, state, snap, plan) = work_out(ctx, &a.m)?;
     let human = !ctx.out.machine() && !ctx.out.quiet();
     if human {

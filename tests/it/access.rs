@@ -318,8 +318,43 @@ fn every_malformed_manifest_is_placed_and_changes_nothing() {
     assert!(!e.path("t").exists());
 }
 
-/// Many objects, so that a kill lands mid-apply.
-fn big_manifest(n: usize) -> String {
+#[test]
+fn a_second_apply_of_one_state_waits_for_none_and_changes_nothing() {
+    let e = Env::local();
+    e.write("m.yaml", "clients:\n  - clientID: ci\n");
+    let lock = std::fs::File::create(e.path("m.state.json.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let o = e.run(&["apply", "-f", "m.yaml"]);
+    assert_eq!(o.status.code(), Some(8), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("another `baack apply`"),
+        "{o:?}"
+    );
+    assert!(
+        !e.ok(&["client", "list", "-o", "json", "--jq", ".[].clientID"])
+            .contains("ci")
+    );
+    drop(lock);
+    e.ok(&["apply", "-f", "m.yaml", "-q"]);
+}
+
+#[test]
+fn an_api_without_lists_is_told_so() {
+    let e = Env::new(Target::Remote(Server::start_documented()));
+    e.write("m.yaml", "clients:\n  - clientID: ci\n");
+    let o = e.run(&["plan", "-f", "m.yaml"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let o = e.run(&["apply", "-f", "m.yaml"]);
+    assert_eq!(o.status.code(), Some(9), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cannot list API clients"),
+        "{o:?}"
+    );
+}
+
+/// Many objects, so that a kill lands mid-apply: `n` clients (a tenth as many roles),
+/// `secrets` OAuth clients and as many token policies.
+fn big_manifest(n: usize, secrets: usize) -> String {
     let mut m = String::from("clients:\n");
     for i in 0..n {
         m.push_str(&format!("  - clientID: c{i}\n"));
@@ -332,13 +367,13 @@ fn big_manifest(n: usize) -> String {
         ));
     }
     m.push_str("oauthClients:\n");
-    for i in 0..4 {
+    for i in 0..secrets {
         m.push_str(&format!(
             "  - name: o{i}\n    description: d\n    grantTypes: [CLIENT_CREDENTIALS]\n    accessType: OFFLINE\n    accessTokenValiditySeconds: 600\n    secretFile: s/o{i}.secret\n"
         ));
     }
     m.push_str("tokens:\n");
-    for i in 0..4 {
+    for i in 0..secrets {
         m.push_str(&format!(
             "  - client: c{i}\n    expiresIn: 30d\n    secretFile: s/t{i}.token\n"
         ));
@@ -346,35 +381,85 @@ fn big_manifest(n: usize) -> String {
     m
 }
 
-#[test]
-fn an_apply_killed_half_way_converges_when_run_again() {
-    let e = Env::remote();
-    e.write("m.yaml", &big_manifest(300));
-    let Target::Remote(srv) = &e.t else {
-        unreachable!()
-    };
+/// SIGKILLs `apply` after each of `delays`; how many kills found it still running.
+fn kill_applies(e: &Env, delays: &[u64]) -> usize {
     let mut landed = 0;
-    for delay in [150u64, 400, 900] {
+    for delay in delays {
         let mut child = e
             .command(&bin(), &[], &["apply", "-f", "m.yaml", "-q"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(delay));
+        std::thread::sleep(Duration::from_millis(*delay));
         if child.try_wait().unwrap().is_none() {
             landed += 1;
         }
         let _ = child.kill();
         let _ = child.wait();
     }
-    assert!(landed >= 2, "the kills must land mid-apply: {landed}");
+    landed
+}
+
+/// SIGKILLs `apply` `times` times, each as soon as its state shows a creation of an
+/// OAuth client or token begun: the window between noting it and recording what was
+/// made, where the object may exist with its secret in no file. How many landed so.
+fn kill_in_secret_windows(e: &Env, times: usize) -> usize {
+    // The creations the state notes as begun: (name, since).
+    let begun = || -> Vec<(String, i64)> {
+        std::fs::read_to_string(e.path("m.state.json"))
+            .ok()
+            .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+            .and_then(|v| v["pending"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap_or("").to_string(),
+                    p["since"].as_i64().unwrap_or(0),
+                )
+            })
+            .collect()
+    };
+    let mut landed = 0;
+    for _ in 0..times {
+        let before = begun();
+        let mut child = e
+            .command(&bin(), &[], &["apply", "-f", "m.yaml", "-q"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            // A creation this run began (a kill's leftovers are not it).
+            if begun().iter().any(|p| !before.contains(p)) {
+                let _ = child.kill();
+                landed += 1;
+                break;
+            }
+            if child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    landed
+}
+
+/// After a full apply: one OAuth client per name, each secret file's secret working, one
+/// live token per policy and it the one in its file, `clients` clients.
+fn converged(e: &Env, secrets: usize, clients: usize) {
+    let Target::Remote(srv) = &e.t else {
+        unreachable!()
+    };
     let o = e.run(&["apply", "-f", "m.yaml", "-q"]);
     assert!(o.status.success(), "{o:?}");
     assert_eq!(e.plan_json(&[]).0, 0);
-    // Nothing duplicated: one OAuth client per name, each secret working.
     let list = srv.get("/v3/oauth-clients?limit=250").2;
-    for i in 0..4 {
+    for i in 0..secrets {
         let named: Vec<&Value> = list
             .as_array()
             .unwrap()
@@ -395,8 +480,7 @@ fn an_apply_killed_half_way_converges_when_run_again() {
             .unwrap();
         assert_eq!(r.status(), 200, "o{i}'s secret file holds its secret");
     }
-    // One live token per policy, and it is the one in the file.
-    for i in 0..4 {
+    for i in 0..secrets {
         let token = e.secret(&format!("s/t{i}.token"));
         let o = run_with_stdin(
             &mut e.command(&bin(), &[], &["token", "whois", "-", "-o", "json"]),
@@ -406,6 +490,37 @@ fn an_apply_killed_half_way_converges_when_run_again() {
         let live = e.ok(&["token", "list", "--client", &format!("c{i}"), "-q"]);
         assert_eq!(live.lines().count(), 1, "c{i}: {live}");
     }
-    let clients = e.ok(&["client", "list", "-q"]);
-    assert_eq!(clients.lines().count(), 301, "300 and root");
+    let listed = e.ok(&["client", "list", "-q"]);
+    assert_eq!(
+        listed.lines().count(),
+        clients + 1,
+        "the manifest's and root"
+    );
+}
+
+#[test]
+fn an_apply_killed_half_way_converges_when_run_again() {
+    // Kills among the clients and roles.
+    let e = Env::remote();
+    e.write("m.yaml", &big_manifest(1200, 4));
+    assert!(
+        kill_applies(&e, &[100, 250, 500]) >= 2,
+        "the kills must land mid-apply"
+    );
+    converged(&e, 4, 1200);
+    // Kills among the secrets: OAuth clients and tokens, each a create whose secret must
+    // reach its file, at short and uneven intervals.
+    let e = Env::remote();
+    e.write("m.yaml", &big_manifest(40, 40));
+    let landed = kill_in_secret_windows(&e, 12);
+    assert!(landed >= 8, "the kills must land mid-creation: {landed}");
+    let (_, plan) = e.plan_json(&[]);
+    let half_made = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c.get("replaces").is_some())
+        .count();
+    eprintln!("{landed} kills mid-creation; {half_made} half-made objects to replace");
+    converged(&e, 40, 40);
 }
