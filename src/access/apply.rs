@@ -577,6 +577,18 @@ fn delete_quietly(client: &Client, path: &str) -> Result<()> {
 struct Reserved {
     path: PathBuf,
     file: std::fs::File,
+    written: bool,
+}
+
+impl Drop for Reserved {
+    /// A reserved file whose object was never made (its create refused) is removed, so a
+    /// failed apply leaves no empty secret file behind. A kill runs no drop: the empty
+    /// file it leaves is the mark the next apply reuses.
+    fn drop(&mut self) {
+        if !self.written {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl Reserved {
@@ -617,6 +629,7 @@ impl Reserved {
         Ok(Reserved {
             path: path.to_path_buf(),
             file,
+            written: false,
         })
     }
 
@@ -627,7 +640,7 @@ impl Reserved {
         self.file.write_all(secret.as_bytes())?;
         self.file.write_all(b"\n")?;
         self.file.sync_all()?;
-        let _ = &self.path;
+        self.written = true;
         Ok(())
     }
 }

@@ -339,6 +339,32 @@ fn a_second_apply_of_one_state_waits_for_none_and_changes_nothing() {
 }
 
 #[test]
+fn a_create_the_api_refuses_stops_the_apply_and_leaves_no_secret_file() {
+    let e = Env::local();
+    // AUTHORIZATION_CODE needs a redirect URI: the server's rule, not the manifest's.
+    e.write(
+        "m.yaml",
+        "clients:\n  - clientID: ci\noauthClients:\n  - name: web\n    description: d\n    grantTypes: [AUTHORIZATION_CODE]\n    accessType: ONLINE\n    accessTokenValiditySeconds: 600\n    secretFile: s/web.secret\ntokens:\n  - client: ci\n    secretFile: s/ci.token\n",
+    );
+    let o = e.run(&["apply", "-f", "m.yaml"]);
+    assert_eq!(o.status.code(), Some(5), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("apply stopped at `+ oauth client web`"),
+        "{err}"
+    );
+    assert!(err.contains("declared at m.yaml:4:11"), "{err}");
+    assert!(err.contains("not done (1): + token ci"), "{err}");
+    assert!(
+        !e.path("s/web.secret").exists(),
+        "no empty secret file is left"
+    );
+    // What was done is kept and owned: the client.
+    let state = std::fs::read_to_string(e.path("m.state.json")).unwrap();
+    assert!(state.contains("\"ci\""), "{state}");
+}
+
+#[test]
 fn an_api_without_lists_is_told_so() {
     let e = Env::new(Target::Remote(Server::start_documented()));
     e.write("m.yaml", "clients:\n  - clientID: ci\n");
