@@ -77,10 +77,40 @@ struct Shared<'a> {
     saved: Mutex<Instant>,
     /// URNs of clients by clientID, as made or found.
     client_urns: Mutex<HashMap<String, String>>,
+    /// Each manifest entry's position by kind and name, found once: a search per step
+    /// would make an apply of 10,000 clients quadratic.
+    index: HashMap<(Kind, String), usize>,
     path: &'a Path,
 }
 
+/// Each entry's position in `d`, by kind and name.
+fn index(d: &Desired) -> HashMap<(Kind, String), usize> {
+    let names = d
+        .clients
+        .iter()
+        .map(|x| (Kind::Client, x.client_id.clone()))
+        .enumerate()
+        .chain(
+            d.roles
+                .iter()
+                .map(|x| (Kind::Role, x.name.clone()))
+                .enumerate(),
+        )
+        .chain(
+            d.oauth
+                .iter()
+                .map(|x| (Kind::OauthClient, x.name.clone()))
+                .enumerate(),
+        )
+        .chain(d.tokens.iter().map(|x| (Kind::Token, x.key())).enumerate());
+    names.map(|(i, k)| (k, i)).collect()
+}
+
 impl Shared<'_> {
+    fn spec(&self, kind: Kind, name: &str) -> Option<usize> {
+        self.index.get(&(kind, name.to_string())).copied()
+    }
+
     fn save(&self) -> Result<()> {
         let s = self
             .state
@@ -144,6 +174,7 @@ impl Apply<'_> {
             state: Mutex::new(state),
             saved: Mutex::new(Instant::now()),
             client_urns: Mutex::new(client_urns),
+            index: index(self.desired),
             path: self.state_path,
         };
         shared.with(|s| {
@@ -310,7 +341,10 @@ impl Apply<'_> {
     }
 
     fn client(&self, c: &Change, sh: &Shared<'_>) -> Result<()> {
-        let Some(spec) = self.desired.clients.iter().find(|x| x.client_id == c.name) else {
+        let Some(spec) = sh
+            .spec(Kind::Client, &c.name)
+            .and_then(|i| self.desired.clients.get(i))
+        else {
             return Err(Error::Internal(format!(
                 "no client `{}` in the manifest",
                 c.name
@@ -344,7 +378,10 @@ impl Apply<'_> {
     }
 
     fn role(&self, c: &Change, sh: &Shared<'_>) -> Result<()> {
-        let Some(spec) = self.desired.roles.iter().find(|x| x.name == c.name) else {
+        let Some(spec) = sh
+            .spec(Kind::Role, &c.name)
+            .and_then(|i| self.desired.roles.get(i))
+        else {
             return Err(Error::Internal(format!(
                 "no role `{}` in the manifest",
                 c.name
@@ -413,7 +450,10 @@ impl Apply<'_> {
     }
 
     fn oauth(&self, c: &Change, sh: &Shared<'_>) -> Result<()> {
-        let Some(spec) = self.desired.oauth.iter().find(|x| x.name == c.name) else {
+        let Some(spec) = sh
+            .spec(Kind::OauthClient, &c.name)
+            .and_then(|i| self.desired.oauth.get(i))
+        else {
             return Err(Error::Internal(format!(
                 "no OAuth client `{}` in the manifest",
                 c.name
@@ -463,7 +503,10 @@ impl Apply<'_> {
     }
 
     fn token(&self, c: &Change, sh: &Shared<'_>) -> Result<()> {
-        let Some(spec) = self.desired.tokens.iter().find(|x| x.key() == c.name) else {
+        let Some(spec) = sh
+            .spec(Kind::Token, &c.name)
+            .and_then(|i| self.desired.tokens.get(i))
+        else {
             return Err(Error::Internal(format!(
                 "no token policy `{}` in the manifest",
                 c.name

@@ -107,31 +107,9 @@ fn urn_of(v: &Value) -> String {
         .to_string()
 }
 
-/// Follows a Baack list's `nextPage` to its end, handing each page to `each` and
-/// keeping none: ten thousand clients are never held as JSON all at once.
-pub fn pages(
-    client: &Client,
-    path: &str,
-    key: &str,
-    mut each: impl FnMut(Vec<Value>),
-) -> Result<()> {
-    let mut next = Some(path.to_string());
-    while let Some(p) = next.take() {
-        let mut body = client.send(&Call::new(Method::GET, p))?.body;
-        next = body
-            .get("nextPage")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        match body.get_mut(key).map(Value::take) {
-            Some(Value::Array(items)) => each(items),
-            _ => {
-                return Err(Error::Internal(format!(
-                    "the list answer has no `{key}` array"
-                )));
-            }
-        }
-    }
-    Ok(())
+/// A Baack list page by page ([`Client::for_each_page`]).
+pub fn pages(client: &Client, path: &str, key: &str, each: impl FnMut(Vec<Value>)) -> Result<()> {
+    client.for_each_page(path, key, each)
 }
 
 /// Every OAuth client, page by page.

@@ -579,6 +579,18 @@ impl Client {
     /// Every item of a Baack list, following `nextPage` to the end.
     pub fn list_all(&self, path: &str, key: &str) -> Result<Vec<Value>> {
         let mut out = Vec::new();
+        self.for_each_page(path, key, |items| out.extend(items))?;
+        Ok(out)
+    }
+
+    /// A Baack list page by page, following `nextPage`, handing each page to `each` and
+    /// keeping none (ten thousand clients are never held as JSON all at once).
+    pub fn for_each_page(
+        &self,
+        path: &str,
+        key: &str,
+        mut each: impl FnMut(Vec<Value>),
+    ) -> Result<()> {
         let mut next = Some(path.to_string());
         while let Some(p) = next.take() {
             let mut body = self.send(&Call::new(Method::GET, p))?.body;
@@ -587,7 +599,7 @@ impl Client {
                 .and_then(Value::as_str)
                 .map(str::to_string);
             match body.get_mut(key).map(Value::take) {
-                Some(Value::Array(items)) => out.extend(items),
+                Some(Value::Array(items)) => each(items),
                 _ => {
                     return Err(Error::Internal(format!(
                         "the list answer has no `{key}` array"
@@ -595,7 +607,7 @@ impl Client {
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
